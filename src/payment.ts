@@ -1,0 +1,81 @@
+/**
+ * The one normalised payment type that every source hands to ingest, and the
+ * rules that make a value a valid tracking ID or amount.
+ *
+ * Amounts are u64 token base units and can exceed Number.MAX_SAFE_INTEGER, so
+ * inside the service they are always `bigint`; only the wire envelope turns
+ * them into a JSON number (as the public API shows), with the exact decimal
+ * string travelling beside it as `amountRaw`.
+ */
+
+export const PAYMENT_STATUSES = ["executed", "failed", "pending"] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export const U64_MAX = (1n << 64n) - 1n;
+
+/** The on-chain memo is a 64-byte field, so a tracking ID can never be longer. */
+export const TRACKING_ID_MAX_BYTES = 64;
+
+/** A validated payment as it enters the store. Its identity is `(signature, eventIndex)`. */
+export interface PaymentInput {
+  trackingId: string;
+  amount: bigint;
+  /** Chain time, unix seconds. */
+  timestamp: number;
+  status: PaymentStatus;
+  /** Base58 transaction signature. */
+  signature: string;
+  /** Position of the event among the transaction's PaymentRecord events. */
+  eventIndex: number;
+  paymentPolicy?: string | undefined;
+  gateway?: string | undefined;
+  payer?: string | undefined;
+  recipient?: string | undefined;
+  tokenMint?: string | undefined;
+  recordId?: number | undefined;
+  slot?: number | undefined;
+}
+
+/** A payment after the store committed it. */
+export interface StoredPayment extends PaymentInput {
+  /** Stable id, derived from the identity so every node and store agrees on it. */
+  id: string;
+  /** Gap-free position in its tracking ID's log: 1, 2, 3, … */
+  offset: number;
+  /** Server time (ms) when the store committed it. */
+  receivedAt: number;
+}
+
+export function paymentId(signature: string, eventIndex: number): string {
+  return `${signature}:${eventIndex}`;
+}
+
+// C0 and C1 control characters, DEL included. A memo is printable text; a
+// control character is either padding that was not stripped or an attack on
+// whatever logs or renders the ID.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function isValidTrackingId(value: unknown): value is string {
+  if (typeof value !== "string" || value.length === 0) return false;
+  if (CONTROL_CHARACTERS.test(value)) return false;
+  // Lone surrogates cannot be encoded as UTF-8, so they can never match a memo.
+  if (!value.isWellFormed()) return false;
+  return Buffer.byteLength(value, "utf8") <= TRACKING_ID_MAX_BYTES;
+}
+
+const DECIMAL_U64 = /^(0|[1-9][0-9]{0,19})$/;
+
+/**
+ * Parses a u64 given as a canonical decimal string or a safe-integer number.
+ * Returns undefined for anything else (sign, exponent, fraction, leading
+ * zeros, out of range), so callers decide how to report it.
+ */
+export function parseU64(value: unknown): bigint | undefined {
+  if (typeof value === "number") {
+    return Number.isSafeInteger(value) && value >= 0 ? BigInt(value) : undefined;
+  }
+  if (typeof value !== "string" || !DECIMAL_U64.test(value)) return undefined;
+  const parsed = BigInt(value);
+  return parsed <= U64_MAX ? parsed : undefined;
+}

@@ -1,0 +1,51 @@
+import type { PaymentInput, StoredPayment } from "../payment.js";
+
+/** What happened to one payment handed to {@link PaymentStore.append}. */
+export interface AppendOutcome {
+  payment: StoredPayment;
+  /** True when a payment with the same identity was already stored; nothing new was written. */
+  duplicate: boolean;
+}
+
+export interface ListQuery {
+  trackingId: string;
+  /** Return payments with an offset strictly above this one. */
+  after: number;
+  limit: number;
+}
+
+/**
+ * The contract every store driver fulfils (see test/support/store-contract.ts).
+ *
+ * - A payment's identity is `(signature, eventIndex)`: appending it again
+ *   returns the stored one with `duplicate: true`.
+ * - Each tracking ID has a gap-free offset 1, 2, 3 … assigned in the same
+ *   transaction as the insert.
+ * - `append` is atomic: it either stores every new payment of the batch or,
+ *   when it throws, none of them.
+ * - When `append` resolves, the payments are durable.
+ */
+export interface PaymentStore {
+  append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]>;
+  list(query: ListQuery): Promise<StoredPayment[]>;
+  /** The highest offset stored for the tracking ID, 0 when it has none. */
+  latestOffset(trackingId: string): Promise<number>;
+  /** Source checkpoints (for example the last processed chain signature), kept with the payments. */
+  readCheckpoint(source: string): Promise<string | undefined>;
+  writeCheckpoint(source: string, value: string): Promise<void>;
+  /** Resolves when the store can serve reads and writes; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by `append` when a stored payment has the same identity but different content. */
+export class IdentityConflictError extends Error {
+  constructor(
+    readonly signature: string,
+    readonly eventIndex: number,
+    readonly field: string,
+  ) {
+    super(`payment ${signature}:${eventIndex} is already stored with a different ${field}`);
+    this.name = "IdentityConflictError";
+  }
+}
