@@ -16,6 +16,7 @@ export const ERRORS = {
   INVALID_BODY: { status: 400, message: "The request body is invalid" },
   INVALID_QUERY: { status: 400, message: "The query string is invalid" },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json" },
   IDENTITY_CONFLICT: {
     status: 409,
     message: "A payment with this signature and eventIndex is already stored with different content",

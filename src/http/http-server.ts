@@ -46,9 +46,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
 function toServiceError(error: FastifyError | ServiceError): ServiceError {
   if (error instanceof ServiceError) return error;
-  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-    return new ServiceError("PAYLOAD_TOO_LARGE");
-  }
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new ServiceError("PAYLOAD_TOO_LARGE");
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new ServiceError("UNSUPPORTED_MEDIA_TYPE");
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     // Fastify's own client errors (bad JSON, wrong content type) keep their message: it names the mistake.
