@@ -55,7 +55,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     deliver: (payment) => gateway.deliver(payment),
     onFatalStoreError: (error) => {
       logger.fatal({ err: error }, "the payment store is broken");
-      (dependencies.onFatalStoreError ?? (() => void close("the payment store is broken")))(error);
+      (dependencies.onFatalStoreError ?? (() => void close("has a broken payment store")))(error);
     },
   });
 
@@ -99,7 +99,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   });
 
   let closing: Promise<void> | undefined;
-  const close = (reason = "shutting down"): Promise<void> => {
+  const close = (reason = "is shutting down"): Promise<void> => {
     closing ??= (async () => {
       draining = true;
       logger.info({ reason }, "draining");

@@ -3,9 +3,10 @@
  * are failure bounds only: a passing test never waits for them.
  */
 
+// Loose on purpose: typed emitters (socket.io, engine.io) narrow their event names.
 interface EventSource {
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: any, listener: any): unknown;
+  off(event: any, listener: any): unknown;
 }
 
 /** Resolves with the first argument of the next `event`, or rejects after `timeoutMs`. */

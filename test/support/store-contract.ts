@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { PaymentInput } from "../../src/payment.js";
+import { IdentityConflictError, type PaymentStore } from "../../src/store/payment-store.js";
+import { randomSignature } from "./payments.js";
+
+/**
+ * The behaviour every store driver must have. Each driver's test file calls
+ * this with a factory that opens a fresh, empty store.
+ */
+export function storeContract(name: string, open: () => Promise<PaymentStore>): void {
+  const payment = (trackingId: string, overrides: Partial<PaymentInput> = {}): PaymentInput => ({
+    trackingId,
+    amount: 1_000_000n,
+    timestamp: 1_700_000_000,
+    status: "executed",
+    signature: randomSignature(),
+    eventIndex: 0,
+    ...overrides,
+  });
+
+  const withStore = (fn: (store: PaymentStore) => Promise<void>) => async () => {
+    const store = await open();
+    try {
+      await fn(store);
+    } finally {
+      await store.close();
+    }
+  };
+
+  describe(`store contract: ${name}`, () => {
+    test(
+      "offsets are gap-free per tracking ID and assigned in input order",
+      withStore(async (store) => {
+        const outcomes = await store.append([payment("a"), payment("b"), payment("a"), payment("a")]);
+        assert.deepEqual(
+          outcomes.map((o) => [o.payment.trackingId, o.payment.offset, o.duplicate]),
+          [
+            ["a", 1, false],
+            ["b", 1, false],
+            ["a", 2, false],
+            ["a", 3, false],
+          ],
+        );
+        assert.equal(await store.latestOffset("a"), 3);
+        assert.equal(await store.latestOffset("b"), 1);
+        assert.equal(await store.latestOffset("none"), 0);
+      }),
+    );
+
+    test(
+      "the identity (signature, eventIndex) is stored once, also within one batch",
+      withStore(async (store) => {
+        const first = payment("a");
+        const [stored] = await store.append([first]);
+        const outcomes = await store.append([first, { ...first, eventIndex: 1 }, { ...first, eventIndex: 1 }]);
+        assert.deepEqual(
+          outcomes.map((o) => [o.payment.id, o.payment.offset, o.duplicate]),
+          [
+            [`${first.signature}:0`, 1, true],
+            [`${first.signature}:1`, 2, false],
+            [`${first.signature}:1`, 2, true],
+          ],
+        );
+        assert.equal(outcomes[0]?.payment.receivedAt, stored?.payment.receivedAt);
+        assert.equal(await store.latestOffset("a"), 2);
+      }),
+    );
+
+    test(
+      "a batch is atomic: a conflicting item leaves nothing of its batch behind",
+      withStore(async (store) => {
+        const first = payment("a");
+        await store.append([first]);
+        await assert.rejects(store.append([payment("a"), { ...first, amount: 2n }]), IdentityConflictError);
+        assert.equal(await store.latestOffset("a"), 1);
+        assert.equal((await store.list({ trackingId: "a", after: 0, limit: 10 })).length, 1);
+      }),
+    );
+
+    test(
+      "u64 amounts and every optional field round-trip exactly",
+      withStore(async (store) => {
+        const full = payment("exact", {
+          amount: 2n ** 64n - 1n,
+          status: "pending",
+          eventIndex: 3,
+          paymentPolicy: "policy",
+          gateway: "gateway",
+          payer: "payer",
+          recipient: "recipient",
+          tokenMint: "mint",
+          recordId: 4_294_967_295,
+          slot: 123_456_789,
+        });
+        await store.append([full, payment("exact", { amount: 0n })]);
+        const [listed, bare] = await store.list({ trackingId: "exact", after: 0, limit: 10 });
+        assert.deepEqual({ ...listed, receivedAt: 0 }, { ...full, id: `${full.signature}:3`, offset: 1, receivedAt: 0 });
+        assert.equal(bare?.amount, 0n);
+        assert.equal(bare?.payer, undefined);
+      }),
+    );
+
+    test(
+      "list pages by offset",
+      withStore(async (store) => {
+        await store.append(Array.from({ length: 10 }, () => payment("paged")));
+        const page = await store.list({ trackingId: "paged", after: 3, limit: 4 });
+        assert.deepEqual(
+          page.map((p) => p.offset),
+          [4, 5, 6, 7],
+        );
+        assert.deepEqual(await store.list({ trackingId: "paged", after: 10, limit: 4 }), []);
+      }),
+    );
+
+    test(
+      "checkpoints are read back and overwritten",
+      withStore(async (store) => {
+        assert.equal(await store.readCheckpoint("solana"), undefined);
+        await store.writeCheckpoint("solana", '{"signature":"a"}');
+        await store.writeCheckpoint("solana", '{"signature":"b"}');
+        assert.equal(await store.readCheckpoint("solana"), '{"signature":"b"}');
+      }),
+    );
+
+    test(
+      "ping resolves on a usable store",
+      withStore(async (store) => {
+        await store.ping();
+      }),
+    );
+  });
+}

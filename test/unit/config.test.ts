@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+test("defaults need no environment at all", () => {
+  const config = loadConfig({});
+  assert.equal(config.PORT, 8080);
+  assert.equal(config.HOST, "0.0.0.0");
+  assert.deepEqual(config.database, { driver: "sqlite", path: "./data/tributary.sqlite" });
+  assert.deepEqual(config.TRIBUTARY_API_KEYS, []);
+  assert.equal(config.MAX_SUBSCRIPTIONS_PER_SOCKET, 100);
+  assert.equal(config.MAX_HTTP_BUFFER_SIZE, 16 * 1024);
+});
+
+test("values are parsed, lists split and trimmed, empty strings count as unset", () => {
+  const config = loadConfig({ PORT: "9000", TRIBUTARY_API_KEYS: " a, b ,,", HOST: "", CORS_ORIGINS: "https://x.example" });
+  assert.equal(config.PORT, 9000);
+  assert.equal(config.HOST, "0.0.0.0");
+  assert.deepEqual(config.TRIBUTARY_API_KEYS, ["a", "b"]);
+  assert.deepEqual(config.CORS_ORIGINS, ["https://x.example"]);
+});
+
+test("a bad value fails with a message naming the variable", () => {
+  for (const [name, value] of [
+    ["PORT", "http"],
+    ["PORT", "70000"],
+    ["DATABASE_URL", "mysql://x"],
+    ["LOG_LEVEL", "loud"],
+    ["MAX_SUBSCRIPTIONS_PER_SOCKET", "0"],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(name),
+      `${name}=${value}`,
+    );
+  }
+});
