@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { PaymentSource } from "./sources/payment-source.js";
 import { openStore } from "./store/open-store.js";
+import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
 import type { PaymentStore, StoreFatalError } from "./store/payment-store.js";
 
 /** Parts a caller may hand in instead of having them built from config (tests, embedding). */
@@ -30,6 +31,7 @@ export interface App {
   readonly ingest: PaymentIngest;
   readonly gateway: PaymentGateway;
   readonly http: FastifyInstance;
+  readonly retention: RetentionJob;
   listen(): Promise<AddressInfo>;
   /** Drains and closes everything; safe to call more than once. */
   close(reason?: string): Promise<void>;
@@ -96,13 +98,30 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     maxHttpBufferSize: config.MAX_HTTP_BUFFER_SIZE,
     recoveryWindowMs: config.RECOVERY_WINDOW_MS,
     corsOrigins: config.CORS_ORIGINS,
+    replayPageSize: config.REPLAY_PAGE_SIZE,
+    history: {
+      list: (query) => store.list(query),
+      latestOffset: (trackingId) => store.latestOffset(trackingId),
+      settled: (trackingId) => ingest.settled(trackingId),
+    },
   });
+
+  const retention = startRetentionJob(
+    store,
+    {
+      maxAgeSeconds: config.RETENTION_MAX_AGE_SECONDS,
+      maxPerTrackingId: config.RETENTION_MAX_PER_TRACKING_ID,
+      intervalMs: config.RETENTION_INTERVAL_MS,
+    },
+    logger.child({ component: "retention" }),
+  );
 
   let closing: Promise<void> | undefined;
   const close = (reason = "is shutting down"): Promise<void> => {
     closing ??= (async () => {
       draining = true;
       logger.info({ reason }, "draining");
+      retention.stop();
       // Stop taking new TCP connections first; established ones finish below.
       http.server.close();
       await ingest.idle();
@@ -124,6 +143,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     ingest,
     gateway,
     http,
+    retention,
     async listen() {
       await http.listen({ port: config.PORT, host: config.HOST });
       const address = http.server.address() as AddressInfo;

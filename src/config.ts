@@ -36,6 +36,14 @@ const envSchema = z.object({
   MAX_HTTP_BUFFER_SIZE: integer(1024, 100 * 1024 * 1024).default(16 * 1024),
   /** How long (ms) a dropped client keeps its rooms and missed payments through Socket.IO recovery. */
   RECOVERY_WINDOW_MS: integer(0, 24 * 60 * 60 * 1000).default(2 * 60 * 1000),
+  /** Payments read from the store per step when a client replays with `since`. */
+  REPLAY_PAGE_SIZE: integer(1, 10_000).default(500),
+  /** Retention by age: delete payments received more than this many seconds ago; 0 keeps them forever. */
+  RETENTION_MAX_AGE_SECONDS: integer(0, 100 * 365 * 24 * 3600).default(0),
+  /** Retention by count: keep at most this many newest payments per tracking ID; 0 keeps all. */
+  RETENTION_MAX_PER_TRACKING_ID: integer(0, 1_000_000_000).default(0),
+  /** How often (ms) retention runs, when a bound is set. */
+  RETENTION_INTERVAL_MS: integer(1000, 24 * 3600 * 1000).default(60_000),
   /** Largest HTTP publish body; 1000 payments with every optional field fit comfortably. */
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Upper bound (ms) for a graceful shutdown before the process exits anyway. */

@@ -6,6 +6,8 @@
 export const ERRORS = {
   INVALID_TRACKING_ID: { status: 400, message: "Tracking ID is required and must be a string" },
   CONNECTION_ERROR: { status: 503, message: "WebSocket connection error" },
+  INVALID_SINCE: { status: 400, message: "since must be a whole number ≥ 0: the last offset the client processed" },
+  REPLAY_TRUNCATED: { status: 410, message: "Some of the requested payments are no longer retained" },
   SUBSCRIPTION_LIMIT: { status: 429, message: "Too many subscriptions on this connection" },
   UNAUTHORIZED: { status: 401, message: "A valid API key is required: Authorization: Bearer <key>" },
   PUBLISHING_DISABLED: {

@@ -12,6 +12,7 @@ export interface Metrics {
   readonly paymentsIngested: Counter<"source">;
   readonly paymentsDuplicate: Counter<"source">;
   readonly deliveries: Counter;
+  readonly replays: Gauge;
   readonly publishToEmitSeconds: Histogram;
   readonly errors: Counter<"code">;
   countError(code: ErrorCode): void;
@@ -53,6 +54,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     deliveries: new Counter({
       name: "tributary_deliveries_total",
       help: "Payment events emitted to sockets of this node (one per socket)",
+      registers: [registry],
+    }),
+    replays: new Gauge({
+      name: "tributary_replays_in_progress",
+      help: "Subscriptions still catching up from the store (subscribe with since)",
       registers: [registry],
     }),
     publishToEmitSeconds: new Histogram({

@@ -5,17 +5,18 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
 import { ackEnvelope, errorEnvelope, paymentEnvelope, type AckEnvelope, type ErrorEnvelope, type PaymentEnvelope } from "./envelopes.js";
+import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 
 export const SOCKET_PATH = "/ws/v1";
 
 /** What a client's Socket.IO acknowledgement callback receives for subscribe and unsubscribe. */
 export type SubscriptionResponse =
-  | { ok: true; trackingId: string; subscribed: boolean }
+  | { ok: true; trackingId: string; subscribed: boolean; latestOffset?: number }
   | { ok: false; error: { code: ErrorCode; message: string } };
 
 export interface ServerToClientEvents {
   payment: (message: PaymentEnvelope) => void;
-  ack: (message: AckEnvelope) => void;
+  ack: (message: AckEnvelope & { latestOffset?: number }) => void;
   error: (message: ErrorEnvelope) => void;
 }
 
@@ -40,6 +41,10 @@ export interface PaymentGatewayOptions {
   recoveryWindowMs: number;
   /** Allowed browser origins; `*` allows all. */
   corsOrigins: readonly string[];
+  /** Where `subscribe {since}` reads what a client missed. */
+  history: ReplayHistory;
+  /** Payments read from the store per replay step. @default 500 */
+  replayPageSize?: number;
 }
 
 /**
@@ -62,6 +67,8 @@ function isTrackingRoom(room: string): boolean {
 export class PaymentGateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents>;
   private draining = false;
+  /** Replays in progress: tracking ID → socket id → session. */
+  private readonly replays = new Map<string, Map<string, ReplaySession>>();
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -81,8 +88,15 @@ export class PaymentGateway {
   /** Emits a stored payment to every local socket subscribed to its tracking ID. */
   deliver(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
-    this.io.to(room).emit("payment", paymentEnvelope(payment));
-    this.options.metrics.deliveries.inc(this.io.sockets.adapter.rooms.get(room)?.size ?? 0);
+    const replaying = this.replays.get(payment.trackingId);
+    if (replaying === undefined) {
+      this.io.to(room).emit("payment", paymentEnvelope(payment));
+    } else {
+      // Sockets still catching up get this payment from their replay, in order.
+      this.io.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));
+      for (const session of replaying.values()) session.offer(payment);
+    }
+    this.options.metrics.deliveries.inc((this.io.sockets.adapter.rooms.get(room)?.size ?? 0) - (replaying?.size ?? 0));
   }
 
   get connectionCount(): number {
@@ -133,42 +147,115 @@ export class PaymentGateway {
       metrics.subscriptions.inc(restored);
       logger.debug({ socket: socket.id, restored }, "session recovered");
     }
-    socket.on("subscribe", (...args) => this.onSubscribe(socket, ...splitAcknowledgement(args)));
+    socket.on("subscribe", (...args) => void this.onSubscribe(socket, ...splitAcknowledgement(args)));
     socket.on("unsubscribe", (...args) => this.onUnsubscribe(socket, ...splitAcknowledgement(args)));
     socket.on("disconnecting", (reason) => {
+      for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
       metrics.connections.dec();
       metrics.subscriptions.dec([...socket.rooms].filter(isTrackingRoom).length);
       logger.debug({ socket: socket.id, reason }, "disconnecting");
     });
   }
 
-  private onSubscribe(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): void {
+  private async onSubscribe(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): Promise<void> {
     const trackingId = readTrackingId(payload);
     if (trackingId === undefined) return this.refuse(socket, acknowledge, "INVALID_TRACKING_ID");
+    const since = (payload as { since?: unknown }).since;
+    if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
+      return this.refuse(socket, acknowledge, "INVALID_SINCE");
+    }
     const room = roomOf(trackingId);
-    const alreadySubscribed = socket.rooms.has(room);
-    if (!alreadySubscribed) {
-      const limit = this.options.maxSubscriptionsPerSocket;
-      // The socket's own room is in `rooms` too, hence the - 1.
-      if (socket.rooms.size - 1 >= limit) {
-        return this.refuse(
-          socket,
-          acknowledge,
-          "SUBSCRIPTION_LIMIT",
-          `Too many subscriptions on this connection (limit ${limit}); unsubscribe from one first`,
-        );
-      }
+    const limit = this.options.maxSubscriptionsPerSocket;
+    // The socket's own room is in `rooms` too, hence the - 1.
+    if (!socket.rooms.has(room) && socket.rooms.size - 1 >= limit) {
+      return this.refuse(
+        socket,
+        acknowledge,
+        "SUBSCRIPTION_LIMIT",
+        `Too many subscriptions on this connection (limit ${limit}); unsubscribe from one first`,
+      );
+    }
+    let latestOffset: number | undefined;
+    try {
+      latestOffset = await this.options.history.latestOffset(trackingId);
+    } catch (error) {
+      this.options.logger.warn({ err: error, trackingId }, "could not read the latest offset");
+      // Live delivery needs no store; a replay does.
+      if (since !== undefined) return this.refuse(socket, acknowledge, "STORE_UNAVAILABLE");
+    }
+    if (!socket.connected) return;
+    // From here to the replay's start nothing awaits, so no payment can fall between joining and reading.
+    if (!socket.rooms.has(room)) {
+      if (socket.rooms.size - 1 >= limit) return this.refuse(socket, acknowledge, "SUBSCRIPTION_LIMIT");
       void socket.join(room);
       this.options.metrics.subscriptions.inc();
     }
-    socket.emit("ack", ackEnvelope(`Subscribed to trackingId: ${trackingId}`));
-    acknowledge?.({ ok: true, trackingId, subscribed: true });
+    const session =
+      since === undefined || latestOffset === undefined || this.replays.get(trackingId)?.has(socket.id)
+        ? undefined
+        : this.startReplay(socket, trackingId, since as number, latestOffset);
+    const ack = ackEnvelope(`Subscribed to trackingId: ${trackingId}`);
+    socket.emit("ack", latestOffset === undefined ? ack : { ...ack, latestOffset });
+    acknowledge?.(
+      latestOffset === undefined ? { ok: true, trackingId, subscribed: true } : { ok: true, trackingId, subscribed: true, latestOffset },
+    );
+    if (session !== undefined) await this.runReplay(socket, session);
+  }
+
+  private startReplay(socket: GatewaySocket, trackingId: string, since: number, latestAtStart: number): ReplaySession {
+    const session = new ReplaySession({
+      trackingId,
+      since,
+      latestAtStart,
+      history: this.options.history,
+      pageSize: this.options.replayPageSize ?? 500,
+      send: (payment) => socket.emit("payment", paymentEnvelope(payment)),
+      onTruncated: (firstAvailable) => {
+        this.options.metrics.countError("REPLAY_TRUNCATED");
+        socket.emit(
+          "error",
+          errorEnvelope(
+            "REPLAY_TRUNCATED",
+            `Payments of ${trackingId} after offset ${since} up to ${firstAvailable - 1} are no longer retained; replaying from offset ${firstAvailable}`,
+          ),
+        );
+      },
+      onCaughtUp: () => this.endReplay(socket.id, trackingId),
+    });
+    let sessions = this.replays.get(trackingId);
+    if (sessions === undefined) this.replays.set(trackingId, (sessions = new Map()));
+    sessions.set(socket.id, session);
+    this.options.metrics.replays.inc();
+    return session;
+  }
+
+  private async runReplay(socket: GatewaySocket, session: ReplaySession): Promise<void> {
+    try {
+      await session.run();
+    } catch (error) {
+      // The client cannot be brought up to date; dropping it makes it reconnect and ask again.
+      this.options.logger.error({ err: error, trackingId: session.trackingId }, "replay failed");
+      this.endReplay(socket.id, session.trackingId);
+      socket.emit("error", errorEnvelope("CONNECTION_ERROR", "Replay failed; reconnect to continue"));
+      socket.conn.close();
+    }
+  }
+
+  private endReplay(socketId: string, trackingId: string): void {
+    const sessions = this.replays.get(trackingId);
+    const session = sessions?.get(socketId);
+    if (session === undefined || sessions === undefined) return;
+    session.cancel();
+    sessions.delete(socketId);
+    if (sessions.size === 0) this.replays.delete(trackingId);
+    this.options.metrics.replays.dec();
   }
 
   private onUnsubscribe(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): void {
     const trackingId = readTrackingId(payload);
     if (trackingId === undefined) return this.refuse(socket, acknowledge, "INVALID_TRACKING_ID");
     const room = roomOf(trackingId);
+    this.endReplay(socket.id, trackingId);
     if (socket.rooms.has(room)) {
       void socket.leave(room);
       this.options.metrics.subscriptions.dec();

@@ -7,6 +7,14 @@ export interface AppendOutcome {
   duplicate: boolean;
 }
 
+/** What retention keeps; an unset bound keeps everything. */
+export interface RetentionPolicy {
+  /** Delete payments the store received before this time (ms since the epoch). */
+  receivedBefore?: number | undefined;
+  /** Keep at most this many of the newest payments per tracking ID. */
+  keepPerTrackingId?: number | undefined;
+}
+
 export interface ListQuery {
   trackingId: string;
   /** Return payments with an offset strictly above this one. */
@@ -33,6 +41,11 @@ export interface PaymentStore {
   /** Source checkpoints (for example the last processed chain signature), kept with the payments. */
   readCheckpoint(source: string): Promise<string | undefined>;
   writeCheckpoint(source: string, value: string): Promise<void>;
+  /**
+   * Deletes what retention no longer keeps; heads stay, so offsets never
+   * restart. Returns how many payments were deleted.
+   */
+  prune(policy: RetentionPolicy): Promise<number>;
   /** Resolves when the store can serve reads and writes; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

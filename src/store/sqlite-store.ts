@@ -2,7 +2,14 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { paymentId, type PaymentInput, type PaymentStatus, type StoredPayment } from "../payment.js";
-import { IdentityConflictError, StoreFatalError, type AppendOutcome, type ListQuery, type PaymentStore } from "./payment-store.js";
+import {
+  IdentityConflictError,
+  StoreFatalError,
+  type AppendOutcome,
+  type ListQuery,
+  type PaymentStore,
+  type RetentionPolicy,
+} from "./payment-store.js";
 
 /** Each entry moves the schema one version up; `PRAGMA user_version` records how far a file is. */
 const MIGRATIONS: readonly string[] = [
@@ -36,7 +43,12 @@ const MIGRATIONS: readonly string[] = [
      value      TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Retention by age walks this index instead of the whole table.
+  `CREATE INDEX payments_received_at ON payments (received_at);`,
 ];
+
+/** Rows deleted per statement, so a large prune never holds the write lock for long. */
+const PRUNE_CHUNK = 5000;
 
 interface PaymentRow {
   tracking_id: string;
@@ -196,6 +208,32 @@ class SqliteStore implements PaymentStore {
     } catch (error) {
       throw classify(error);
     }
+  }
+
+  async prune(policy: RetentionPolicy): Promise<number> {
+    let deleted = 0;
+    if (policy.receivedBefore !== undefined) {
+      const statement = this.db.prepare(
+        `DELETE FROM payments WHERE (tracking_id, log_offset) IN
+           (SELECT tracking_id, log_offset FROM payments WHERE received_at < ? LIMIT ${PRUNE_CHUNK})`,
+      );
+      for (let changes = -1; changes !== 0; ) {
+        changes = statement.run(policy.receivedBefore).changes;
+        deleted += changes;
+      }
+    }
+    if (policy.keepPerTrackingId !== undefined) {
+      const keep = policy.keepPerTrackingId;
+      const heads = this.db
+        .prepare("SELECT tracking_id, last_offset FROM tracking_heads WHERE last_offset > ?")
+        .all(keep) as Array<{ tracking_id: string; last_offset: number }>;
+      const statement = this.db.prepare("DELETE FROM payments WHERE tracking_id = ? AND log_offset <= ?");
+      // One transaction: one sync for all tracking IDs instead of one each.
+      this.db.transaction(() => {
+        for (const head of heads) deleted += statement.run(head.tracking_id, head.last_offset - keep).changes;
+      })();
+    }
+    return deleted;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,119 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { StoredPayment } from "../payment.js";
+import type { ListQuery } from "../store/payment-store.js";
+
+/** What a replay reads: the store's log, and a way to wait for deliveries in flight. */
+export interface ReplayHistory {
+  list(query: ListQuery): Promise<StoredPayment[]>;
+  latestOffset(trackingId: string): Promise<number>;
+  /** Resolves once every payment of the tracking ID committed so far has been handed to the gateway. */
+  settled(trackingId: string): Promise<void>;
+}
+
+export interface ReplaySessionOptions {
+  trackingId: string;
+  /** The last offset the client processed. */
+  since: number;
+  /** The tracking ID's latest offset, read before the socket joined the room. */
+  latestAtStart: number;
+  history: ReplayHistory;
+  pageSize: number;
+  send: (payment: StoredPayment) => void;
+  /** Called when retention removed payments the client asked for. */
+  onTruncated: (firstAvailable: number) => void;
+  /** Called synchronously once the client is caught up, so no live payment can slip in between. */
+  onCaughtUp: () => void;
+}
+
+/**
+ * Brings one socket from `since` up to the live stream of one tracking ID,
+ * with no gap and no duplicate.
+ *
+ * The socket joins the room before the first read, but the gateway holds its
+ * live payments back and `offer`s them here instead. The session sends the
+ * store's log page by page, waits until every payment committed before its
+ * last read has been offered, then sends the held-back ones it has not sent
+ * yet, in offset order, and hands the socket back to the room in the same
+ * tick. Every payment is therefore either read or offered, and sent once.
+ */
+export class ReplaySession {
+  private readonly held: StoredPayment[] = [];
+  private lastSent: number;
+  private cancelled = false;
+
+  constructor(private readonly options: ReplaySessionOptions) {
+    this.lastSent = options.since;
+  }
+
+  get trackingId(): string {
+    return this.options.trackingId;
+  }
+
+  /** A live payment for this tracking ID, held back while the replay runs. */
+  offer(payment: StoredPayment): void {
+    if (payment.offset > this.lastSent) this.held.push(payment);
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+
+  async run(): Promise<void> {
+    const { trackingId, history, pageSize } = this.options;
+    let firstRead = true;
+    for (;;) {
+      for (;;) {
+        const page = await history.list({ trackingId, after: this.lastSent, limit: pageSize });
+        if (this.cancelled) return;
+        if (firstRead) {
+          firstRead = false;
+          this.checkTruncation(page[0]?.offset);
+        }
+        for (const payment of page) this.send(payment);
+        if (page.length < pageSize) break;
+        // Large gaps go out page by page, letting other sockets and requests run in between.
+        await yieldToEventLoop();
+        if (this.cancelled) return;
+      }
+      await history.settled(trackingId);
+      if (this.cancelled) return;
+      if (this.sendHeldBack()) {
+        this.options.onCaughtUp();
+        return;
+      }
+      // A held-back payment is ahead of a gap (another node's commit not yet
+      // seen here): read the store again rather than send out of order.
+    }
+  }
+
+  private checkTruncation(firstListed: number | undefined): void {
+    const expected = this.lastSent + 1;
+    if (firstListed !== undefined) {
+      if (firstListed > expected) this.options.onTruncated(firstListed);
+      return;
+    }
+    // Nothing listed although the log had reached past `since` before the
+    // read: retention removed everything the client asked for.
+    const { latestAtStart } = this.options;
+    if (latestAtStart >= expected) this.options.onTruncated(latestAtStart + 1);
+  }
+
+  private sendHeldBack(): boolean {
+    this.held.sort((a, b) => a.offset - b.offset);
+    const pending = this.held.splice(0);
+    for (const payment of pending) {
+      if (payment.offset <= this.lastSent) continue;
+      if (payment.offset !== this.lastSent + 1) {
+        this.held.push(...pending.filter((p) => p.offset > this.lastSent));
+        return false;
+      }
+      this.send(payment);
+    }
+    return true;
+  }
+
+  private send(payment: StoredPayment): void {
+    this.lastSent = payment.offset;
+    this.options.send(payment);
+  }
+}
