@@ -35,7 +35,9 @@ describe("transports", () => {
     const socket = await server.connect({ transports: ["websocket"] });
     const trackingId = uniqueId("ws");
     const ack = await subscribe(socket, trackingId);
-    assert.deepEqual(Object.keys(ack).sort(), ["data", "timestamp", "type"]);
+    // The spec's three fields, plus latestOffset beside them (for replay).
+    assert.deepEqual(Object.keys(ack).sort(), ["data", "latestOffset", "timestamp", "type"]);
+    assert.equal(ack.latestOffset, 0);
     assert.equal(ack.type, "ack");
     assert.equal(ack.data, `Subscribed to trackingId: ${trackingId}`);
     assertEnvelopeTimestamp(ack);
