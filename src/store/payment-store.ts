@@ -49,3 +49,16 @@ export class IdentityConflictError extends Error {
     this.name = "IdentityConflictError";
   }
 }
+
+/**
+ * Thrown by a driver when the store is broken beyond a retry (a corrupt file,
+ * an I/O error), as opposed to briefly unavailable. The app answers it by
+ * dropping its clients with `CONNECTION_ERROR` and exiting, so a supervisor
+ * restarts it and clients move to a healthy node.
+ */
+export class StoreFatalError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the payment store is broken: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "StoreFatalError";
+  }
+}

@@ -1,0 +1,140 @@
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "./config.js";
+import { ServiceError } from "./errors.js";
+import { PaymentGateway } from "./gateway/payment-gateway.js";
+import { createHttpServer } from "./http/http-server.js";
+import { createApiKeyCheck } from "./http/api-key-auth.js";
+import type { HealthReport } from "./http/routes/health-routes.js";
+import { PaymentIngest } from "./ingest/payment-ingest.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import type { PaymentSource } from "./sources/payment-source.js";
+import { openStore } from "./store/open-store.js";
+import type { PaymentStore, StoreFatalError } from "./store/payment-store.js";
+
+/** Parts a caller may hand in instead of having them built from config (tests, embedding). */
+export interface AppDependencies {
+  logger?: Logger;
+  store?: PaymentStore;
+  metrics?: Metrics;
+  /** Called when the store breaks beyond retry; `main` shuts down and exits non-zero. */
+  onFatalStoreError?: (error: StoreFatalError) => void;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly store: PaymentStore;
+  readonly ingest: PaymentIngest;
+  readonly gateway: PaymentGateway;
+  readonly http: FastifyInstance;
+  listen(): Promise<AddressInfo>;
+  /** Drains and closes everything; safe to call more than once. */
+  close(reason?: string): Promise<void>;
+}
+
+/**
+ * The one place where drivers are chosen and parts are wired together.
+ * Nothing here is global: every call builds a complete, independent service.
+ */
+export async function createApp(config: Config, dependencies: AppDependencies = {}): Promise<App> {
+  const logger = dependencies.logger ?? createLogger(config.LOG_LEVEL);
+  const metrics = dependencies.metrics ?? createMetrics();
+  const store = dependencies.store ?? openStore(config.database);
+  const sources: PaymentSource[] = [];
+  const startedAt = Date.now();
+  let draining = false;
+
+  const ingest = new PaymentIngest({
+    store,
+    metrics,
+    logger: logger.child({ component: "ingest" }),
+    // The gateway is built below; ingest only calls this after start-up.
+    deliver: (payment) => gateway.deliver(payment),
+    onFatalStoreError: (error) => {
+      logger.fatal({ err: error }, "the payment store is broken");
+      (dependencies.onFatalStoreError ?? (() => void close("the payment store is broken")))(error);
+    },
+  });
+
+  const health = async (): Promise<HealthReport> => {
+    const storeOk = await store.ping().then(
+      () => true,
+      (error: unknown) => {
+        logger.warn({ err: error }, "store health check failed");
+        return false;
+      },
+    );
+    return {
+      status: draining ? "draining" : storeOk ? "ok" : "unavailable",
+      store: storeOk ? "ok" : "error",
+      connections: gateway.connectionCount,
+      sources: Object.fromEntries(sources.map((source) => [source.name, source.status()])),
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    };
+  };
+
+  const http = await createHttpServer({
+    logger,
+    metrics,
+    corsOrigins: config.CORS_ORIGINS,
+    bodyLimit: config.MAX_BODY_BYTES,
+    payments: { ingest, store, checkApiKey: createApiKeyCheck(config.TRIBUTARY_API_KEYS) },
+    health: { health, registry: metrics.registry },
+  });
+  http.addHook("onRequest", async (request) => {
+    if (draining && request.url !== "/v1/health") throw new ServiceError("SHUTTING_DOWN");
+  });
+
+  const gateway = new PaymentGateway({
+    httpServer: http.server,
+    logger: logger.child({ component: "gateway" }),
+    metrics,
+    maxSubscriptionsPerSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
+    maxHttpBufferSize: config.MAX_HTTP_BUFFER_SIZE,
+    recoveryWindowMs: config.RECOVERY_WINDOW_MS,
+    corsOrigins: config.CORS_ORIGINS,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (reason = "shutting down"): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      logger.info({ reason }, "draining");
+      // Stop taking new TCP connections first; established ones finish below.
+      http.server.close();
+      await ingest.idle();
+      await Promise.allSettled(sources.map((source) => source.stop()));
+      await gateway.dropAll(`Server ${reason}; reconnect to continue`, config.SHUTDOWN_TIMEOUT_MS / 2);
+      await http.close();
+      await gateway.close();
+      await store.close();
+      logger.info("closed");
+    })();
+    return closing;
+  };
+
+  return {
+    config,
+    logger,
+    metrics,
+    store,
+    ingest,
+    gateway,
+    http,
+    async listen() {
+      await http.listen({ port: config.PORT, host: config.HOST });
+      const address = http.server.address() as AddressInfo;
+      logger.info({ host: address.address, port: address.port, path: "/ws/v1" }, "listening");
+      if (config.TRIBUTARY_API_KEYS.length === 0) {
+        logger.warn(
+          "no API key is configured, so POST /v1/payments is refused; set TRIBUTARY_API_KEYS=<key>[,<key>…] to enable publishing",
+        );
+      }
+      return address;
+    },
+    close,
+  };
+}

@@ -1,0 +1,68 @@
+import { z } from "zod";
+
+/**
+ * Every setting, read from the environment and validated at boot. A bad value
+ * stops the process with a message that names the variable.
+ */
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const list = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const envSchema = z.object({
+  PORT: integer(0, 65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^sqlite:.+/, "must look like sqlite:<path> (sqlite::memory: for a throwaway store)")
+    .default("sqlite:./data/tributary.sqlite"),
+  TRIBUTARY_API_KEYS: list.default([]),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** `*` allows every origin, as a public notification API needs by default. */
+  CORS_ORIGINS: list.default(["*"]),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 100_000).default(100),
+  /** Largest Engine.IO message accepted from a client; a bigger one closes that socket. */
+  MAX_HTTP_BUFFER_SIZE: integer(1024, 100 * 1024 * 1024).default(16 * 1024),
+  /** How long (ms) a dropped client keeps its rooms and missed payments through Socket.IO recovery. */
+  RECOVERY_WINDOW_MS: integer(0, 24 * 60 * 60 * 1000).default(2 * 60 * 1000),
+  /** Largest HTTP publish body; 1000 payments with every optional field fit comfortably. */
+  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(2 * 1024 * 1024),
+  /** Upper bound (ms) for a graceful shutdown before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: integer(100, 60_000).default(8_000),
+});
+
+export type Config = z.output<typeof envSchema> & {
+  /** Parsed form of DATABASE_URL. */
+  database: { driver: "sqlite"; path: string };
+};
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads the config from environment variables; empty strings count as unset. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ""),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const path = parsed.data.DATABASE_URL.slice("sqlite:".length);
+  return { ...parsed.data, database: { driver: "sqlite", path } };
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { ServiceError } from "../../errors.js";
+import { paymentNotificationData } from "../../gateway/envelopes.js";
+import type { PaymentIngest } from "../../ingest/payment-ingest.js";
+import { parsePublishBody } from "../../ingest/payment-request.js";
+import { isValidTrackingId } from "../../payment.js";
+import type { PaymentStore } from "../../store/payment-store.js";
+
+export const MAX_HISTORY_LIMIT = 1000;
+
+const historyQuery = z.object({
+  trackingId: z.string().refine(isValidTrackingId),
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_LIMIT).default(100),
+});
+
+export interface PaymentRoutesOptions {
+  ingest: PaymentIngest;
+  store: PaymentStore;
+  checkApiKey: (authorization: string | undefined) => void;
+}
+
+export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOptions): void {
+  app.post("/v1/payments", async (request) => {
+    const startedAt = performance.now();
+    options.checkApiKey(request.headers.authorization);
+    const { payments, batch } = parsePublishBody(request.body);
+    const outcomes = await options.ingest.ingest(payments, "http", startedAt);
+    request.log.debug({ count: outcomes.length, stored: outcomes.filter((o) => !o.duplicate).length }, "published");
+    // A single payment gets its outcome at the top level as well, so a
+    // one-off publisher can read `duplicate` without unwrapping a list.
+    return batch || outcomes[0] === undefined ? { payments: outcomes } : { ...outcomes[0], payments: outcomes };
+  });
+
+  app.get("/v1/payments", async (request) => {
+    const parsed = historyQuery.safeParse(request.query);
+    if (!parsed.success) {
+      const field = String(parsed.error.issues[0]?.path[0] ?? "");
+      if (field === "trackingId") throw new ServiceError("INVALID_TRACKING_ID", undefined, "trackingId");
+      throw new ServiceError(
+        "INVALID_QUERY",
+        field === "limit"
+          ? `limit: must be a whole number from 1 to ${MAX_HISTORY_LIMIT}`
+          : `${field}: must be a whole number ≥ 0`,
+        field,
+      );
+    }
+    const payments = await options.store.list(parsed.data);
+    return { payments: payments.map(paymentNotificationData) };
+  });
+}

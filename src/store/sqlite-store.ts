@@ -1,0 +1,243 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { paymentId, type PaymentInput, type PaymentStatus, type StoredPayment } from "../payment.js";
+import { IdentityConflictError, StoreFatalError, type AppendOutcome, type ListQuery, type PaymentStore } from "./payment-store.js";
+
+/** Each entry moves the schema one version up; `PRAGMA user_version` records how far a file is. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE payments (
+     tracking_id    TEXT    NOT NULL,
+     log_offset     INTEGER NOT NULL,
+     signature      TEXT    NOT NULL,
+     event_index    INTEGER NOT NULL,
+     amount         TEXT    NOT NULL,
+     timestamp      INTEGER NOT NULL,
+     status         TEXT    NOT NULL,
+     payment_policy TEXT,
+     gateway        TEXT,
+     payer          TEXT,
+     recipient      TEXT,
+     token_mint     TEXT,
+     record_id      INTEGER,
+     slot           INTEGER,
+     received_at    INTEGER NOT NULL,
+     PRIMARY KEY (tracking_id, log_offset)
+   ) WITHOUT ROWID;
+   CREATE UNIQUE INDEX payments_identity ON payments (signature, event_index);
+   -- The head is kept apart from the rows so that offsets never restart,
+   -- even if retention one day deletes every row of a tracking ID.
+   CREATE TABLE tracking_heads (
+     tracking_id TEXT PRIMARY KEY,
+     last_offset INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE checkpoints (
+     source     TEXT PRIMARY KEY,
+     value      TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+];
+
+interface PaymentRow {
+  tracking_id: string;
+  log_offset: number;
+  signature: string;
+  event_index: number;
+  amount: string;
+  timestamp: number;
+  status: string;
+  payment_policy: string | null;
+  gateway: string | null;
+  payer: string | null;
+  recipient: string | null;
+  token_mint: string | null;
+  record_id: number | null;
+  slot: number | null;
+  received_at: number;
+}
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:` for a throwaway store. */
+  path: string;
+  /** How long (ms) a write waits for a lock held by another connection before failing. */
+  busyTimeoutMs?: number;
+  /** Clock for `receivedAt`; injectable for tests. */
+  now?: () => number;
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): PaymentStore {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma("journal_mode = WAL");
+  // FULL syncs the WAL on every commit: a payment acknowledged to its source
+  // survives a power cut, not only a process crash.
+  db.pragma("synchronous = FULL");
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
+  migrate(db);
+  return new SqliteStore(db, options.now ?? Date.now);
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
+  }
+  db.transaction(() => {
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  }).immediate();
+}
+
+class SqliteStore implements PaymentStore {
+  private readonly byIdentity: Database.Statement<[string, number], PaymentRow>;
+  private readonly head: Database.Statement<[string], { last_offset: number }>;
+  private readonly upsertHead: Database.Statement<[string, number]>;
+  private readonly insert: Database.Statement<unknown[]>;
+  private readonly page: Database.Statement<[string, number, number], PaymentRow>;
+  private readonly readCheckpointStatement: Database.Statement<[string], { value: string }>;
+  private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
+  private readonly appendBatch: (payments: readonly PaymentInput[]) => AppendOutcome[];
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => number,
+  ) {
+    this.byIdentity = db.prepare("SELECT * FROM payments WHERE signature = ? AND event_index = ?");
+    this.head = db.prepare("SELECT last_offset FROM tracking_heads WHERE tracking_id = ?");
+    this.upsertHead = db.prepare(
+      `INSERT INTO tracking_heads (tracking_id, last_offset) VALUES (?, ?)
+       ON CONFLICT (tracking_id) DO UPDATE SET last_offset = excluded.last_offset`,
+    );
+    this.insert = db.prepare(
+      `INSERT INTO payments (tracking_id, log_offset, signature, event_index, amount, timestamp, status,
+         payment_policy, gateway, payer, recipient, token_mint, record_id, slot, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.page = db.prepare(
+      "SELECT * FROM payments WHERE tracking_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ?",
+    );
+    this.readCheckpointStatement = db.prepare("SELECT value FROM checkpoints WHERE source = ?");
+    this.writeCheckpointStatement = db.prepare(
+      `INSERT INTO checkpoints (source, value, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    );
+    const appendInTransaction = db.transaction((payments: readonly PaymentInput[]) =>
+      payments.map((payment) => this.appendOne(payment)),
+    );
+    // IMMEDIATE takes the write lock up front, so two processes sharing the
+    // file cannot both read the same head and hand out one offset twice.
+    this.appendBatch = (payments) => appendInTransaction.immediate(payments);
+  }
+
+  private appendOne(input: PaymentInput): AppendOutcome {
+    const existing = this.byIdentity.get(input.signature, input.eventIndex);
+    if (existing) {
+      const stored = toPayment(existing);
+      assertSameContent(stored, input);
+      return { payment: stored, duplicate: true };
+    }
+    const offset = (this.head.get(input.trackingId)?.last_offset ?? 0) + 1;
+    const receivedAt = this.now();
+    this.insert.run(
+      input.trackingId,
+      offset,
+      input.signature,
+      input.eventIndex,
+      input.amount.toString(),
+      input.timestamp,
+      input.status,
+      input.paymentPolicy ?? null,
+      input.gateway ?? null,
+      input.payer ?? null,
+      input.recipient ?? null,
+      input.tokenMint ?? null,
+      input.recordId ?? null,
+      input.slot ?? null,
+      receivedAt,
+    );
+    this.upsertHead.run(input.trackingId, offset);
+    return {
+      payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt },
+      duplicate: false,
+    };
+  }
+
+  async append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {
+    try {
+      return this.appendBatch(payments);
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  async list(query: ListQuery): Promise<StoredPayment[]> {
+    return this.page.all(query.trackingId, query.after, query.limit).map(toPayment);
+  }
+
+  async latestOffset(trackingId: string): Promise<number> {
+    return this.head.get(trackingId)?.last_offset ?? 0;
+  }
+
+  async readCheckpoint(source: string): Promise<string | undefined> {
+    return this.readCheckpointStatement.get(source)?.value;
+  }
+
+  async writeCheckpoint(source: string, value: string): Promise<void> {
+    this.writeCheckpointStatement.run(source, value, this.now());
+  }
+
+  async ping(): Promise<void> {
+    try {
+      // Taking the write lock proves the file is writable and not held by
+      // another process; a plain SELECT would pass on a store that cannot commit.
+      this.db.exec("BEGIN IMMEDIATE; ROLLBACK");
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+// Result codes after which the file cannot be trusted or reached again without
+// an operator: retrying would only fail the same way.
+const FATAL_CODES = /^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN|READONLY|FULL)/;
+
+function classify(error: unknown): unknown {
+  if (error instanceof Database.SqliteError && FATAL_CODES.test(error.code)) return new StoreFatalError(error);
+  return error;
+}
+
+/** Fields that define a payment; a re-publish that changes one of them is refused, not silently dropped. */
+const IDENTITY_BOUND_FIELDS = ["trackingId", "amount", "timestamp", "status"] as const;
+
+function assertSameContent(stored: StoredPayment, input: PaymentInput): void {
+  for (const field of IDENTITY_BOUND_FIELDS) {
+    if (stored[field] !== input[field]) throw new IdentityConflictError(input.signature, input.eventIndex, field);
+  }
+}
+
+function toPayment(row: PaymentRow): StoredPayment {
+  return {
+    id: paymentId(row.signature, row.event_index),
+    trackingId: row.tracking_id,
+    offset: row.log_offset,
+    signature: row.signature,
+    eventIndex: row.event_index,
+    amount: BigInt(row.amount),
+    timestamp: row.timestamp,
+    status: row.status as PaymentStatus,
+    paymentPolicy: row.payment_policy ?? undefined,
+    gateway: row.gateway ?? undefined,
+    payer: row.payer ?? undefined,
+    recipient: row.recipient ?? undefined,
+    tokenMint: row.token_mint ?? undefined,
+    recordId: row.record_id ?? undefined,
+    slot: row.slot ?? undefined,
+    receivedAt: row.received_at,
+  };
+}
