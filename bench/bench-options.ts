@@ -65,13 +65,13 @@ const FULL: Preset = {
 const QUICK: Preset = {
   connectCounts: [1000],
   connectConcurrency: 64,
-  unicastSubscribers: 500,
+  unicastSubscribers: 300,
   unicastRates: [1000, 5000],
   publishBatch: 100,
-  stepMs: 1500,
-  drainMs: 3000,
+  stepMs: 1000,
+  drainMs: 2000,
   fanOut: [
-    { subscribersPerId: 100, hotIds: 5, paymentRates: [50] },
+    { subscribersPerId: 100, hotIds: 3, paymentRates: [50] },
     { subscribersPerId: 1000, hotIds: 1, paymentRates: [10] },
   ],
   ingest: [
@@ -79,9 +79,9 @@ const QUICK: Preset = {
     { batchSize: 100, concurrency: 4 },
     { batchSize: 1000, concurrency: 2 },
   ],
-  ingestMs: 1500,
+  ingestMs: 1000,
   replayCount: 2000,
-  settleMs: 500,
+  settleMs: 300,
 };
 
 function list(value: string): string[] {

@@ -35,7 +35,7 @@ export const METHOD_NOTES = [
   "Latency: each payment's amount is the publish moment as process.hrtime in µs (CLOCK_MONOTONIC, one clock for all processes on a Linux host; checked at start-up). The receiving worker subtracts it from its own hrtime. So latency = HTTP publish + server work (+ durable store for the service) + delivery. All payments of one request carry the request's stamp.",
   "Delivery steps are open loop: the publisher sends at a fixed rate for the window (batched per 10 ms tick, ≤ 100 payments per request). delivered/s = all deliveries / max(window, last delivery − window start), so a backlog that drains after the window lowers it; what arrived inside the window alone is kept in the JSON as inWindowPerSec. Latency covers every delivery, drain included. A step is saturated when delivered/s < 90% of offered, p99 > 500 ms, anything is missing after a bounded drain, or publishing fails; stepping stops at the first saturated step.",
   "Memory: fresh server, settle, two forced full GCs over the inspector (HeapProfiler.collectGarbage), read RSS (/proc/<pid>/status) and heapUsed; connect and subscribe N clients; settle, GC, read again; per-connection = delta / N. The RSS delta without the forced GC is kept in the JSON as rssPerConnNoGcKb.",
-  "CPU: server from /proc/<pid>/stat (all threads, % of one core) over the publish window; generator from process.cpuUsage in every worker and in the orchestrator (publisher).",
+  "CPU: server from /proc/<pid>/stat (all threads, % of one core) over the publish window; generator from process.cpuUsage in every worker and in the orchestrator (publisher); machine busy % from /proc/stat over all cores (kernel loopback work included), which shows when server and generator compete for the same 2 cores.",
   "Each scenario runs against a freshly started server with an empty database.",
 ];
 
@@ -149,12 +149,12 @@ export function summaryTable(report: BenchReport): string {
 
 function stepTable(steps: readonly RateStep[]): string {
   const lines = [
-    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | server RSS MB | worker CPU % | publisher CPU % | note |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | machine busy % | server RSS MB | worker CPU % | publisher CPU % | note |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
   ];
   for (const s of steps) {
     lines.push(
-      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
+      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.machineBusyPercent)} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
     );
   }
   return lines.join("\n");

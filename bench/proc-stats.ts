@@ -46,3 +46,24 @@ export function ephemeralPortCount(): number {
   const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
   return low !== undefined && high !== undefined ? high - low + 1 : Number.NaN;
 }
+
+export interface MachineSample {
+  busyTicks: number;
+  totalTicks: number;
+}
+
+/** Whole-machine CPU, so a reader can tell a starved server from a slow one on a small box. */
+export function sampleMachine(): MachineSample {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  // idle and iowait are the only non-busy columns.
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { busyTicks: total - idle, totalTicks: total };
+}
+
+/** Busy share of all cores between two samples, 0..100. */
+export function machineBusyPercent(from: MachineSample, to: MachineSample): number {
+  const total = to.totalTicks - from.totalTicks;
+  return total > 0 ? (100 * (to.busyTicks - from.busyTicks)) / total : 0;
+}

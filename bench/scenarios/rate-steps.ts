@@ -4,7 +4,7 @@
  * drain (latency of every delivery), then step up until the server no longer
  * keeps up.
  */
-import { cpuPercent, sampleProcess } from "../proc-stats.js";
+import { cpuPercent, machineBusyPercent, sampleMachine, sampleProcess } from "../proc-stats.js";
 import type { Publisher } from "../publisher.js";
 import { round, sleep, type ScenarioContext } from "../scenario-context.js";
 import type { ServerProcess } from "../server-process.js";
@@ -29,6 +29,8 @@ export interface RateStep {
   maxMs: number;
   serverCpuPercent: number;
   serverRssKb: number;
+  /** All cores together, 0..100: near 100 means server and generator were fighting for CPU. */
+  machineBusyPercent: number;
   workerCpuPercent: number[];
   publisherCpuPercent: number;
   publishFailures: number;
@@ -70,6 +72,8 @@ export async function runRateSteps(
   for (const rate of options.paymentRates) {
     await ctx.pool.reset();
     const serverFrom = sampleProcess(server.pid);
+    const machineFrom = sampleMachine();
+    let machineTo = machineFrom;
     const windowStartNs = process.hrtime.bigint();
     let windowStats: Promise<PoolStats> | undefined;
     let serverTo = serverFrom;
@@ -80,6 +84,7 @@ export async function runRateSteps(
       trackingIdAt: options.trackingIdAt,
       onWindowEnd: () => {
         serverTo = sampleProcess(server.pid);
+        machineTo = sampleMachine();
         windowStats = ctx.pool.stats();
       },
     });
@@ -120,6 +125,7 @@ export async function runRateSteps(
       maxMs: latency.maxMs,
       serverCpuPercent: round(cpuPercent(serverFrom, serverTo)),
       serverRssKb: sampleProcess(server.pid).rssKb,
+      machineBusyPercent: round(machineBusyPercent(machineFrom, machineTo)),
       workerCpuPercent: atWindowEnd.workerCpuPercent.map((c) => round(c)),
       publisherCpuPercent: round(published.cpuPercent),
       publishFailures: published.failedRequests,
@@ -138,7 +144,7 @@ export async function runRateSteps(
     steps.push(step);
     ctx.progress(
       `  ${options.label} ${rate} payments/s → ${step.deliveredPerSec}/s delivered (offered ${offered}/s), ` +
-        `p50 ${step.p50Ms} p99 ${step.p99Ms} p999 ${step.p999Ms} ms, server CPU ${step.serverCpuPercent}%, ` +
+        `p50 ${step.p50Ms} p99 ${step.p99Ms} p999 ${step.p999Ms} ms, server CPU ${step.serverCpuPercent}%, machine ${step.machineBusyPercent}%, ` +
         `workers ${step.workerCpuPercent.join("/")}%, publisher ${step.publisherCpuPercent}%` +
         (step.saturated ? ` [saturated: ${step.saturationReason}]` : ""),
     );

@@ -16,7 +16,8 @@ export interface ReplayResult {
   otherEvents: Record<string, number>;
 }
 
-const FIRST_PAYMENT_TIMEOUT_MS = 3000;
+/** Replay starts right after the ack on a server that has it; silence this long means it has none. */
+const FIRST_PAYMENT_TIMEOUT_MS = 2000;
 const STALL_TIMEOUT_MS = 5000;
 
 export async function runReplay(ctx: ScenarioContext): Promise<ReplayResult> {
