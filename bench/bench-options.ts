@@ -1,0 +1,150 @@
+/** Command-line flags and the quick/full presets they select. */
+import { Command, Option } from "commander";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FanOutPlan } from "./scenarios/fan-out.js";
+import type { IngestPlan } from "./scenarios/ingest.js";
+
+export const SCENARIOS = ["connect", "unicast", "fanout", "ingest", "replay"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+export type TargetName = "service" | "baseline";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface BenchOptions {
+  quick: boolean;
+  targets: TargetName[];
+  scenarios: Set<ScenarioName>;
+  serviceCommand: string[];
+  serviceCwd: string;
+  baselineCommand: string[];
+  workers: number;
+  outDir: string;
+  connectCounts: number[];
+  connectConcurrency: number;
+  unicastSubscribers: number;
+  unicastRates: number[];
+  publishBatch: number;
+  stepMs: number;
+  drainMs: number;
+  fanOut: FanOutPlan[];
+  ingest: IngestPlan[];
+  ingestMs: number;
+  replayCount: number;
+  settleMs: number;
+}
+
+type Preset = Omit<
+  BenchOptions,
+  "quick" | "targets" | "scenarios" | "serviceCommand" | "serviceCwd" | "baselineCommand" | "workers" | "outDir"
+>;
+
+const FULL: Preset = {
+  connectCounts: [1000, 10_000, 50_000],
+  connectConcurrency: 64,
+  unicastSubscribers: 5000,
+  unicastRates: [2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000],
+  publishBatch: 100,
+  stepMs: 5000,
+  drainMs: 15_000,
+  fanOut: [
+    { subscribersPerId: 100, hotIds: 10, paymentRates: [20, 50, 100, 200, 300, 400, 600, 800] },
+    { subscribersPerId: 1000, hotIds: 2, paymentRates: [5, 10, 20, 30, 40, 60, 80] },
+  ],
+  ingest: [
+    { batchSize: 1, concurrency: 32 },
+    { batchSize: 100, concurrency: 8 },
+    { batchSize: 1000, concurrency: 4 },
+  ],
+  ingestMs: 5000,
+  replayCount: 10_000,
+  settleMs: 2000,
+};
+
+/** Sized to finish both targets in under a minute: a smoke run, not a measurement. */
+const QUICK: Preset = {
+  connectCounts: [1000],
+  connectConcurrency: 64,
+  unicastSubscribers: 300,
+  unicastRates: [1000, 5000],
+  publishBatch: 100,
+  stepMs: 1000,
+  drainMs: 2000,
+  fanOut: [
+    { subscribersPerId: 100, hotIds: 3, paymentRates: [50] },
+    { subscribersPerId: 1000, hotIds: 1, paymentRates: [10] },
+  ],
+  ingest: [
+    { batchSize: 1, concurrency: 16 },
+    { batchSize: 100, concurrency: 4 },
+    { batchSize: 1000, concurrency: 2 },
+  ],
+  ingestMs: 1000,
+  replayCount: 2000,
+  settleMs: 300,
+};
+
+function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got ${value}`);
+  return n;
+}
+
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const program = new Command()
+    .name("bench")
+    .description("Load benchmark: tributary-ws service vs a plain Socket.IO baseline")
+    .option("--quick", "CI smoke run, under a minute", false)
+    .option("--targets <list>", "service,baseline", "service,baseline")
+    .addOption(new Option("--scenarios <list>", `subset of ${SCENARIOS.join(",")}`).default(SCENARIOS.join(",")))
+    .option("--service-cmd <command>", "how to start the service (space-separated argv)", "node --import tsx src/main.ts")
+    .option("--service-cwd <dir>", "working directory for --service-cmd", REPO_ROOT)
+    .option("--workers <n>", "load-generator processes", positiveInt, 3)
+    .option("--connect-counts <list>", "override connection counts, e.g. 1000,10000")
+    .option("--unicast-rates <list>", "override unicast payment rates, e.g. 5000,20000,40000")
+    .option("--step-ms <ms>", "override the publish window per rate step", positiveInt)
+    .option("--out <dir>", "where reports go", resolve(REPO_ROOT, "bench/results"))
+    .allowExcessArguments(false);
+  program.parse(argv as string[], { from: "user" });
+  const flags = program.opts<{
+    quick: boolean;
+    targets: string;
+    scenarios: string;
+    serviceCmd: string;
+    serviceCwd: string;
+    workers: number;
+    connectCounts?: string;
+    unicastRates?: string;
+    stepMs?: number;
+    out: string;
+  }>();
+
+  const targets = list(flags.targets);
+  for (const t of targets) if (t !== "service" && t !== "baseline") throw new Error(`unknown target ${t}`);
+  const scenarios = list(flags.scenarios);
+  for (const s of scenarios) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  }
+  const preset = flags.quick ? QUICK : FULL;
+  return {
+    ...preset,
+    ...(flags.connectCounts ? { connectCounts: list(flags.connectCounts).map(positiveInt) } : {}),
+    ...(flags.unicastRates ? { unicastRates: list(flags.unicastRates).map(positiveInt) } : {}),
+    ...(flags.stepMs ? { stepMs: flags.stepMs } : {}),
+    quick: flags.quick,
+    targets: targets as TargetName[],
+    scenarios: new Set(scenarios as ScenarioName[]),
+    serviceCommand: flags.serviceCmd.split(/\s+/).filter((s) => s.length > 0),
+    serviceCwd: resolve(flags.serviceCwd),
+    baselineCommand: ["node", "--import", "tsx", resolve(REPO_ROOT, "bench/baseline-server.ts")],
+    workers: flags.workers,
+    outDir: resolve(flags.out),
+  };
+}

@@ -1,0 +1,218 @@
+/** The run's results, and their JSON and Markdown forms. */
+import type { ConnectResult } from "./scenarios/connect.js";
+import type { FanOutResult } from "./scenarios/fan-out.js";
+import type { IngestResult } from "./scenarios/ingest.js";
+import type { RateStep } from "./scenarios/rate-steps.js";
+import type { ReplayResult } from "./scenarios/replay.js";
+import type { UnicastResult } from "./scenarios/unicast.js";
+
+export interface TargetReport {
+  name: "service" | "baseline";
+  command: string;
+  unavailable?: string;
+  errors: { scenario: string; message: string }[];
+  connect: ConnectResult[];
+  unicast?: UnicastResult;
+  fanOut: FanOutResult[];
+  ingest: IngestResult[];
+  ingestNotApplicable?: string;
+  replay?: ReplayResult;
+  replayNotApplicable?: string;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  mode: "quick" | "full";
+  machine: Record<string, string | number>;
+  method: string[];
+  generator: { workers: number; maxWorkerCpuPercent: number; maxPublisherCpuPercent: number };
+  targets: TargetReport[];
+}
+
+export const METHOD_NOTES = [
+  "Load: raw `ws` clients speaking Engine.IO v4 / Socket.IO v5 by hand (bench/eio-client.ts), spread over forked load-worker processes; payments published over HTTP (POST /v1/payments) from the orchestrator.",
+  "Latency: each payment's amount is the publish moment as process.hrtime in µs (CLOCK_MONOTONIC, one clock for all processes on a Linux host; checked at start-up). The receiving worker subtracts it from its own hrtime. So latency = HTTP publish + server work (+ durable store for the service) + delivery. All payments of one request carry the request's stamp.",
+  "Delivery steps are open loop: the publisher sends at a fixed rate for the window (batched per 10 ms tick, ≤ 100 payments per request). delivered/s = all deliveries / max(window, last delivery − window start), so a backlog that drains after the window lowers it; what arrived inside the window alone is kept in the JSON as inWindowPerSec. Latency covers every delivery, drain included. A step is saturated when delivered/s < 90% of offered, p99 > 500 ms, anything is missing after a bounded drain, or publishing fails; stepping stops at the first saturated step.",
+  "Memory: fresh server, settle, two forced full GCs over the inspector (HeapProfiler.collectGarbage), read RSS (/proc/<pid>/status) and heapUsed; connect and subscribe N clients; settle, GC, read again; per-connection = delta / N. The RSS delta without the forced GC is kept in the JSON as rssPerConnNoGcKb.",
+  "CPU: server from /proc/<pid>/stat (all threads, % of one core) over the publish window; generator from process.cpuUsage in every worker and in the orchestrator (publisher); machine busy % from /proc/stat over all cores (kernel loopback work included), which shows when server and generator compete for the same 2 cores.",
+  "Each scenario runs against a freshly started server with an empty database.",
+];
+
+function fmt(value: number | undefined, digits = 0): string {
+  if (value === undefined || Number.isNaN(value)) return "n/a";
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
+function ratio(service: number | undefined, baseline: number | undefined): string {
+  if (service === undefined || baseline === undefined || !Number.isFinite(service) || !Number.isFinite(baseline) || baseline === 0) {
+    return "—";
+  }
+  return `${(service / baseline).toFixed(2)}×`;
+}
+
+interface Row {
+  metric: string;
+  service?: number;
+  baseline?: number;
+  digits?: number;
+  serviceText?: string;
+  baselineText?: string;
+}
+
+function lastSustained(steps: readonly RateStep[] | undefined, rate: number): RateStep | undefined {
+  return steps?.find((s) => s.offeredDeliveriesPerSec === rate && !s.saturated);
+}
+
+function commonSustainedRate(a: readonly RateStep[] | undefined, b: readonly RateStep[] | undefined): number | undefined {
+  const ok = (steps: readonly RateStep[] | undefined): Set<number> =>
+    new Set((steps ?? []).filter((s) => !s.saturated).map((s) => s.offeredDeliveriesPerSec));
+  const sa = ok(a);
+  const sb = ok(b);
+  const both = [...sa].filter((r) => sb.has(r));
+  return both.length > 0 ? Math.max(...both) : undefined;
+}
+
+function summaryRows(report: BenchReport): Row[] {
+  const service = report.targets.find((t) => t.name === "service");
+  const baseline = report.targets.find((t) => t.name === "baseline");
+  const rows: Row[] = [];
+  const counts = new Set([...(service?.connect ?? []), ...(baseline?.connect ?? [])].map((c) => c.clients));
+  for (const n of [...counts].sort((x, y) => x - y)) {
+    const s = service?.connect.find((c) => c.clients === n);
+    const b = baseline?.connect.find((c) => c.clients === n);
+    const skipped = (r: ConnectResult | undefined): string | undefined => (r?.skipped ? "skipped" : undefined);
+    rows.push({ metric: `connect ${fmt(n)}: connects/s`, service: s?.connectsPerSec, baseline: b?.connectsPerSec, ...opt(skipped(s), skipped(b)) });
+    rows.push({ metric: `connect ${fmt(n)}: RSS KB/conn (after GC)`, service: s?.rssPerConnKb, baseline: b?.rssPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
+    rows.push({ metric: `connect ${fmt(n)}: heap KB/conn (after GC)`, service: s?.heapPerConnKb, baseline: b?.heapPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
+  }
+  if (service?.unicast || baseline?.unicast) {
+    rows.push({ metric: "unicast: peak delivered/s", service: service?.unicast?.peakDeliveredPerSec, baseline: baseline?.unicast?.peakDeliveredPerSec });
+    rows.push({ metric: "unicast: highest rate kept up (/s)", service: service?.unicast?.sustainedDeliveriesPerSec, baseline: baseline?.unicast?.sustainedDeliveriesPerSec });
+    const rate = commonSustainedRate(service?.unicast?.steps, baseline?.unicast?.steps);
+    if (rate !== undefined) {
+      const s = lastSustained(service?.unicast?.steps, rate);
+      const b = lastSustained(baseline?.unicast?.steps, rate);
+      for (const [key, label] of [["p50Ms", "p50"], ["p99Ms", "p99"], ["p999Ms", "p999"]] as const) {
+        rows.push({ metric: `unicast @ ${fmt(rate)}/s: ${label} ms`, service: s?.[key], baseline: b?.[key], digits: 2 });
+      }
+    }
+  }
+  const fanSizes = new Set([...(service?.fanOut ?? []), ...(baseline?.fanOut ?? [])].map((f) => f.subscribersPerId));
+  for (const size of [...fanSizes].sort((x, y) => x - y)) {
+    const s = service?.fanOut.find((f) => f.subscribersPerId === size);
+    const b = baseline?.fanOut.find((f) => f.subscribersPerId === size);
+    rows.push({ metric: `fan-out ${fmt(size)} subs/ID: peak deliveries/s`, service: s?.peakDeliveredPerSec, baseline: b?.peakDeliveredPerSec });
+    rows.push({ metric: `fan-out ${fmt(size)} subs/ID: highest rate kept up (/s)`, service: s?.sustainedDeliveriesPerSec, baseline: b?.sustainedDeliveriesPerSec });
+    const rate = commonSustainedRate(s?.steps, b?.steps);
+    if (rate !== undefined) {
+      rows.push({ metric: `fan-out ${fmt(size)} @ ${fmt(rate)}/s: p99 ms`, service: lastSustained(s?.steps, rate)?.p99Ms, baseline: lastSustained(b?.steps, rate)?.p99Ms, digits: 2 });
+    }
+  }
+  const batches = new Set([...(service?.ingest ?? [])].map((i) => i.batchSize));
+  for (const batch of [...batches].sort((x, y) => x - y)) {
+    const s = service?.ingest.find((i) => i.batchSize === batch);
+    rows.push({
+      metric: `ingest ${batch === 1 ? "single" : `batch ${batch}`}: durable payments/s`,
+      service: s?.paymentsPerSec,
+      baselineText: "n/a (no storage)",
+    });
+  }
+  if (service?.replay || baseline?.replay || service?.replayNotApplicable) {
+    const stored = service?.replay?.stored ?? baseline?.replay?.stored;
+    rows.push({
+      metric: `replay ${fmt(stored)}: ms to receive all`,
+      service: service?.replay?.timeToAllMs,
+      ...(service?.replay?.timeToAllMs === undefined ? { serviceText: `n/a (${service?.replay?.notApplicable ?? service?.replayNotApplicable ?? "not run"})` } : {}),
+      baselineText: `n/a (${baseline?.replayNotApplicable ?? baseline?.replay?.notApplicable ?? "not run"})`,
+      digits: 1,
+    });
+  }
+  return rows;
+}
+
+function opt(serviceText: string | undefined, baselineText: string | undefined): Partial<Row> {
+  return { ...(serviceText ? { serviceText } : {}), ...(baselineText ? { baselineText } : {}) };
+}
+
+export function summaryTable(report: BenchReport): string {
+  const service = report.targets.find((t) => t.name === "service");
+  const serviceHeader = service?.unavailable ? "service (unavailable)" : "service";
+  const lines = [`| metric | ${serviceHeader} | baseline | service / baseline |`, "|---|---:|---:|---:|"];
+  for (const row of summaryRows(report)) {
+    const s = row.serviceText ?? fmt(row.service, row.digits);
+    const b = row.baselineText ?? fmt(row.baseline, row.digits);
+    lines.push(`| ${row.metric} | ${s} | ${b} | ${ratio(row.service, row.baseline)} |`);
+  }
+  return lines.join("\n");
+}
+
+function stepTable(steps: readonly RateStep[]): string {
+  const lines = [
+    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | machine busy % | server RSS MB | worker CPU % | publisher CPU % | note |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+  ];
+  for (const s of steps) {
+    lines.push(
+      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.machineBusyPercent)} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const out: string[] = [];
+  out.push(`# tributary-ws benchmark (${report.mode})`, "");
+  out.push(`Run ${report.startedAt} → ${report.finishedAt}.`, "");
+  out.push("Machine: " + Object.entries(report.machine).map(([k, v]) => `${k} ${v}`).join(", ") + ".", "");
+  out.push("## Summary", "", summaryTable(report), "");
+  out.push(
+    "## Generator headroom",
+    "",
+    `${report.generator.workers} load-worker processes; busiest worker used at most ${fmt(report.generator.maxWorkerCpuPercent)}% of a core during any measured window, the publisher at most ${fmt(report.generator.maxPublisherCpuPercent)}%. Each is single-threaded, so a figure well under 100% means it kept up with what the server sent; on a 2-core machine the generator still competes with the server for CPU.`,
+    "",
+  );
+  for (const t of report.targets) {
+    out.push(`## ${t.name}`, "", `Command: \`${t.command}\``, "");
+    if (t.unavailable) {
+      out.push(`Not run: ${t.unavailable}`, "");
+      continue;
+    }
+    for (const e of t.errors) out.push(`- **${e.scenario} failed:** ${e.message.split("\n")[0] ?? ""}`);
+    if (t.errors.length > 0) out.push("");
+    if (t.connect.length > 0) {
+      out.push("### connect", "", "| clients | subscribed | failed | connects/s | server CPU % | RSS KB/conn after GC | RSS KB/conn no GC | heap KB/conn | note |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+      for (const c of t.connect) {
+        out.push(
+          `| ${fmt(c.clients)} | ${fmt(c.subscribed)} | ${fmt(c.failed)} | ${fmt(c.connectsPerSec)} | ${fmt(c.serverCpuPercent)} | ${fmt(c.rssPerConnKb, 1)} | ${fmt(c.rssPerConnNoGcKb, 1)} | ${fmt(c.heapPerConnKb, 1)} | ${c.skipped ? `skipped: ${c.skipped}` : (c.firstError ?? "")} |`,
+        );
+      }
+      out.push("");
+    }
+    if (t.unicast) out.push(`### unicast (${fmt(t.unicast.subscribers)} subscribers, one per tracking ID)`, "", stepTable(t.unicast.steps), "");
+    for (const f of t.fanOut) out.push(`### fan-out (${f.hotIds} hot IDs × ${fmt(f.subscribersPerId)} subscribers)`, "", stepTable(f.steps), "");
+    if (t.ingest.length > 0) {
+      out.push("### ingest", "", "| batch | in flight | payments/s | requests/s | server CPU % | publisher CPU % | failed requests |", "|---:|---:|---:|---:|---:|---:|---:|");
+      for (const i of t.ingest) {
+        out.push(`| ${i.batchSize} | ${i.concurrency} | ${fmt(i.paymentsPerSec)} | ${fmt(i.requestsPerSec)} | ${fmt(i.serverCpuPercent)} | ${fmt(i.publisherCpuPercent)} | ${i.failedRequests}${i.firstFailure ? ` (${i.firstFailure})` : ""} |`);
+      }
+      out.push("");
+    } else if (t.ingestNotApplicable) {
+      out.push(`### ingest`, "", `n/a: ${t.ingestNotApplicable}`, "");
+    }
+    if (t.replay) {
+      out.push(
+        "### replay",
+        "",
+        t.replay.timeToAllMs !== undefined
+          ? `${fmt(t.replay.stored)} stored; all received ${fmt(t.replay.timeToAllMs, 1)} ms after subscribe (${fmt(t.replay.paymentsPerSec)}/s).`
+          : `n/a: ${t.replay.notApplicable ?? ""} (received ${t.replay.received} of ${t.replay.stored}).`,
+        "",
+      );
+    } else if (t.replayNotApplicable) {
+      out.push("### replay", "", `n/a: ${t.replayNotApplicable}`, "");
+    }
+  }
+  out.push("## Method", "", ...report.method.map((m) => `- ${m}`), "");
+  return out.join("\n");
+}

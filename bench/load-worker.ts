@@ -1,0 +1,202 @@
+/**
+ * One load-generator process. It holds a share of the client connections and
+ * measures, per received payment, the latency from the stamp the publisher put
+ * into the payment to now. Forked by WorkerPool; commands arrive over IPC.
+ *
+ * The stamp is process.hrtime in µs, carried as the payment amount. On Linux
+ * hrtime reads CLOCK_MONOTONIC, one clock for every process on the host, so a
+ * stamp taken in the orchestrator and read here needs no offset correction and
+ * cannot jump with wall-clock adjustments.
+ */
+import { EioClient } from "./eio-client.js";
+import { LatencyHistogram } from "./latency-histogram.js";
+import type { ConnectReply, StatsReply, Subscription, WorkerCommand, WorkerReply } from "./worker-protocol.js";
+
+const STAMP_MARKER = '"amountRaw":"';
+
+function nowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+class LoadWorker {
+  private readonly clients: EioClient[] = [];
+  private histogram = new LatencyHistogram();
+  private received = 0;
+  private unstamped = 0;
+  private firstReceiveNs = 0n;
+  private lastReceiveNs = 0n;
+  private otherEvents: Record<string, number> = {};
+  private closedUnexpectedly = 0;
+  private cpuAtReset = process.cpuUsage();
+  private resetAtNs = nowNs();
+  private closingAll = false;
+
+  onPayment(raw: string): void {
+    const now = nowNs();
+    this.received++;
+    if (this.firstReceiveNs === 0n) this.firstReceiveNs = now;
+    this.lastReceiveNs = now;
+    const at = raw.indexOf(STAMP_MARKER);
+    if (at < 0) {
+      this.unstamped++;
+      return;
+    }
+    const start = at + STAMP_MARKER.length;
+    const end = raw.indexOf('"', start);
+    const sentUs = Number(raw.slice(start, end));
+    if (!Number.isFinite(sentUs) || end < 0) {
+      this.unstamped++;
+      return;
+    }
+    this.histogram.record(Number(now / 1000n) - sentUs);
+  }
+
+  async connect(command: Extract<WorkerCommand, { type: "connect" }>): Promise<ConnectReply> {
+    const startNs = nowNs();
+    let lastSubscribeNs = startNs;
+    let subscribed = 0;
+    let failed = 0;
+    let firstError: string | undefined;
+    let next = 0;
+    const deadline = Date.now() + command.timeoutMs;
+
+    const runOne = async (subscription: Subscription): Promise<void> => {
+      let resolveAck: (() => void) | undefined;
+      const acked = new Promise<void>((resolve) => {
+        resolveAck = resolve;
+      });
+      const client = new EioClient(
+        { baseUrl: command.baseUrl, path: command.path, connectTimeoutMs: Math.max(1000, deadline - Date.now()) },
+        {
+          onEvent: (name, raw) => {
+            if (name === "payment") this.onPayment(raw);
+            else if (name === "ack") resolveAck?.();
+            else this.otherEvents[name] = (this.otherEvents[name] ?? 0) + 1;
+          },
+          onClose: () => {
+            if (!this.closingAll) this.closedUnexpectedly++;
+          },
+        },
+      );
+      this.clients.push(client);
+      await client.connect();
+      lastSubscribeNs = nowNs();
+      client.emit("subscribe", subscription);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no ack for subscribe")), Math.max(1000, deadline - Date.now()));
+      });
+      try {
+        await Promise.race([acked, timedOut]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+
+    const lane = async (): Promise<void> => {
+      while (next < command.subscriptions.length && Date.now() < deadline) {
+        const subscription = command.subscriptions[next++];
+        if (!subscription) break;
+        try {
+          await runOne(subscription);
+          subscribed++;
+        } catch (error) {
+          failed++;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        }
+      }
+    };
+    const lanes = Math.max(1, Math.min(command.concurrency, command.subscriptions.length));
+    await Promise.all(Array.from({ length: lanes }, () => lane()));
+    failed += command.subscriptions.length - subscribed - failed;
+    return {
+      type: "connected",
+      requestId: command.requestId,
+      subscribed,
+      failed,
+      ...(firstError === undefined ? {} : { firstError }),
+      startNs: startNs.toString(),
+      endNs: nowNs().toString(),
+      lastSubscribeNs: lastSubscribeNs.toString(),
+    };
+  }
+
+  reset(): void {
+    this.histogram = new LatencyHistogram();
+    this.received = 0;
+    this.unstamped = 0;
+    this.firstReceiveNs = 0n;
+    this.lastReceiveNs = 0n;
+    this.otherEvents = {};
+    this.cpuAtReset = process.cpuUsage();
+    this.resetAtNs = nowNs();
+  }
+
+  stats(requestId: number): StatsReply {
+    const cpu = process.cpuUsage(this.cpuAtReset);
+    return {
+      type: "stats",
+      requestId,
+      received: this.received,
+      unstamped: this.unstamped,
+      histogram: this.histogram.toSparse(),
+      cpuUserUs: cpu.user,
+      cpuSystemUs: cpu.system,
+      elapsedUs: Number((nowNs() - this.resetAtNs) / 1000n),
+      firstReceiveNs: this.firstReceiveNs.toString(),
+      lastReceiveNs: this.lastReceiveNs.toString(),
+      openConnections: this.clients.filter((c) => c.isConnected).length,
+      otherEvents: this.otherEvents,
+      closedUnexpectedly: this.closedUnexpectedly,
+    };
+  }
+
+  disconnectAll(): void {
+    this.closingAll = true;
+    for (const client of this.clients.splice(0)) client.close();
+    this.closingAll = false;
+    this.closedUnexpectedly = 0;
+  }
+}
+
+function reply(message: WorkerReply): void {
+  process.send?.(message);
+}
+
+const worker = new LoadWorker();
+
+async function handle(command: WorkerCommand): Promise<void> {
+  try {
+    switch (command.type) {
+      case "connect":
+        reply(await worker.connect(command));
+        return;
+      case "reset":
+        worker.reset();
+        reply({ type: "done", requestId: command.requestId });
+        return;
+      case "stats":
+        reply(worker.stats(command.requestId));
+        return;
+      case "disconnect-all":
+        worker.disconnectAll();
+        reply({ type: "done", requestId: command.requestId });
+        return;
+      case "clock":
+        reply({ type: "clock", requestId: command.requestId, workerNs: nowNs().toString() });
+        return;
+    }
+  } catch (error) {
+    reply({ type: "failed", requestId: command.requestId, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+if (!process.send) {
+  console.error("load-worker must be started by the bench orchestrator (it needs an IPC channel)");
+  process.exit(2);
+}
+process.on("message", (command: WorkerCommand) => {
+  void handle(command);
+});
+// An orphaned worker would keep thousands of sockets open; follow the parent out.
+process.on("disconnect", () => process.exit(0));

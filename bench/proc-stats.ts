@@ -1,0 +1,69 @@
+/**
+ * CPU and memory of another process, read from /proc so the server under
+ * test needs no cooperation (the service exposes no such endpoint).
+ */
+import { readFileSync } from "node:fs";
+
+/** Linux USER_HZ; fixed at 100 on every mainstream kernel build. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export interface ProcSample {
+  /** user + system CPU time of all threads, in ms. */
+  cpuMs: number;
+  rssKb: number;
+  atMs: number;
+}
+
+export function sampleProcess(pid: number): ProcSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name may contain spaces and parentheses; fields resume after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the name, utime and stime are fields 12 and 13 (0-based).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const rssMatch = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return {
+    cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND,
+    rssKb: rssMatch?.[1] ? Number(rssMatch[1]) : Number.NaN,
+    atMs: performance.now(),
+  };
+}
+
+/** CPU use between two samples as a percentage of one core. */
+export function cpuPercent(from: ProcSample, to: ProcSample): number {
+  const wall = to.atMs - from.atMs;
+  return wall > 0 ? (100 * (to.cpuMs - from.cpuMs)) / wall : 0;
+}
+
+export function openFileLimit(pid: number): number {
+  const limits = readFileSync(`/proc/${pid}/limits`, "utf8");
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+  if (!match?.[1] || match[1] === "unlimited") return Number.POSITIVE_INFINITY;
+  return Number(match[1]);
+}
+
+export function ephemeralPortCount(): number {
+  const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+  return low !== undefined && high !== undefined ? high - low + 1 : Number.NaN;
+}
+
+export interface MachineSample {
+  busyTicks: number;
+  totalTicks: number;
+}
+
+/** Whole-machine CPU, so a reader can tell a starved server from a slow one on a small box. */
+export function sampleMachine(): MachineSample {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  // idle and iowait are the only non-busy columns.
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { busyTicks: total - idle, totalTicks: total };
+}
+
+/** Busy share of all cores between two samples, 0..100. */
+export function machineBusyPercent(from: MachineSample, to: MachineSample): number {
+  const total = to.totalTicks - from.totalTicks;
+  return total > 0 ? (100 * (to.busyTicks - from.busyTicks)) / total : 0;
+}

@@ -1,0 +1,172 @@
+/**
+ * `npm run bench` — drives the service and the plain Socket.IO baseline with
+ * the same load and writes bench/results/<timestamp>.{json,md}.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseBenchOptions, REPO_ROOT, type BenchOptions, type TargetName } from "./bench-options.js";
+import { METHOD_NOTES, renderMarkdown, summaryTable, type BenchReport, type TargetReport } from "./bench-report.js";
+import { Cleanup } from "./cleanup.js";
+import { ephemeralPortCount, openFileLimit } from "./proc-stats.js";
+import type { ScenarioContext } from "./scenario-context.js";
+import { runConnect } from "./scenarios/connect.js";
+import { runFanOut } from "./scenarios/fan-out.js";
+import { runIngest } from "./scenarios/ingest.js";
+import { runReplay } from "./scenarios/replay.js";
+import { runUnicast } from "./scenarios/unicast.js";
+import type { TargetSpec } from "./server-process.js";
+import { WorkerPool } from "./worker-pool.js";
+
+const NO_STORAGE = "the baseline keeps nothing, so there is nothing durable to count or replay";
+
+function targetSpec(name: TargetName, options: BenchOptions): TargetSpec {
+  return name === "service"
+    ? { name, command: options.serviceCommand, cwd: options.serviceCwd }
+    : { name, command: options.baselineCommand, cwd: REPO_ROOT };
+}
+
+/** The service is being built alongside; until its entry point exists there is nothing to start. */
+function serviceUnavailable(options: BenchOptions): string | undefined {
+  const entry = options.serviceCommand.find((arg) => /\.(ts|js|mjs)$/.test(arg));
+  if (entry && !existsSync(join(options.serviceCwd, entry))) return `${entry} not found in ${options.serviceCwd}`;
+  return undefined;
+}
+
+function progress(line: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+async function attempt<T>(report: TargetReport, scenario: string, body: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await body();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    report.errors.push({ scenario, message });
+    progress(`  ${scenario} FAILED: ${message.split("\n")[0] ?? ""}`);
+    return undefined;
+  }
+}
+
+async function benchTarget(ctx: ScenarioContext): Promise<TargetReport> {
+  const { options, target } = ctx;
+  const report: TargetReport = { name: target.name, command: target.command.join(" "), errors: [], connect: [], fanOut: [], ingest: [] };
+  if (target.name === "service") {
+    const missing = serviceUnavailable(options);
+    if (missing) {
+      report.unavailable = missing;
+      progress(`service: not available (${missing}); skipping`);
+      return report;
+    }
+  }
+  progress(`${target.name}: ${report.command}`);
+  if (options.scenarios.has("connect")) {
+    for (const clients of options.connectCounts) {
+      const r = await attempt(report, `connect ${clients}`, () => runConnect(ctx, clients));
+      if (r) report.connect.push(r);
+    }
+  }
+  if (options.scenarios.has("unicast")) {
+    const r = await attempt(report, "unicast", () => runUnicast(ctx));
+    if (r) report.unicast = r;
+  }
+  if (options.scenarios.has("fanout")) {
+    for (const plan of options.fanOut) {
+      const r = await attempt(report, `fan-out ${plan.subscribersPerId}`, () => runFanOut(ctx, plan));
+      if (r) report.fanOut.push(r);
+    }
+  }
+  if (options.scenarios.has("ingest")) {
+    if (target.name === "baseline") report.ingestNotApplicable = NO_STORAGE;
+    else {
+      for (const plan of options.ingest) {
+        const r = await attempt(report, `ingest batch ${plan.batchSize}`, () => runIngest(ctx, plan));
+        if (r) report.ingest.push(r);
+      }
+    }
+  }
+  if (options.scenarios.has("replay")) {
+    if (target.name === "baseline") report.replayNotApplicable = NO_STORAGE;
+    else {
+      const r = await attempt(report, "replay", () => runReplay(ctx));
+      if (r) report.replay = r;
+    }
+  }
+  return report;
+}
+
+function generatorPeaks(targets: readonly TargetReport[]): { worker: number; publisher: number } {
+  let worker = 0;
+  let publisher = 0;
+  for (const t of targets) {
+    const steps = [...(t.unicast?.steps ?? []), ...t.fanOut.flatMap((f) => f.steps)];
+    for (const s of steps) {
+      worker = Math.max(worker, ...s.workerCpuPercent);
+      publisher = Math.max(publisher, s.publisherCpuPercent);
+    }
+    for (const c of t.connect) worker = Math.max(worker, ...(c.workerCpuPercent ?? []));
+    for (const i of t.ingest) publisher = Math.max(publisher, i.publisherCpuPercent);
+  }
+  return { worker, publisher };
+}
+
+async function main(): Promise<void> {
+  const options = parseBenchOptions(process.argv.slice(2));
+  const cleanup = new Cleanup();
+  cleanup.installProcessHandlers();
+  const startedAt = new Date();
+  const runTag = `bench-${randomBytes(4).toString("hex")}`;
+  progress(`mode ${options.quick ? "quick" : "full"}, ${options.workers} load workers, targets ${options.targets.join(", ")}`);
+  progress(`open-file limit ${openFileLimit(process.pid)} (hard limit applies to the server too), ${ephemeralPortCount()} ephemeral ports`);
+
+  const pool = await WorkerPool.start(options.workers);
+  cleanup.add(() => pool.kill());
+  const targets: TargetReport[] = [];
+  try {
+    for (const name of options.targets) {
+      const ctx: ScenarioContext = { target: targetSpec(name, options), pool, cleanup, apiKey: `bench-${runTag}`, options, runTag, progress };
+      targets.push(await benchTarget(ctx));
+    }
+  } finally {
+    await pool.stop();
+  }
+
+  const peaks = generatorPeaks(targets);
+  const cpuList = cpus();
+  const report: BenchReport = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    mode: options.quick ? "quick" : "full",
+    machine: {
+      cpus: cpuList.length,
+      cpuModel: cpuList[0]?.model ?? "?",
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      openFileLimit: openFileLimit(process.pid),
+      ephemeralPorts: ephemeralPortCount(),
+    },
+    method: METHOD_NOTES,
+    generator: { workers: options.workers, maxWorkerCpuPercent: Math.round(peaks.worker), maxPublisherCpuPercent: Math.round(peaks.publisher) },
+    targets,
+  };
+  mkdirSync(options.outDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
+  const jsonPath = join(options.outDir, `${stamp}.json`);
+  const mdPath = join(options.outDir, `${stamp}.md`);
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(mdPath, renderMarkdown(report));
+  console.log(`\n${summaryTable(report)}\n`);
+  console.log(`generator: busiest worker ${report.generator.maxWorkerCpuPercent}% of a core, publisher ${report.generator.maxPublisherCpuPercent}%`);
+  console.log(`wrote ${jsonPath}\nwrote ${mdPath}`);
+  const failures = targets.flatMap((t) => t.errors.map((e) => `${t.name} ${e.scenario}`));
+  if (failures.length > 0) {
+    console.error(`scenarios failed: ${failures.join(", ")}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});

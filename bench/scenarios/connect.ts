@@ -1,0 +1,105 @@
+/**
+ * Scenario 1: N clients connect and subscribe, each to its own tracking ID.
+ *
+ * Memory method: the server starts fresh, idles for the settle period, and is
+ * then forced through a full GC over its inspector (see inspector-gc.ts); RSS
+ * and heapUsed are read. After all clients are subscribed the same settle +
+ * GC + read is repeated. Per-connection cost is the delta divided by N. RSS
+ * without the forced GC is kept too, as the figure an operator would see.
+ */
+import { collectGarbage, type HeapFigures } from "../inspector-gc.js";
+import { ephemeralPortCount, openFileLimit, sampleProcess, cpuPercent } from "../proc-stats.js";
+import { round, sleep, SOCKET_PATH, withServer, type ScenarioContext } from "../scenario-context.js";
+import type { ServerProcess } from "../server-process.js";
+
+export interface ConnectResult {
+  clients: number;
+  skipped?: string;
+  subscribed?: number;
+  failed?: number;
+  firstError?: string;
+  elapsedMs?: number;
+  connectsPerSec?: number;
+  serverCpuPercent?: number;
+  rssBeforeKb?: number;
+  rssAfterKb?: number;
+  rssPerConnKb?: number;
+  rssPerConnNoGcKb?: number;
+  heapPerConnKb?: number;
+  gcMethod?: string;
+  workerCpuPercent?: number[];
+}
+
+/** Room for the listening socket, the database, logs and inspector. */
+const FD_MARGIN = 200;
+
+export function connectLimitReason(clients: number, serverPid: number): string | undefined {
+  const fdLimit = openFileLimit(serverPid);
+  if (clients + FD_MARGIN > fdLimit) {
+    return `server open-file limit is ${fdLimit} (hard limit in this environment; raising it needs CAP_SYS_RESOURCE)`;
+  }
+  const ports = ephemeralPortCount();
+  if (clients > ports) return `only ${ports} ephemeral ports towards one 127.0.0.1 port`;
+  return undefined;
+}
+
+async function measureMemory(server: ServerProcess): Promise<{ rssKb: number; heap?: HeapFigures; error?: string }> {
+  try {
+    const heap = await collectGarbage(server.inspectPort);
+    return { rssKb: sampleProcess(server.pid).rssKb, heap };
+  } catch (error) {
+    return { rssKb: sampleProcess(server.pid).rssKb, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export async function runConnect(ctx: ScenarioContext, clients: number): Promise<ConnectResult> {
+  return withServer(ctx, async (server) => {
+    const skip = connectLimitReason(clients, server.pid);
+    if (skip) {
+      ctx.progress(`  connect ${clients}: skipped, ${skip}`);
+      return { clients, skipped: skip };
+    }
+    await sleep(ctx.options.settleMs);
+    const before = await measureMemory(server);
+    const subscriptions = Array.from({ length: clients }, (_, i) => ({ trackingId: `${ctx.runTag}-c${i}` }));
+    await ctx.pool.reset();
+    const cpuFrom = sampleProcess(server.pid);
+    const connected = await ctx.pool.connect({
+      baseUrl: server.wsBaseUrl,
+      path: SOCKET_PATH,
+      subscriptions,
+      concurrencyPerWorker: ctx.options.connectConcurrency,
+      timeoutMs: Math.max(30_000, clients * 10),
+    });
+    const cpuTo = sampleProcess(server.pid);
+    const generator = await ctx.pool.stats();
+    const rssNoGc = sampleProcess(server.pid).rssKb;
+    await sleep(ctx.options.settleMs);
+    const after = await measureMemory(server);
+    const n = Math.max(1, connected.subscribed);
+    const result: ConnectResult = {
+      clients,
+      subscribed: connected.subscribed,
+      failed: connected.failed,
+      ...(connected.firstError === undefined ? {} : { firstError: connected.firstError }),
+      elapsedMs: round(connected.elapsedMs),
+      connectsPerSec: round((connected.subscribed * 1000) / connected.elapsedMs, 0),
+      serverCpuPercent: round(cpuPercent(cpuFrom, cpuTo)),
+      rssBeforeKb: before.rssKb,
+      rssAfterKb: after.rssKb,
+      rssPerConnKb: round((after.rssKb - before.rssKb) / n, 2),
+      rssPerConnNoGcKb: round((rssNoGc - before.rssKb) / n, 2),
+      gcMethod:
+        before.heap && after.heap
+          ? "inspector HeapProfiler.collectGarbage x2 after settle"
+          : `settle only (GC failed: ${before.error ?? after.error ?? "?"})`,
+      workerCpuPercent: generator.workerCpuPercent.map((c) => round(c)),
+    };
+    if (before.heap && after.heap) result.heapPerConnKb = round((after.heap.heapUsedKb - before.heap.heapUsedKb) / n, 2);
+    ctx.progress(
+      `  connect ${clients}: ${result.subscribed} subscribed (${result.failed} failed) in ${result.elapsedMs} ms, ` +
+        `${result.connectsPerSec}/s, RSS ${result.rssPerConnKb} KB/conn after GC, heap ${result.heapPerConnKb ?? "?"} KB/conn`,
+    );
+    return result;
+  });
+}

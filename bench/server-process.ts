@@ -1,0 +1,145 @@
+/**
+ * Starts a server under test as a child process, waits until it is healthy,
+ * and stops it. Each scenario gets a fresh process and a fresh database so
+ * memory and storage figures do not carry over between scenarios.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Cleanup } from "./cleanup.js";
+
+export interface TargetSpec {
+  name: "service" | "baseline";
+  /** argv; when argv[0] is node the inspector flag goes right after it. */
+  command: string[];
+  cwd: string;
+}
+
+const HEALTH_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
+const OUTPUT_TAIL_LINES = 40;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function isNode(executable: string): boolean {
+  return executable === "node" || executable === process.execPath || executable.endsWith("/node");
+}
+
+export class ServerProcess {
+  private readonly outputTail: string[] = [];
+  private exited = false;
+  private readonly unregister: () => void;
+
+  private constructor(
+    readonly spec: TargetSpec,
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly inspectPort: number,
+    private readonly dataDir: string,
+    cleanup: Cleanup,
+  ) {
+    const keep = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split("\n")) {
+        if (line.trim().length === 0) continue;
+        this.outputTail.push(line);
+        if (this.outputTail.length > OUTPUT_TAIL_LINES) this.outputTail.shift();
+      }
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.on("exit", () => {
+      this.exited = true;
+    });
+    this.unregister = cleanup.add(() => {
+      if (!this.exited) child.kill("SIGKILL");
+      rmSync(this.dataDir, { recursive: true, force: true });
+    });
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error("server has no pid");
+    return this.child.pid;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get wsBaseUrl(): string {
+    return `ws://127.0.0.1:${this.port}`;
+  }
+
+  get output(): string {
+    return this.outputTail.join("\n");
+  }
+
+  static async start(spec: TargetSpec, apiKey: string, cleanup: Cleanup): Promise<ServerProcess> {
+    const port = await freePort();
+    const inspectPort = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), `tributary-bench-${spec.name}-`));
+    const inspectFlag = `--inspect=127.0.0.1:${inspectPort}`;
+    const [executable, ...args] = spec.command;
+    if (!executable) throw new Error(`empty command for ${spec.name}`);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: `sqlite:${join(dataDir, "bench.sqlite")}`,
+      TRIBUTARY_API_KEYS: apiKey,
+      LOG_LEVEL: "warn",
+      NODE_ENV: "production",
+    };
+    let argv = args;
+    if (isNode(executable)) argv = [inspectFlag, ...args];
+    else env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} ${inspectFlag}`.trim();
+
+    const child = spawn(isNode(executable) ? process.execPath : executable, argv, {
+      cwd: spec.cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const server = new ServerProcess(spec, child, port, inspectPort, dataDir, cleanup);
+    await server.waitHealthy();
+    return server;
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(`${this.spec.name} exited during startup:\n${this.output}`);
+      try {
+        const response = await fetch(`${this.baseUrl}/v1/health`, { signal: AbortSignal.timeout(1000) });
+        if (response.status === 200) return;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.stop();
+    throw new Error(`${this.spec.name} not healthy within ${HEALTH_TIMEOUT_MS} ms:\n${this.output}`);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.exited) {
+      const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+    this.unregister();
+  }
+}

@@ -1,0 +1,59 @@
+/** Messages between the bench orchestrator and its load-worker processes. */
+
+export interface Subscription {
+  trackingId: string;
+  since?: number;
+}
+
+export type WorkerCommand =
+  | {
+      type: "connect";
+      requestId: number;
+      baseUrl: string;
+      path: string;
+      subscriptions: Subscription[];
+      /** Handshakes in flight at once, so the listen backlog never overflows. */
+      concurrency: number;
+      timeoutMs: number;
+    }
+  | { type: "reset"; requestId: number }
+  | { type: "stats"; requestId: number }
+  | { type: "disconnect-all"; requestId: number }
+  | { type: "clock"; requestId: number; parentNs: string };
+
+export interface ConnectReply {
+  type: "connected";
+  requestId: number;
+  subscribed: number;
+  failed: number;
+  firstError?: string;
+  /** hrtime (ns, as string) of the first handshake start and the last ack. */
+  startNs: string;
+  endNs: string;
+  /** hrtime when the last subscribe was sent; the replay clock starts there. */
+  lastSubscribeNs: string;
+}
+
+export interface StatsReply {
+  type: "stats";
+  requestId: number;
+  received: number;
+  /** Payments whose stamp could not be read, so they have no latency. */
+  unstamped: number;
+  histogram: { buckets: [number, number][]; maxUs: number };
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  elapsedUs: number;
+  firstReceiveNs: string;
+  lastReceiveNs: string;
+  openConnections: number;
+  otherEvents: Record<string, number>;
+  closedUnexpectedly: number;
+}
+
+export type WorkerReply =
+  | ConnectReply
+  | StatsReply
+  | { type: "done"; requestId: number }
+  | { type: "clock"; requestId: number; workerNs: string }
+  | { type: "failed"; requestId: number; error: string };

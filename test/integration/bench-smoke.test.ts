@@ -1,0 +1,104 @@
+/**
+ * The load generator speaks Engine.IO/Socket.IO by hand, so a protocol slip
+ * would make every bench number wrong rather than fail loudly. This drives
+ * the generator's client against the baseline server: connect, subscribe,
+ * receive one payment, and read the stamp the latency figure depends on.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startBaselineServer, type BaselineServer } from "../../bench/baseline-server.js";
+import { EioClient, parseEventArgs } from "../../bench/eio-client.js";
+import { Publisher } from "../../bench/publisher.js";
+import bs58 from "bs58";
+
+const API_KEY = "bench-smoke-key";
+let server: BaselineServer;
+
+before(async () => {
+  server = await startBaselineServer({ port: 0, host: "127.0.0.1", apiKeys: [API_KEY] });
+});
+
+after(async () => {
+  await server.close();
+});
+
+function nextEvent(events: { name: string; raw: string }[], name: string): Promise<{ name: string; raw: string }> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`no ${name} event`)), 10_000);
+    const poll = setInterval(() => {
+      const found = events.find((e) => e.name === name);
+      if (found) {
+        clearInterval(poll);
+        clearTimeout(deadline);
+        resolve(found);
+      }
+    }, 5);
+  });
+}
+
+test("lean client connects, subscribes and receives a published payment", async () => {
+  const events: { name: string; raw: string }[] = [];
+  const client = new EioClient(
+    { baseUrl: `ws://127.0.0.1:${server.port}`, path: "/ws/v1", connectTimeoutMs: 10_000 },
+    { onEvent: (name, raw) => events.push({ name, raw }) },
+  );
+  await client.connect();
+  assert.equal(client.isConnected, true);
+
+  client.emit("subscribe", { trackingId: "smoke-1" });
+  const ack = await nextEvent(events, "ack");
+  const [ackBody] = parseEventArgs(ack.raw) as [{ type: string; data: string }];
+  assert.equal(ackBody.type, "ack");
+  assert.equal(ackBody.data, "Subscribed to trackingId: smoke-1");
+
+  const publisher = new Publisher(`http://127.0.0.1:${server.port}`, API_KEY, 1);
+  const body = publisher.buildBody(["smoke-1"]);
+  const response = await publisher.post(body);
+  publisher.close();
+  assert.equal(response.status, 201);
+
+  const payment = await nextEvent(events, "payment");
+  const [envelope] = parseEventArgs(payment.raw) as [
+    { type: string; data: { trackingId: string; amountRaw: string; signature: string } },
+  ];
+  assert.equal(envelope.type, "payment_notification");
+  assert.equal(envelope.data.trackingId, "smoke-1");
+  const sent = JSON.parse(body) as [{ amount: string; signature: string }];
+  assert.equal(envelope.data.amountRaw, sent[0].amount);
+  assert.equal(bs58.decode(envelope.data.signature).length, 64);
+  client.close();
+});
+
+test("generated signatures are distinct and decode to 64 bytes", async () => {
+  const { SignatureSource } = await import("../../bench/signature-source.js");
+  const source = new SignatureSource();
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const signature = source.next();
+    assert.equal(bs58.decode(signature).length, 64);
+    seen.add(signature);
+  }
+  assert.equal(seen.size, 5000);
+});
+
+test("client answers heartbeats so the server keeps it", async () => {
+  const fast = await startBaselineServer({
+    port: 0,
+    host: "127.0.0.1",
+    apiKeys: [API_KEY],
+    pingIntervalMs: 20,
+    pingTimeoutMs: 20,
+  });
+  const closes: string[] = [];
+  const client = new EioClient(
+    { baseUrl: `ws://127.0.0.1:${fast.port}`, path: "/ws/v1" },
+    { onClose: (reason) => closes.push(reason) },
+  );
+  await client.connect();
+  // Many heartbeat periods: a client that never pongs is dropped after one interval plus timeout.
+  await new Promise((r) => setTimeout(r, 400));
+  assert.deepEqual(closes, []);
+  assert.equal(client.isConnected, true);
+  client.close();
+  await fast.close();
+});
