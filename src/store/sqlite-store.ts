@@ -102,6 +102,17 @@ function migrate(db: Database.Database): void {
   }).immediate();
 }
 
+interface PendingAppend {
+  payments: readonly PaymentInput[];
+  resolve: (outcomes: AppendOutcome[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** One request's failure inside a group commit, kept apart from the outcomes. */
+class Failed {
+  constructor(readonly error: unknown) {}
+}
+
 class SqliteStore implements PaymentStore {
   private readonly byIdentity: Database.Statement<[string, number], PaymentRow>;
   private readonly head: Database.Statement<[string], { last_offset: number }>;
@@ -110,7 +121,8 @@ class SqliteStore implements PaymentStore {
   private readonly page: Database.Statement<[string, number, number], PaymentRow>;
   private readonly readCheckpointStatement: Database.Statement<[string], { value: string }>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
-  private readonly appendBatch: (payments: readonly PaymentInput[]) => AppendOutcome[];
+  private readonly commitGroup: (group: readonly PendingAppend[]) => Array<AppendOutcome[] | Failed>;
+  private pending: PendingAppend[] = [];
 
   constructor(
     private readonly db: Database.Database,
@@ -135,12 +147,53 @@ class SqliteStore implements PaymentStore {
       `INSERT INTO checkpoints (source, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
-    const appendInTransaction = db.transaction((payments: readonly PaymentInput[]) =>
+    // Called inside the group's transaction, this runs as a SAVEPOINT: a
+    // request that fails rolls back alone and the rest of the group commits.
+    const appendRequest = db.transaction((payments: readonly PaymentInput[]) =>
       payments.map((payment) => this.appendOne(payment)),
+    );
+    const commitGroup = db.transaction((group: readonly PendingAppend[]) =>
+      group.map((request) => {
+        try {
+          return appendRequest(request.payments);
+        } catch (error) {
+          return new Failed(error);
+        }
+      }),
     );
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both read the same head and hand out one offset twice.
-    this.appendBatch = (payments) => appendInTransaction.immediate(payments);
+    this.commitGroup = (group) => commitGroup.immediate(group);
+  }
+
+  /**
+   * Group commit: every append requested in one turn of the event loop
+   * shares one transaction and so one fsync. While a commit blocks the
+   * thread, new requests pile up and go together into the next one, so the
+   * busier the service, the more each sync carries.
+   */
+  append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ payments, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const group = this.pending;
+    this.pending = [];
+    let results: Array<AppendOutcome[] | Failed>;
+    try {
+      results = this.commitGroup(group);
+    } catch (error) {
+      const failure = classify(error);
+      for (const request of group) request.reject(failure);
+      return;
+    }
+    group.forEach((request, index) => {
+      const result = results[index];
+      if (result instanceof Failed) request.reject(classify(result.error));
+      else if (result !== undefined) request.resolve(result);
+    });
   }
 
   private appendOne(input: PaymentInput): AppendOutcome {
@@ -174,14 +227,6 @@ class SqliteStore implements PaymentStore {
       payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt },
       duplicate: false,
     };
-  }
-
-  async append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {
-    try {
-      return this.appendBatch(payments);
-    } catch (error) {
-      throw classify(error);
-    }
   }
 
   async list(query: ListQuery): Promise<StoredPayment[]> {

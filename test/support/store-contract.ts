@@ -79,6 +79,24 @@ export function storeContract(name: string, open: () => Promise<PaymentStore>): 
     );
 
     test(
+      "concurrent appends are independent: a failing one leaves the others stored",
+      withStore(async (store) => {
+        const first = payment("c");
+        await store.append([first]);
+        const [a, conflict, b] = await Promise.allSettled([
+          store.append([payment("c")]),
+          store.append([payment("c"), { ...first, amount: 9n }]),
+          store.append([payment("c")]),
+        ]);
+        assert.equal(conflict?.status, "rejected");
+        assert.ok(conflict?.status === "rejected" && conflict.reason instanceof IdentityConflictError);
+        const offsets = [a, b].map((result) => (result?.status === "fulfilled" ? result.value[0]?.payment.offset : -1));
+        assert.deepEqual(offsets.sort(), [2, 3]);
+        assert.equal(await store.latestOffset("c"), 3);
+      }),
+    );
+
+    test(
       "u64 amounts and every optional field round-trip exactly",
       withStore(async (store) => {
         const full = payment("exact", {
