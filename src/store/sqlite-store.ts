@@ -137,7 +137,8 @@ class SqliteStore implements PaymentStore {
     this.insert = db.prepare(
       `INSERT INTO payments (tracking_id, log_offset, signature, event_index, amount, timestamp, status,
          payment_policy, gateway, payer, recipient, token_mint, record_id, slot, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (signature, event_index) DO NOTHING`,
     );
     this.page = db.prepare(
       "SELECT * FROM payments WHERE tracking_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ?",
@@ -197,15 +198,11 @@ class SqliteStore implements PaymentStore {
   }
 
   private appendOne(input: PaymentInput): AppendOutcome {
-    const existing = this.byIdentity.get(input.signature, input.eventIndex);
-    if (existing) {
-      const stored = toPayment(existing);
-      assertSameContent(stored, input);
-      return { payment: stored, duplicate: true };
-    }
     const offset = (this.head.get(input.trackingId)?.last_offset ?? 0) + 1;
     const receivedAt = this.now();
-    this.insert.run(
+    // Insert first and look the identity up only when it already exists:
+    // new payments, the common case, then cost no extra read.
+    const { changes } = this.insert.run(
       input.trackingId,
       offset,
       input.signature,
@@ -222,6 +219,11 @@ class SqliteStore implements PaymentStore {
       input.slot ?? null,
       receivedAt,
     );
+    if (changes === 0) {
+      const stored = toPayment(this.byIdentity.get(input.signature, input.eventIndex) as PaymentRow);
+      assertSameContent(stored, input);
+      return { payment: stored, duplicate: true };
+    }
     this.upsertHead.run(input.trackingId, offset);
     return {
       payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt },

@@ -232,6 +232,10 @@ describe("POST /v1/payments", () => {
       const history = await server.get("/v1/payments?trackingId=many");
       assert.deepEqual(history.body.payments, []);
       assert.equal((await raw("trackingId=x", "application/x-www-form-urlencoded")).status, 415);
+      const huge = await raw(JSON.stringify(paymentBody({ trackingId: "huge", padding: "x".repeat(3 * 1024 * 1024) })));
+      assert.equal(huge.status, 413);
+      assert.equal(huge.body.error.code, "PAYLOAD_TOO_LARGE");
+      assert.deepEqual((await server.get("/v1/payments?trackingId=huge")).body.payments, []);
     });
   });
 });
