@@ -102,7 +102,6 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     history: {
       list: (query) => store.list(query),
       latestOffset: (trackingId) => store.latestOffset(trackingId),
-      settled: (trackingId) => ingest.settled(trackingId),
     },
   });
 

@@ -1,11 +1,12 @@
 import type { Server as HttpServer } from "node:http";
-import { Server, type Socket } from "socket.io";
+import { Server, type ServerOptions, type Socket } from "socket.io";
 import { ERRORS, type ErrorCode } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
 import { ackEnvelope, errorEnvelope, paymentEnvelope, type AckEnvelope, type ErrorEnvelope, type PaymentEnvelope } from "./envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
+import { RoomSequencer } from "./room-sequencer.js";
 
 export const SOCKET_PATH = "/ws/v1";
 
@@ -45,6 +46,8 @@ export interface PaymentGatewayOptions {
   history: ReplayHistory;
   /** Payments read from the store per replay step. @default 500 */
   replayPageSize?: number;
+  /** A cluster adapter (Redis); the in-memory one when unset. */
+  adapter?: ServerOptions["adapter"];
 }
 
 /**
@@ -69,6 +72,7 @@ export class PaymentGateway {
   private draining = false;
   /** Replays in progress: tracking ID → socket id → session. */
   private readonly replays = new Map<string, Map<string, ReplaySession>>();
+  private readonly sequencer: RoomSequencer;
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -78,22 +82,39 @@ export class PaymentGateway {
       cors: { origin: options.corsOrigins.includes("*") ? "*" : [...options.corsOrigins] },
       // Refusing handshakes while draining sends new clients to other nodes.
       allowRequest: (_request, callback) => callback(null, !this.draining),
+      ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
       ...(options.recoveryWindowMs > 0
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: true } }
         : {}),
     });
+    this.sequencer = new RoomSequencer({
+      read: (query) => options.history.list(query),
+      emit: (payment) => this.emitLive(payment),
+      pageSize: options.replayPageSize ?? 500,
+      logger: options.logger,
+    });
+    this.io.of("/").adapter.on("delete-room", (room: string) => {
+      if (isTrackingRoom(room)) this.sequencer.forget(room.slice(2));
+    });
     this.io.on("connection", (socket) => this.onConnection(socket));
   }
 
-  /** Emits a stored payment to every local socket subscribed to its tracking ID. */
+  /**
+   * Emits a stored payment to every local socket subscribed to its tracking
+   * ID, whichever node committed it: in offset order and once per offset.
+   */
   deliver(payment: StoredPayment): void {
+    this.sequencer.deliver(payment);
+  }
+
+  private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
     const replaying = this.replays.get(payment.trackingId);
     if (replaying === undefined) {
-      this.io.to(room).emit("payment", paymentEnvelope(payment));
+      this.io.local.to(room).emit("payment", paymentEnvelope(payment));
     } else {
       // Sockets still catching up get this payment from their replay, in order.
-      this.io.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));
+      this.io.local.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));
       for (const session of replaying.values()) session.offer(payment);
     }
     this.options.metrics.deliveries.inc((this.io.sockets.adapter.rooms.get(room)?.size ?? 0) - (replaying?.size ?? 0));
@@ -112,7 +133,7 @@ export class PaymentGateway {
    */
   async dropAll(message: string, timeoutMs: number): Promise<void> {
     this.draining = true;
-    this.io.emit("error", errorEnvelope("CONNECTION_ERROR", message));
+    this.io.local.emit("error", errorEnvelope("CONNECTION_ERROR", message));
     const clients = [...this.io.sockets.sockets.values()].map((socket) => socket.conn);
     const closed = clients.map(
       (conn) =>
@@ -143,9 +164,11 @@ export class PaymentGateway {
     const { metrics, logger } = this.options;
     metrics.connections.inc();
     if (socket.recovered) {
-      const restored = [...socket.rooms].filter(isTrackingRoom).length;
-      metrics.subscriptions.inc(restored);
-      logger.debug({ socket: socket.id, restored }, "session recovered");
+      const restored = [...socket.rooms].filter(isTrackingRoom);
+      // The missed packets were recorded in order; the room continues from here.
+      for (const room of restored) this.sequencer.track(room.slice(2), undefined);
+      metrics.subscriptions.inc(restored.length);
+      logger.debug({ socket: socket.id, restored: restored.length }, "session recovered");
     }
     socket.on("subscribe", (...args) => void this.onSubscribe(socket, ...splitAcknowledgement(args)));
     socket.on("unsubscribe", (...args) => this.onUnsubscribe(socket, ...splitAcknowledgement(args)));
@@ -187,6 +210,7 @@ export class PaymentGateway {
     // From here to the replay's start nothing awaits, so no payment can fall between joining and reading.
     if (!socket.rooms.has(room)) {
       if (socket.rooms.size - 1 >= limit) return this.refuse(socket, acknowledge, "SUBSCRIPTION_LIMIT");
+      this.sequencer.track(trackingId, latestOffset);
       void socket.join(room);
       this.options.metrics.subscriptions.inc();
     }
@@ -220,6 +244,7 @@ export class PaymentGateway {
           ),
         );
       },
+      catchUp: (offset) => this.sequencer.catchUp(trackingId, offset),
       onCaughtUp: () => this.endReplay(socket.id, trackingId),
     });
     let sessions = this.replays.get(trackingId);

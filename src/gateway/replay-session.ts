@@ -2,12 +2,10 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { StoredPayment } from "../payment.js";
 import type { ListQuery } from "../store/payment-store.js";
 
-/** What a replay reads: the store's log, and a way to wait for deliveries in flight. */
+/** What a replay reads: the store's log. */
 export interface ReplayHistory {
   list(query: ListQuery): Promise<StoredPayment[]>;
   latestOffset(trackingId: string): Promise<number>;
-  /** Resolves once every payment of the tracking ID committed so far has been handed to the gateway. */
-  settled(trackingId: string): Promise<void>;
 }
 
 export interface ReplaySessionOptions {
@@ -19,6 +17,8 @@ export interface ReplaySessionOptions {
   history: ReplayHistory;
   pageSize: number;
   send: (payment: StoredPayment) => void;
+  /** Resolves once the live room has emitted every offset up to the given one. */
+  catchUp: (offset: number) => Promise<void>;
   /** Called when retention removed payments the client asked for. */
   onTruncated: (firstAvailable: number) => void;
   /** Called synchronously once the client is caught up, so no live payment can slip in between. */
@@ -31,10 +31,11 @@ export interface ReplaySessionOptions {
  *
  * The socket joins the room before the first read, but the gateway holds its
  * live payments back and `offer`s them here instead. The session sends the
- * store's log page by page, waits until every payment committed before its
- * last read has been offered, then sends the held-back ones it has not sent
- * yet, in offset order, and hands the socket back to the room in the same
- * tick. Every payment is therefore either read or offered, and sent once.
+ * store's log page by page, then waits until the live room has emitted
+ * everything up to the last offset it read (so nothing it sent can reach the
+ * room again later), sends the held-back ones it has not sent yet, in offset
+ * order, and hands the socket back to the room in the same tick. Every
+ * payment is therefore either read or offered, and sent once.
  */
 export class ReplaySession {
   private readonly held: StoredPayment[] = [];
@@ -75,7 +76,7 @@ export class ReplaySession {
         await yieldToEventLoop();
         if (this.cancelled) return;
       }
-      await history.settled(trackingId);
+      await this.options.catchUp(this.lastSent);
       if (this.cancelled) return;
       if (this.sendHeldBack()) {
         this.options.onCaughtUp();

@@ -21,23 +21,13 @@ export interface PaymentIngestOptions {
  * success only then, so nothing acknowledged upstream can be lost.
  */
 export class PaymentIngest {
-  private readonly inFlight = new Map<Promise<unknown>, readonly PaymentInput[]>();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly options: PaymentIngestOptions) {}
 
   /** Resolves once every ingest started so far has finished, so shutdown never cuts one in half. */
   async idle(): Promise<void> {
-    await Promise.allSettled([...this.inFlight.keys()]);
-  }
-
-  /**
-   * Resolves once every ingest of `trackingId` started so far has delivered
-   * (or failed). A replay waits for this after its last read, so that a
-   * payment committed before that read cannot reach the room afterwards.
-   */
-  async settled(trackingId: string): Promise<void> {
-    const pending = [...this.inFlight].filter(([, payments]) => payments.some((p) => p.trackingId === trackingId));
-    await Promise.allSettled(pending.map(([running]) => running));
+    await Promise.allSettled([...this.inFlight]);
   }
 
   /** A sink bound to one source, so metrics and logs say where payments came from. */
@@ -51,7 +41,7 @@ export class PaymentIngest {
    */
   ingest(payments: readonly PaymentInput[], source: string, startedAt = performance.now()): Promise<IngestOutcome[]> {
     const running = this.storeAndDeliver(payments, source, startedAt);
-    this.inFlight.set(running, payments);
+    this.inFlight.add(running);
     void running.finally(() => this.inFlight.delete(running)).catch(() => undefined);
     return running;
   }
