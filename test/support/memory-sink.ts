@@ -8,15 +8,22 @@ import { paymentId, type PaymentInput } from "../../src/payment.js";
 import type { CheckpointStore } from "../../src/sources/checkpoint-store.js";
 import type { IngestOutcome, PaymentSink } from "../../src/sources/payment-source.js";
 
-export class MemorySink extends EventEmitter<{ ingested: [PaymentInput[]] }> implements PaymentSink {
+export class MemorySink
+  extends EventEmitter<{ ingesting: [readonly PaymentInput[]]; ingested: [PaymentInput[]] }>
+  implements PaymentSink
+{
   /** Stored payments by identity, in first-seen order. */
   readonly stored = new Map<string, PaymentInput>();
   /** Every payment handed to ingest, duplicates included. */
   readonly received: PaymentInput[] = [];
   /** When set, ingest rejects with it (a store outage). */
   failWith: Error | undefined;
+  /** When set, ingest waits for it first (a slow store). */
+  hold: Promise<void> | undefined;
 
   async ingest(payments: readonly PaymentInput[]): Promise<IngestOutcome[]> {
+    this.emit("ingesting", payments);
+    if (this.hold) await this.hold;
     if (this.failWith) throw this.failWith;
     const outcomes: IngestOutcome[] = [];
     for (const payment of payments) {

@@ -198,7 +198,10 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#setState("failed", errorMessage(error));
       throw error;
     }
-    if (this.#checkpoint) this.#metrics.lastProcessedSlot.set(this.#checkpoint.slot);
+    if (this.#checkpoint) {
+      this.#metrics.lastProcessedSlot.set(this.#checkpoint.slot);
+      this.#synced(this.#checkpoint.slot);
+    }
     this.#log.info(
       { checkpoint: this.#checkpoint, programId: this.programId, commitment: this.commitment, wsUrl: this.wsUrl },
       "starting Solana watcher",
@@ -212,7 +215,8 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
     if (!abort) return;
     abort.abort(new Error("watcher stopped"));
     clearTimeout(this.#tipTimer);
-    this.#subscription?.close();
+    // Wakes a session waiting for notifications; the session itself awaits the socket's end.
+    void this.#subscription?.close();
     await this.#loop;
     await this.#tipPoll;
     this.#abort = undefined;
@@ -306,8 +310,8 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
         wake = undefined;
       }
     } finally {
-      subscription.close();
       this.#subscription = undefined;
+      await subscription.close();
     }
   }
 

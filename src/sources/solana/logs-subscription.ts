@@ -76,6 +76,7 @@ export class LogsSubscription extends EventEmitter<LogsSubscriptionEvents> {
   #subscriptionId: number | undefined;
   #closed = false;
   #pingTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
   #onReply: ((reply: z.infer<typeof replySchema>) => void) | undefined;
 
   private constructor(ws: WebSocket) {
@@ -198,17 +199,30 @@ export class LogsSubscription extends EventEmitter<LogsSubscriptionEvents> {
     this.emit("close", reason);
   }
 
-  /** Unsubscribes politely when the connection is open, then closes it. */
-  close(): void {
-    if (this.#ws.readyState === WebSocket.OPEN && this.#subscriptionId !== undefined) {
-      this.#ws.send(
-        JSON.stringify({ jsonrpc: "2.0", id: 2, method: "logsUnsubscribe", params: [this.#subscriptionId] }),
-      );
-      this.#ws.close(1000);
-    } else {
-      this.#ws.terminate();
-    }
+  /**
+   * Unsubscribes politely when the connection is open, closes it, and
+   * resolves once the socket is gone (terminated if the node does not
+   * complete the close handshake in time).
+   */
+  close(closeTimeoutMs = 1000): Promise<void> {
+    this.#closing ??= this.#close(closeTimeoutMs);
+    return this.#closing;
+  }
+
+  async #close(closeTimeoutMs: number): Promise<void> {
+    const ws = this.#ws;
     this.#finish("closed by the watcher");
+    if (ws.readyState === WebSocket.CLOSED) return;
+    const gone = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    if (ws.readyState === WebSocket.OPEN && this.#subscriptionId !== undefined) {
+      ws.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "logsUnsubscribe", params: [this.#subscriptionId] }));
+      ws.close(1000);
+    } else if (ws.readyState !== WebSocket.CLOSING) {
+      ws.terminate();
+    }
+    const timer = setTimeout(() => ws.terminate(), closeTimeoutMs);
+    await gone;
+    clearTimeout(timer);
   }
 }
 
