@@ -357,3 +357,22 @@ describe("SolanaChainWatcher", () => {
     assert.equal(watcher.status().state, "failed");
   });
 });
+
+describe("SolanaChainWatcher options", () => {
+  it("rejects bad options at construction, naming them", () => {
+    const base = {
+      rpcUrl: "http://127.0.0.1:8899",
+      sink: new MemorySink(),
+      checkpoints: new MemoryCheckpointStore(),
+      logger: pino({ level: "silent" }),
+    };
+    assert.throws(() => new SolanaChainWatcher({ ...base, registry: new Registry(), wsUrl: "http://x" }), /`wsUrl`/);
+    assert.throws(
+      () => new SolanaChainWatcher({ ...base, registry: new Registry(), commitment: "processed" as never }),
+      /`commitment`/,
+    );
+    assert.throws(() => new SolanaChainWatcher({ ...base, registry: new Registry(), pageLimit: 5000 }), /`pageLimit`/);
+    const derived = new SolanaChainWatcher({ ...base, registry: new Registry() });
+    assert.equal(derived.wsUrl, "ws://127.0.0.1:8900/");
+  });
+});

@@ -157,6 +157,10 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       throw new TypeError(`Expected \`startFrom\` to be "tip" or "beginning", got \`${String(this.#startFrom)}\``);
     }
     this.wsUrl = options.wsUrl ?? deriveWebSocketUrl(options.rpcUrl);
+    if (!/^wss?:\/\//.test(this.wsUrl) || !URL.canParse(this.wsUrl)) {
+      // Fail at boot: a bad URL would otherwise only show up as endless reconnects.
+      throw new TypeError(`Expected \`wsUrl\` to be a ws(s) URL, got \`${this.wsUrl}\``);
+    }
     this.#sink = options.sink;
     this.#checkpoints = options.checkpoints;
     this.#log = options.logger.child({ source: this.name });
