@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { LogsSubscription, type LogsNotification } from "../../src/sources/solana/logs-subscription.js";
 import { deriveWebSocketUrl } from "../../src/sources/solana/rpc-urls.js";
@@ -102,6 +103,27 @@ describe("SolanaRpc against the stand-in", () => {
       assert.deepEqual(notification, { slot: tx.slot, signature: tx.signature, err: null, logs: tx.logs });
     } finally {
       subscription.close();
+    }
+  });
+
+  it("gives up on a pub/sub handshake that never completes, without crashing", async () => {
+    const silent = createServer();
+    const held: Duplex[] = [];
+    // Takes the upgrade request and never answers it.
+    silent.on("upgrade", (_req, socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      await assert.rejects(
+        LogsSubscription.open({ url, address: PROGRAM_ID, commitment: "confirmed", connectTimeoutMs: 100 }),
+        /no reply within 100 ms|timed out|closed/,
+      );
+      // The handshake abort is reported on a later tick; give it one to crash on.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 

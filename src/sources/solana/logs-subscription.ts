@@ -82,6 +82,11 @@ export class LogsSubscription extends EventEmitter<LogsSubscriptionEvents> {
   private constructor(ws: WebSocket) {
     super();
     this.#ws = ws;
+    // Attached for the socket's whole life: ws reports an aborted handshake
+    // on the next tick, after the connect phase gave up, and an 'error'
+    // without a listener would crash the process.
+    ws.on("error", (error) => this.#finish(`error: ${error.message}`));
+    ws.on("close", (code) => this.#finish(`closed (${code})`));
   }
 
   get closed(): boolean {
@@ -145,8 +150,6 @@ export class LogsSubscription extends EventEmitter<LogsSubscriptionEvents> {
       ws.on("open", onOpen).on("error", onError).on("close", onClose);
     });
 
-    ws.on("error", (error) => this.#finish(`error: ${error.message}`));
-    ws.on("close", (code) => this.#finish(`closed (${code})`));
     this.#startHeartbeat(options.pingIntervalMs ?? 30_000);
   }
 
