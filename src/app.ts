@@ -10,6 +10,7 @@ import { PaymentIngest } from "./ingest/payment-ingest.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { PaymentSource } from "./sources/payment-source.js";
+import { SolanaChainWatcher } from "./sources/solana/chain-watcher.js";
 import { openStore } from "./store/open-store.js";
 import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
 import type { PaymentStore, StoreFatalError } from "./store/payment-store.js";
@@ -32,6 +33,7 @@ export interface App {
   readonly gateway: PaymentGateway;
   readonly http: FastifyInstance;
   readonly retention: RetentionJob;
+  readonly sources: readonly PaymentSource[];
   listen(): Promise<AddressInfo>;
   /** Drains and closes everything; safe to call more than once. */
   close(reason?: string): Promise<void>;
@@ -45,7 +47,6 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   const logger = dependencies.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = dependencies.metrics ?? createMetrics();
   const store = dependencies.store ?? openStore(config.database);
-  const sources: PaymentSource[] = [];
   const startedAt = Date.now();
   let draining = false;
 
@@ -61,6 +62,24 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     },
   });
 
+  // The sources configured, each feeding the same ingest through its own sink.
+  const sources: PaymentSource[] = [];
+  if (config.SOLANA_RPC_URL !== undefined) {
+    sources.push(
+      new SolanaChainWatcher({
+        rpcUrl: config.SOLANA_RPC_URL,
+        wsUrl: config.SOLANA_WS_URL,
+        programId: config.TRIBUTARY_PROGRAM_ID,
+        commitment: config.SOLANA_COMMITMENT,
+        startFrom: config.SOLANA_START_FROM,
+        sink: ingest.sinkFor("solana"),
+        checkpoints: store,
+        logger: logger.child({ component: "source", source: "solana" }),
+        registry: metrics.registry,
+      }),
+    );
+  }
+
   const health = async (): Promise<HealthReport> => {
     const storeOk = await store.ping().then(
       () => true,
@@ -69,11 +88,13 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
         return false;
       },
     );
+    const sourceStatus = Object.fromEntries(sources.map((source) => [source.name, source.status()]));
+    const sourcesHealthy = Object.values(sourceStatus).every((status) => status.state !== "failed" && status.state !== "reconnecting");
     return {
-      status: draining ? "draining" : storeOk ? "ok" : "unavailable",
+      status: draining ? "draining" : !storeOk ? "unavailable" : sourcesHealthy ? "ok" : "degraded",
       store: storeOk ? "ok" : "error",
       connections: gateway.connectionCount,
-      sources: Object.fromEntries(sources.map((source) => [source.name, source.status()])),
+      sources: sourceStatus,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     };
   };
@@ -143,8 +164,11 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     gateway,
     http,
     retention,
+    sources,
     async listen() {
       await http.listen({ port: config.PORT, host: config.HOST });
+      // Sources start once clients can be served, so their first payments reach someone.
+      for (const source of sources) await source.start();
       const address = http.server.address() as AddressInfo;
       logger.info({ host: address.address, port: address.port, path: "/ws/v1" }, "listening");
       if (config.TRIBUTARY_API_KEYS.length === 0) {

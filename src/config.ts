@@ -44,6 +44,18 @@ const envSchema = z.object({
   RETENTION_MAX_PER_TRACKING_ID: integer(0, 1_000_000_000).default(0),
   /** How often (ms) retention runs, when a bound is set. */
   RETENTION_INTERVAL_MS: integer(1000, 24 * 3600 * 1000).default(60_000),
+  /** Solana JSON-RPC endpoint; setting it switches on the chain watcher source. */
+  SOLANA_RPC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  /** Solana pub/sub endpoint; derived from SOLANA_RPC_URL (ws scheme, port + 1 if explicit) when unset. */
+  SOLANA_WS_URL: z.url({ protocol: /^wss?$/, error: "must be a ws(s) URL" }).optional(),
+  TRIBUTARY_PROGRAM_ID: z
+    .string()
+    .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "must be a base58 program id")
+    .default("TRibg8W8zmPHQqWtyAD1rEBRXEdyU13Mu6qX1Sg42tJ"),
+  /** `finalized` never reports a payment that is later rolled back, but is about 13 s later. */
+  SOLANA_COMMITMENT: z.enum(["confirmed", "finalized"]).default("confirmed"),
+  /** Where the watcher begins with no checkpoint: `tip` (from now on) or `beginning` (the whole history). */
+  SOLANA_START_FROM: z.enum(["tip", "beginning"]).default("tip"),
   /** Largest HTTP publish body; 1000 payments with every optional field fit comfortably. */
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Upper bound (ms) for a graceful shutdown before the process exits anyway. */

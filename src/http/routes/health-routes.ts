@@ -3,7 +3,8 @@ import type { Registry } from "prom-client";
 import type { SourceStatus } from "../../sources/payment-source.js";
 
 export interface HealthReport {
-  status: "ok" | "unavailable" | "draining";
+  /** `degraded` still serves clients (200) but a source or the cluster link is not healthy. */
+  status: "ok" | "degraded" | "unavailable" | "draining";
   store: "ok" | "error";
   connections: number;
   sources: Record<string, SourceStatus>;
@@ -18,7 +19,7 @@ export interface HealthRoutesOptions {
 export function healthRoutes(app: FastifyInstance, options: HealthRoutesOptions): void {
   app.get("/v1/health", async (_request, reply) => {
     const report = await options.health();
-    return reply.code(report.status === "ok" ? 200 : 503).send(report);
+    return reply.code(report.status === "ok" || report.status === "degraded" ? 200 : 503).send(report);
   });
 
   app.get("/metrics", async (_request, reply) => {
