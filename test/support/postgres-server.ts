@@ -79,7 +79,9 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       await run(command, args, { cwd: dir });
     } catch (error) {
       const tail = existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-20).join("\n") : "";
-      throw new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}\n${tail}`);
+      throw new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}\n${tail}`, {
+        cause: error,
+      });
     }
   };
 
