@@ -46,7 +46,7 @@ export interface App {
 export async function createApp(config: Config, dependencies: AppDependencies = {}): Promise<App> {
   const logger = dependencies.logger ?? createLogger(config.LOG_LEVEL);
   const metrics = dependencies.metrics ?? createMetrics();
-  const store = dependencies.store ?? openStore(config.database);
+  const store = dependencies.store ?? (await openStore(config.database));
   const startedAt = Date.now();
   let draining = false;
 

@@ -25,7 +25,10 @@ const envSchema = z.object({
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: z
     .string()
-    .regex(/^sqlite:.+/, "must look like sqlite:<path> (sqlite::memory: for a throwaway store)")
+    .regex(
+      /^(sqlite:.+|postgres(ql)?:\/\/.+)$/,
+      "must look like sqlite:<path> (sqlite::memory: for a throwaway store) or postgres://user:password@host:port/database",
+    )
     .default("sqlite:./data/tributary.sqlite"),
   TRIBUTARY_API_KEYS: list.default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -64,7 +67,7 @@ const envSchema = z.object({
 
 export type Config = z.output<typeof envSchema> & {
   /** Parsed form of DATABASE_URL. */
-  database: { driver: "sqlite"; path: string };
+  database: { driver: "sqlite"; path: string } | { driver: "postgres"; url: string };
 };
 
 export class ConfigError extends Error {
@@ -83,6 +86,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
-  const path = parsed.data.DATABASE_URL.slice("sqlite:".length);
-  return { ...parsed.data, database: { driver: "sqlite", path } };
+  const url = parsed.data.DATABASE_URL;
+  const database: Config["database"] = url.startsWith("sqlite:")
+    ? { driver: "sqlite", path: url.slice("sqlite:".length) }
+    : { driver: "postgres", url };
+  return { ...parsed.data, database };
 }

@@ -35,3 +35,10 @@ test("a bad value fails with a message naming the variable", () => {
     );
   }
 });
+
+test("DATABASE_URL=postgres:// or postgresql:// selects the PostgreSQL driver with the URL as given", () => {
+  for (const url of ["postgres://u:p@db.internal:5432/tributary", "postgresql://u@127.0.0.1/t?sslmode=require"]) {
+    assert.deepEqual(loadConfig({ DATABASE_URL: url }).database, { driver: "postgres", url });
+  }
+  assert.throws(() => loadConfig({ DATABASE_URL: "postgres:" }), ConfigError);
+});
