@@ -11,6 +11,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { PaymentSource } from "./sources/payment-source.js";
 import { SolanaChainWatcher } from "./sources/solana/chain-watcher.js";
+import { createSingleNodeLink, type ClusterLink } from "./cluster/cluster-link.js";
+import { createRedisClusterLink } from "./cluster/redis-cluster-link.js";
 import { openStore } from "./store/open-store.js";
 import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
 import type { PaymentStore, StoreFatalError } from "./store/payment-store.js";
@@ -55,12 +57,25 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     metrics,
     logger: logger.child({ component: "ingest" }),
     // The gateway is built below; ingest only calls this after start-up.
-    deliver: (payment) => gateway.deliver(payment),
+    deliver: (payment) => {
+      gateway.deliver(payment);
+      cluster.publish(payment);
+    },
     onFatalStoreError: (error) => {
       logger.fatal({ err: error }, "the payment store is broken");
       (dependencies.onFatalStoreError ?? (() => void close("has a broken payment store")))(error);
     },
   });
+
+  const cluster: ClusterLink =
+    config.REDIS_URL === undefined
+      ? createSingleNodeLink()
+      : createRedisClusterLink({
+          url: config.REDIS_URL,
+          logger: logger.child({ component: "cluster" }),
+          maxPendingPublishes: config.CLUSTER_MAX_PENDING_PUBLISHES,
+          onShed: () => metrics.clusterShed.inc(),
+        });
 
   // The sources configured, each feeding the same ingest through its own sink.
   const sources: PaymentSource[] = [];
@@ -91,7 +106,14 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     const sourceStatus = Object.fromEntries(sources.map((source) => [source.name, source.status()]));
     const sourcesHealthy = Object.values(sourceStatus).every((status) => status.state !== "failed" && status.state !== "reconnecting");
     return {
-      status: draining ? "draining" : !storeOk ? "unavailable" : sourcesHealthy ? "ok" : "degraded",
+      status: draining
+        ? "draining"
+        : !storeOk
+          ? "unavailable"
+          : sourcesHealthy && cluster.status().state !== "disconnected"
+            ? "ok"
+            : "degraded",
+      cluster: cluster.status(),
       store: storeOk ? "ok" : "error",
       connections: gateway.connectionCount,
       sources: sourceStatus,
@@ -112,6 +134,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   });
 
   const gateway = new PaymentGateway({
+    adapter: cluster.adapter,
     httpServer: http.server,
     logger: logger.child({ component: "gateway" }),
     metrics,
@@ -124,6 +147,11 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       list: (query) => store.list(query),
       latestOffset: (trackingId) => store.latestOffset(trackingId),
     },
+  });
+
+  cluster.attach(gateway.io, {
+    deliver: (payment) => gateway.deliver(payment),
+    resync: () => void gateway.resync(),
   });
 
   const retention = startRetentionJob(
@@ -149,6 +177,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       await gateway.dropAll(`Server ${reason}; reconnect to continue`, config.SHUTDOWN_TIMEOUT_MS / 2);
       await http.close();
       await gateway.close();
+      await cluster.close();
       await store.close();
       logger.info("closed");
     })();

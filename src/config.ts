@@ -47,6 +47,10 @@ const envSchema = z.object({
   RETENTION_MAX_PER_TRACKING_ID: integer(0, 1_000_000_000).default(0),
   /** How often (ms) retention runs, when a bound is set. */
   RETENTION_INTERVAL_MS: integer(1000, 24 * 3600 * 1000).default(60_000),
+  /** Redis for several nodes: payments committed on any node reach the subscribers of every node. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+  /** Most cross-node publishes waiting on Redis before new ones are shed (and caught up from the store). */
+  CLUSTER_MAX_PENDING_PUBLISHES: integer(1, 10_000_000).default(10_000),
   /** Solana JSON-RPC endpoint; setting it switches on the chain watcher source. */
   SOLANA_RPC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   /** Solana pub/sub endpoint; derived from SOLANA_RPC_URL (ws scheme, port + 1 if explicit) when unset. */

@@ -13,6 +13,7 @@ export interface Metrics {
   readonly paymentsDuplicate: Counter<"source">;
   readonly deliveries: Counter;
   readonly replays: Gauge;
+  readonly clusterShed: Counter;
   readonly publishToEmitSeconds: Histogram;
   readonly errors: Counter<"code">;
   countError(code: ErrorCode): void;
@@ -54,6 +55,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     deliveries: new Counter({
       name: "tributary_deliveries_total",
       help: "Payment events emitted to sockets of this node (one per socket)",
+      registers: [registry],
+    }),
+    clusterShed: new Counter({
+      name: "tributary_cluster_shed_total",
+      help: "Payments not sent to other nodes because Redis was down or backed up; those nodes catch up from the store",
       registers: [registry],
     }),
     replays: new Gauge({

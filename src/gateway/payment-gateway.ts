@@ -107,6 +107,20 @@ export class PaymentGateway {
     this.sequencer.deliver(payment);
   }
 
+  /**
+   * Brings every local room up to the store's latest offset, for after the
+   * cluster link was down and other nodes' payments did not arrive.
+   */
+  async resync(): Promise<void> {
+    for (const trackingId of this.sequencer.trackedIds()) {
+      try {
+        await this.sequencer.catchUp(trackingId, await this.options.history.latestOffset(trackingId));
+      } catch (error) {
+        this.options.logger.warn({ err: error, trackingId }, "resync failed for a room");
+      }
+    }
+  }
+
   private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
     const replaying = this.replays.get(payment.trackingId);

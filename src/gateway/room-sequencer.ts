@@ -43,8 +43,9 @@ export class RoomSequencer {
     this.rooms.delete(trackingId);
   }
 
-  get trackedRooms(): number {
-    return this.rooms.size;
+  /** Tracking IDs with local subscribers. */
+  trackedIds(): string[] {
+    return [...this.rooms.keys()];
   }
 
   deliver(payment: StoredPayment): void {

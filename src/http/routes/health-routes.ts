@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
+import type { ClusterStatus } from "../../cluster/cluster-link.js";
 import type { SourceStatus } from "../../sources/payment-source.js";
 
 export interface HealthReport {
@@ -7,6 +8,7 @@ export interface HealthReport {
   status: "ok" | "degraded" | "unavailable" | "draining";
   store: "ok" | "error";
   connections: number;
+  cluster: ClusterStatus;
   sources: Record<string, SourceStatus>;
   uptimeSeconds: number;
 }
