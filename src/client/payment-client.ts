@@ -1,0 +1,287 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import { OffsetTracker } from "./offset-tracker.js";
+import { readErrorMessage, readPaymentMessage } from "./payment-message.js";
+import { TypedEmitter } from "./typed-emitter.js";
+import type {
+  ClientError,
+  ConnectionState,
+  Payment,
+  PaymentClientEvents,
+  PaymentHandler,
+  SubscribeOptions,
+} from "./types.js";
+
+export const DEFAULT_PATH = "/ws/v1";
+
+export interface PaymentClientOptions {
+  /** The service's origin, e.g. `https://api.tributary.so`. */
+  url: string;
+  /** @default "/ws/v1" */
+  path?: string;
+  /** Socket.IO transports; the Socket.IO default (long-polling, then upgrade) when absent. */
+  transports?: ManagerOptions["transports"];
+  /** Passed to `io()` last, so it can override anything above (reconnection timing, auth, …). */
+  socketOptions?: Partial<ManagerOptions & SocketOptions>;
+  /**
+   * How long payments that arrived ahead of a missing offset are held back
+   * before the client gives up on that offset and hands them over.
+   * @default 2000
+   */
+  gapTimeoutMs?: number;
+  /** How long to wait for the server to answer a subscribe. @default 10000 */
+  ackTimeoutMs?: number;
+}
+
+export interface PaymentClient {
+  /**
+   * Starts delivering the payments of `trackingId` to `onPayment`: each once,
+   * in offset order, across reconnects and server restarts. Live only unless
+   * `since` is given. Returns the function that ends the subscription.
+   * One subscription per tracking ID and client; a second one throws.
+   */
+  subscribe(trackingId: string, onPayment: PaymentHandler, options?: SubscribeOptions): () => void;
+  /** Adds a listener; returns the function that removes it. */
+  on<E extends keyof PaymentClientEvents>(event: E, listener: PaymentClientEvents[E]): () => void;
+  off<E extends keyof PaymentClientEvents>(event: E, listener: PaymentClientEvents[E]): void;
+  readonly state: ConnectionState;
+  /** The highest offset handed to the subscription's handler (or its `since`); keep it to resume later. */
+  lastOffset(trackingId: string): number | undefined;
+  /** The underlying Socket.IO socket, for diagnostics; the client owns its listeners. */
+  readonly socket: Socket;
+  /** Disconnects and ends every subscription; the client cannot be used again. */
+  close(): void;
+}
+
+interface Subscription {
+  readonly trackingId: string;
+  readonly handler: PaymentHandler;
+  readonly tracker: OffsetTracker<Payment>;
+  gapTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+// Refusals of a subscribe come back on its acknowledgement too, with the
+// tracking ID attached; reporting the bare error event as well would say it twice.
+const ANSWERED_BY_ACK = new Set(["INVALID_TRACKING_ID", "SUBSCRIPTION_LIMIT"]);
+
+export function createPaymentClient(options: PaymentClientOptions): PaymentClient {
+  return new SocketPaymentClient(options);
+}
+
+class SocketPaymentClient implements PaymentClient {
+  readonly socket: Socket;
+  private readonly events = new TypedEmitter<PaymentClientEvents>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly gapTimeoutMs: number;
+  private readonly ackTimeoutMs: number;
+  private current: ConnectionState = "connecting";
+  private closed = false;
+
+  constructor(options: PaymentClientOptions) {
+    this.gapTimeoutMs = options.gapTimeoutMs ?? 2000;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.socket = io(options.url, {
+      path: options.path ?? DEFAULT_PATH,
+      ...(options.transports === undefined ? {} : { transports: options.transports }),
+      // io() otherwise shares one socket between clients of the same URL,
+      // and closing one client would cut the other off.
+      forceNew: true,
+      ...options.socketOptions,
+    });
+    this.socket.on("connect", () => this.onConnect());
+    this.socket.on("disconnect", () => this.onDisconnect());
+    this.socket.on("connect_error", (error) => this.onConnectError(error));
+    this.socket.on("payment", (message: unknown) => this.onPayment(message));
+    this.socket.on("error", (message: unknown) => this.onServerError(message));
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  on<E extends keyof PaymentClientEvents>(event: E, listener: PaymentClientEvents[E]): () => void {
+    return this.events.on(event, listener);
+  }
+
+  off<E extends keyof PaymentClientEvents>(event: E, listener: PaymentClientEvents[E]): void {
+    this.events.off(event, listener);
+  }
+
+  lastOffset(trackingId: string): number | undefined {
+    return this.subscriptions.get(trackingId)?.tracker.lastOffset;
+  }
+
+  subscribe(trackingId: string, onPayment: PaymentHandler, options: SubscribeOptions = {}): () => void {
+    if (this.closed) throw new Error("the payment client is closed");
+    if (this.subscriptions.has(trackingId)) throw new Error(`already subscribed to trackingId: ${trackingId}`);
+    const { since } = options;
+    if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0)) {
+      throw new RangeError("since must be an integer offset ≥ 0");
+    }
+    const subscription: Subscription = {
+      trackingId,
+      handler: onPayment,
+      tracker: new OffsetTracker<Payment>(since),
+      gapTimer: undefined,
+    };
+    this.subscriptions.set(trackingId, subscription);
+    // While disconnected, the connect handler sends it; Socket.IO's own
+    // buffering would send it a second time.
+    if (this.socket.connected) this.sendSubscribe(subscription);
+    return () => this.unsubscribe(subscription);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscription of this.subscriptions.values()) clearTimeout(subscription.gapTimer);
+    this.subscriptions.clear();
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+    this.setState("disconnected");
+  }
+
+  private unsubscribe(subscription: Subscription): void {
+    if (this.subscriptions.get(subscription.trackingId) !== subscription) return;
+    this.subscriptions.delete(subscription.trackingId);
+    clearTimeout(subscription.gapTimer);
+    if (this.socket.connected) this.socket.emit("unsubscribe", { trackingId: subscription.trackingId });
+  }
+
+  private onConnect(): void {
+    this.setState(this.socket.recovered ? "recovered" : "connected");
+    // Even a recovered session re-subscribes: recovery restores rooms and
+    // missed packets only within its window and only on the same node, and
+    // the replay from `since` covers whatever it did not. The duplicates this
+    // causes are filtered per subscription.
+    for (const subscription of this.subscriptions.values()) this.sendSubscribe(subscription);
+  }
+
+  private onDisconnect(): void {
+    // `active` is false after a server-side disconnect, which Socket.IO does not retry.
+    const retrying = this.socket.active && this.socket.io.reconnection();
+    this.setState(retrying ? "reconnecting" : "disconnected");
+  }
+
+  private onConnectError(error: Error): void {
+    if (!this.socket.active) {
+      this.setState("disconnected");
+      this.reportError({ code: "CONNECT_FAILED", message: error.message });
+    } else if (this.current !== "connecting") {
+      this.setState("reconnecting");
+    }
+  }
+
+  private sendSubscribe(subscription: Subscription): void {
+    const { trackingId, tracker } = subscription;
+    const since = tracker.lastOffset;
+    const payload = since === undefined ? { trackingId } : { trackingId, since };
+    this.socket.timeout(this.ackTimeoutMs).emit("subscribe", payload, (error: Error | null, response: unknown) => {
+      if (this.subscriptions.get(trackingId) !== subscription) return;
+      if (error) {
+        // A disconnect fails pending acks too; the reconnect subscribes again.
+        if (this.socket.connected) {
+          this.reportError({ code: "SUBSCRIBE_TIMEOUT", message: `no answer to subscribe within ${this.ackTimeoutMs} ms`, trackingId });
+        }
+        return;
+      }
+      this.onSubscribeResponse(subscription, since, response);
+    });
+  }
+
+  private onSubscribeResponse(subscription: Subscription, since: number | undefined, response: unknown): void {
+    const { trackingId } = subscription;
+    const answer = (typeof response === "object" && response !== null ? response : {}) as {
+      ok?: unknown;
+      latestOffset?: unknown;
+      error?: { code?: unknown; message?: unknown };
+    };
+    if (answer.ok !== true) {
+      // A refused tracking ID stays refused: retrying it on every reconnect would only repeat the error.
+      this.subscriptions.delete(trackingId);
+      clearTimeout(subscription.gapTimer);
+      this.reportError({
+        code: typeof answer.error?.code === "string" ? answer.error.code : "INVALID_MESSAGE",
+        message: typeof answer.error?.message === "string" ? answer.error.message : "subscribe refused",
+        trackingId,
+      });
+      return;
+    }
+    const latestOffset = typeof answer.latestOffset === "number" ? answer.latestOffset : undefined;
+    // A live-only subscription starts at the log's head as of now, so that a
+    // reconnect later asks for what came after it rather than nothing.
+    if (latestOffset !== undefined) this.handOver(subscription, subscription.tracker.startAfter(latestOffset));
+    this.events.emit("subscribed", {
+      trackingId,
+      ...(since === undefined ? {} : { since }),
+      ...(latestOffset === undefined ? {} : { latestOffset }),
+    });
+  }
+
+  private onPayment(message: unknown): void {
+    const payment = readPaymentMessage(message);
+    if (typeof payment === "string") return this.reportError({ code: "INVALID_MESSAGE", message: payment });
+    const subscription = this.subscriptions.get(payment.trackingId);
+    if (subscription === undefined) return;
+    this.handOver(subscription, subscription.tracker.accept(payment));
+  }
+
+  private onServerError(message: unknown): void {
+    const error = readErrorMessage(message);
+    if (ANSWERED_BY_ACK.has(error.code)) return;
+    if (error.code === "REPLAY_TRUNCATED" && error.trackingId !== undefined) {
+      const subscription = this.subscriptions.get(error.trackingId);
+      if (subscription !== undefined) this.handOver(subscription, subscription.tracker.expectGap());
+    }
+    this.reportError(error);
+  }
+
+  private handOver(subscription: Subscription, payments: Payment[]): void {
+    for (const payment of payments) {
+      // The handler may have ended its own subscription.
+      if (this.subscriptions.get(subscription.trackingId) !== subscription) return;
+      try {
+        subscription.handler(payment);
+      } catch (cause) {
+        this.reportError({
+          code: "HANDLER_ERROR",
+          message: `the handler for trackingId ${subscription.trackingId} threw on offset ${payment.offset}`,
+          trackingId: subscription.trackingId,
+          cause,
+        });
+      }
+    }
+    this.watchGap(subscription);
+  }
+
+  /** Holds payments back behind a missing offset for at most `gapTimeoutMs`, in case it never comes. */
+  private watchGap(subscription: Subscription): void {
+    if (!subscription.tracker.hasGap) {
+      clearTimeout(subscription.gapTimer);
+      subscription.gapTimer = undefined;
+    } else if (subscription.gapTimer === undefined) {
+      subscription.gapTimer = setTimeout(() => {
+        subscription.gapTimer = undefined;
+        if (this.subscriptions.get(subscription.trackingId) !== subscription) return;
+        this.handOver(subscription, subscription.tracker.skipGap());
+      }, this.gapTimeoutMs);
+    }
+  }
+
+  private reportError(error: ClientError): void {
+    if (error.code === "HANDLER_ERROR" && this.events.listenerCount("error") === 0) {
+      // Nobody listens: rethrow outside Socket.IO's event dispatch, so a bug
+      // in a handler is seen without breaking the client's own state.
+      setTimeout(() => {
+        throw error.cause;
+      });
+      return;
+    }
+    this.events.emit("error", error);
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.current) return;
+    this.current = state;
+    this.events.emit("state", state);
+  }
+}
