@@ -71,6 +71,9 @@ class SocketPaymentClient implements PaymentClient {
   readonly socket: Socket;
   private readonly events = new TypedEmitter<PaymentClientEvents>();
   private readonly subscriptions = new Map<string, Subscription>();
+  // Recovery restores a session's rooms, including one left while offline;
+  // these are left again once the connection is back.
+  private readonly leaveOnConnect = new Set<string>();
   private readonly gapTimeoutMs: number;
   private readonly ackTimeoutMs: number;
   private current: ConnectionState = "connecting";
@@ -92,6 +95,7 @@ class SocketPaymentClient implements PaymentClient {
     this.socket.on("connect_error", (error) => this.onConnectError(error));
     this.socket.on("payment", (message: unknown) => this.onPayment(message));
     this.socket.on("error", (message: unknown) => this.onServerError(message));
+    this.socket.io.on("reconnect_failed", this.onReconnectFailed);
   }
 
   get state(): ConnectionState {
@@ -124,6 +128,7 @@ class SocketPaymentClient implements PaymentClient {
       gapTimer: undefined,
     };
     this.subscriptions.set(trackingId, subscription);
+    this.leaveOnConnect.delete(trackingId);
     // While disconnected, the connect handler sends it; Socket.IO's own
     // buffering would send it a second time.
     if (this.socket.connected) this.sendSubscribe(subscription);
@@ -136,6 +141,7 @@ class SocketPaymentClient implements PaymentClient {
     for (const subscription of this.subscriptions.values()) clearTimeout(subscription.gapTimer);
     this.subscriptions.clear();
     this.socket.removeAllListeners();
+    this.socket.io.off("reconnect_failed", this.onReconnectFailed);
     this.socket.disconnect();
     this.setState("disconnected");
   }
@@ -145,6 +151,7 @@ class SocketPaymentClient implements PaymentClient {
     this.subscriptions.delete(subscription.trackingId);
     clearTimeout(subscription.gapTimer);
     if (this.socket.connected) this.socket.emit("unsubscribe", { trackingId: subscription.trackingId });
+    else this.leaveOnConnect.add(subscription.trackingId);
   }
 
   private onConnect(): void {
@@ -154,7 +161,15 @@ class SocketPaymentClient implements PaymentClient {
     // the replay from `since` covers whatever it did not. The duplicates this
     // causes are filtered per subscription.
     for (const subscription of this.subscriptions.values()) this.sendSubscribe(subscription);
+    for (const trackingId of this.leaveOnConnect) this.socket.emit("unsubscribe", { trackingId });
+    this.leaveOnConnect.clear();
   }
+
+  // An arrow property, so that close() can remove exactly this listener from the manager.
+  private readonly onReconnectFailed = (): void => {
+    this.setState("disconnected");
+    this.reportError({ code: "CONNECT_FAILED", message: "gave up reconnecting after the configured attempts" });
+  };
 
   private onDisconnect(): void {
     // `active` is false after a server-side disconnect, which Socket.IO does not retry.

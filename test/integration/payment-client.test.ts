@@ -225,6 +225,24 @@ describe("against the service in-process", () => {
     assert.equal(leftSeen.items.length, 0);
   });
 
+  test("an unsubscribe while offline is sent once the connection is back, so a recovered room does not linger", async () => {
+    const client = connectClient({ reconnection: false });
+    const trackingId = uniqueId("offline-leave");
+    const ready = subscribed(client, trackingId);
+    const unsubscribe = client.subscribe(trackingId, () => assert.fail("no payment after unsubscribe"));
+    await ready;
+    await dropConnection(client);
+    await reachState(client, "disconnected");
+    unsubscribe();
+
+    client.socket.connect();
+    await reachState(client, "recovered");
+    const serverSocket = server.app.gateway.io.sockets.sockets.get(client.socket.id!);
+    assert.ok(serverSocket);
+    // Room membership has no event of its own on the server.
+    await waitUntil(() => !serverSocket.rooms.has(`t:${trackingId}`), "the server has processed the unsubscribe");
+  });
+
   test("a refused subscribe is reported once, with its tracking ID, and dropped", async () => {
     const client = connectClient();
     const errors: ClientError[] = [];
@@ -445,6 +463,21 @@ describe("protocol details, against a scripted Socket.IO server", () => {
       eventIndex: 0,
     },
     timestamp: Date.now(),
+  });
+
+  test("giving up reconnecting ends in the disconnected state with CONNECT_FAILED", async () => {
+    const unused = createServer();
+    await new Promise<void>((resolve) => unused.listen(0, "127.0.0.1", resolve));
+    const port = (unused.address() as AddressInfo).port;
+    await new Promise((resolve) => unused.close(resolve));
+    const client = clients.create({
+      url: `http://127.0.0.1:${port}`,
+      transports: ["websocket"],
+      socketOptions: { ...FAST_RETRY, reconnectionAttempts: 2 },
+    });
+    const error = await nextClientEvent(client, "error");
+    assert.equal(error.code, "CONNECT_FAILED");
+    assert.equal(client.state, "disconnected");
   });
 
   test("REPLAY_TRUNCATED is surfaced, and what remains is handed over in order", async () => {
