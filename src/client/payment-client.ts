@@ -57,11 +57,20 @@ interface Subscription {
   readonly handler: PaymentHandler;
   readonly tracker: OffsetTracker<Payment>;
   gapTimer: ReturnType<typeof setTimeout> | undefined;
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Subscribe attempts refused for a passing reason since the last accepted one. */
+  refusals: number;
+  /** The `since` of an accepted subscribe whose replay has not handed anything over yet. */
+  replayingFrom: number | undefined;
 }
 
 // Refusals of a subscribe come back on its acknowledgement too, with the
 // tracking ID attached; reporting the bare error event as well would say it twice.
-const ANSWERED_BY_ACK = new Set(["INVALID_TRACKING_ID", "SUBSCRIPTION_LIMIT"]);
+const ANSWERED_BY_ACK = new Set(["INVALID_TRACKING_ID", "INVALID_SINCE", "SUBSCRIPTION_LIMIT", "STORE_UNAVAILABLE"]);
+// Refusals that asking again cannot change; any other refusal (a busy store) is retried.
+const FINAL_REFUSALS = new Set(["INVALID_TRACKING_ID", "INVALID_SINCE", "SUBSCRIPTION_LIMIT"]);
+const RETRY_DELAY_MS = 1000;
+const MAX_RETRY_DELAY_MS = 30_000;
 
 export function createPaymentClient(options: PaymentClientOptions): PaymentClient {
   return new SocketPaymentClient(options);
@@ -126,6 +135,9 @@ class SocketPaymentClient implements PaymentClient {
       handler: onPayment,
       tracker: new OffsetTracker<Payment>(since),
       gapTimer: undefined,
+      retryTimer: undefined,
+      refusals: 0,
+      replayingFrom: undefined,
     };
     this.subscriptions.set(trackingId, subscription);
     this.leaveOnConnect.delete(trackingId);
@@ -138,7 +150,7 @@ class SocketPaymentClient implements PaymentClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const subscription of this.subscriptions.values()) clearTimeout(subscription.gapTimer);
+    for (const subscription of this.subscriptions.values()) this.stopTimers(subscription);
     this.subscriptions.clear();
     this.socket.removeAllListeners();
     this.socket.io.off("reconnect_failed", this.onReconnectFailed);
@@ -149,7 +161,7 @@ class SocketPaymentClient implements PaymentClient {
   private unsubscribe(subscription: Subscription): void {
     if (this.subscriptions.get(subscription.trackingId) !== subscription) return;
     this.subscriptions.delete(subscription.trackingId);
-    clearTimeout(subscription.gapTimer);
+    this.stopTimers(subscription);
     if (this.socket.connected) this.socket.emit("unsubscribe", { trackingId: subscription.trackingId });
     else this.leaveOnConnect.add(subscription.trackingId);
   }
@@ -160,7 +172,10 @@ class SocketPaymentClient implements PaymentClient {
     // missed packets only within its window and only on the same node, and
     // the replay from `since` covers whatever it did not. The duplicates this
     // causes are filtered per subscription.
-    for (const subscription of this.subscriptions.values()) this.sendSubscribe(subscription);
+    for (const subscription of this.subscriptions.values()) {
+      subscription.replayingFrom = undefined;
+      this.sendSubscribe(subscription);
+    }
     for (const trackingId of this.leaveOnConnect) this.socket.emit("unsubscribe", { trackingId });
     this.leaveOnConnect.clear();
   }
@@ -186,7 +201,15 @@ class SocketPaymentClient implements PaymentClient {
     }
   }
 
+  private stopTimers(subscription: Subscription): void {
+    clearTimeout(subscription.gapTimer);
+    clearTimeout(subscription.retryTimer);
+    subscription.gapTimer = subscription.retryTimer = undefined;
+  }
+
   private sendSubscribe(subscription: Subscription): void {
+    clearTimeout(subscription.retryTimer);
+    subscription.retryTimer = undefined;
     const { trackingId, tracker } = subscription;
     const since = tracker.lastOffset;
     const payload = since === undefined ? { trackingId } : { trackingId, since };
@@ -211,17 +234,31 @@ class SocketPaymentClient implements PaymentClient {
       error?: { code?: unknown; message?: unknown };
     };
     if (answer.ok !== true) {
-      // A refused tracking ID stays refused: retrying it on every reconnect would only repeat the error.
-      this.subscriptions.delete(trackingId);
-      clearTimeout(subscription.gapTimer);
+      const code = typeof answer.error?.code === "string" ? answer.error.code : "INVALID_MESSAGE";
+      if (FINAL_REFUSALS.has(code)) {
+        // Retrying on every reconnect would only repeat the error.
+        this.subscriptions.delete(trackingId);
+        this.stopTimers(subscription);
+      } else {
+        const delay = Math.min(RETRY_DELAY_MS * 2 ** subscription.refusals, MAX_RETRY_DELAY_MS);
+        subscription.refusals += 1;
+        subscription.retryTimer = setTimeout(() => {
+          subscription.retryTimer = undefined;
+          if (this.subscriptions.get(trackingId) === subscription && this.socket.connected) this.sendSubscribe(subscription);
+        }, delay);
+      }
       this.reportError({
-        code: typeof answer.error?.code === "string" ? answer.error.code : "INVALID_MESSAGE",
+        code,
         message: typeof answer.error?.message === "string" ? answer.error.message : "subscribe refused",
         trackingId,
       });
       return;
     }
+    subscription.refusals = 0;
     const latestOffset = typeof answer.latestOffset === "number" ? answer.latestOffset : undefined;
+    const position = subscription.tracker.lastOffset;
+    subscription.replayingFrom =
+      since !== undefined && latestOffset !== undefined && latestOffset > since && position === since ? since : undefined;
     // A live-only subscription starts at the log's head as of now, so that a
     // reconnect later asks for what came after it rather than nothing.
     if (latestOffset !== undefined) this.handOver(subscription, subscription.tracker.startAfter(latestOffset));
@@ -243,14 +280,27 @@ class SocketPaymentClient implements PaymentClient {
   private onServerError(message: unknown): void {
     const error = readErrorMessage(message);
     if (ANSWERED_BY_ACK.has(error.code)) return;
-    if (error.code === "REPLAY_TRUNCATED" && error.trackingId !== undefined) {
-      const subscription = this.subscriptions.get(error.trackingId);
+    if (error.code === "REPLAY_TRUNCATED") {
+      const subscription = this.truncatedSubscription(error.trackingId);
       if (subscription !== undefined) this.handOver(subscription, subscription.tracker.expectGap());
     }
     this.reportError(error);
   }
 
+  /**
+   * The subscription a REPLAY_TRUNCATED is about. The server sends it before
+   * the first replayed payment, so when the error does not name its tracking
+   * ID, the one subscription with a replay under way and nothing from it yet
+   * must be it. With several such, the gap timeout has to do.
+   */
+  private truncatedSubscription(trackingId: string | undefined): Subscription | undefined {
+    if (trackingId !== undefined) return this.subscriptions.get(trackingId);
+    const candidates = [...this.subscriptions.values()].filter((s) => s.replayingFrom !== undefined);
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
   private handOver(subscription: Subscription, payments: Payment[]): void {
+    if (payments.length > 0) subscription.replayingFrom = undefined;
     for (const payment of payments) {
       // The handler may have ended its own subscription.
       if (this.subscriptions.get(subscription.trackingId) !== subscription) return;

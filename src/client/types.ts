@@ -70,7 +70,9 @@ export type ConnectionState = "connecting" | "connected" | "reconnecting" | "rec
  */
 export type ClientErrorCode =
   | "INVALID_TRACKING_ID"
+  | "INVALID_SINCE"
   | "SUBSCRIPTION_LIMIT"
+  | "STORE_UNAVAILABLE"
   | "CONNECTION_ERROR"
   | "REPLAY_TRUNCATED"
   | "INVALID_MESSAGE"

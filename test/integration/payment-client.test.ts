@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { Server, type Socket } from "socket.io";
 import type { PaymentClient } from "../../src/client/payment-client.js";
 import type { ClientError } from "../../src/client/types.js";
@@ -348,6 +349,34 @@ describe("replay from the store (needs the server's `since` support)", () => {
   });
 });
 
+describe("retention (needs the server's `since` support)", () => {
+  test("a replay that retention cut short reports REPLAY_TRUNCATED and hands over the rest at once", async () => {
+    const server = await startTestServer();
+    // The gap timeout is out of reach: only the truncation error can let offset 3 through.
+    const client = clients.create({ url: server.url, transports: ["websocket"], gapTimeoutMs: 60_000 });
+    const db = new Database(server.databaseUrl.slice("sqlite:".length));
+    try {
+      const trackingId = uniqueId("retention");
+      await server.publish(Array.from({ length: 4 }, () => paymentBody({ trackingId })));
+      // What retention does: the oldest rows go, the log's head stays.
+      db.prepare("DELETE FROM payments WHERE tracking_id = ? AND log_offset <= 2").run(trackingId);
+
+      const seen = recorder();
+      const error = nextClientEvent(client, "error");
+      client.subscribe(trackingId, seen.handler, { since: 0 });
+      assert.equal((await error).code, "REPLAY_TRUNCATED");
+      await seen.until(2);
+      await server.publish(paymentBody({ trackingId }));
+      await seen.until(3);
+      assert.deepEqual(seen.offsets(), [3, 4, 5]);
+    } finally {
+      db.close();
+      client.close();
+      await server.close();
+    }
+  });
+});
+
 describe("server restarts on the same SQLite file and port (needs the server's `since` support)", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "tributary-client-"));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -480,13 +509,15 @@ describe("protocol details, against a scripted Socket.IO server", () => {
     assert.equal(client.state, "disconnected");
   });
 
-  test("REPLAY_TRUNCATED is surfaced, and what remains is handed over in order", async () => {
+  test("REPLAY_TRUNCATED is surfaced, and what remains is handed over at once, in order", async () => {
     onSubscribe = (socket, payload, ack) => {
       ack({ ok: true, trackingId: payload.trackingId, subscribed: true, latestOffset: 6 });
       socket.emit("error", { type: "error", data: { code: "REPLAY_TRUNCATED", message: "offsets 2 to 4 are gone" }, timestamp: Date.now() });
       for (const offset of [5, 6]) socket.emit("payment", envelope(payload.trackingId, offset));
     };
-    const client = clients.create({ url, transports: ["websocket"], gapTimeoutMs: 100 });
+    // A gap timeout no test would wait for: the error itself must release offset 5,
+    // attributed to the one subscription whose replay had not started.
+    const client = clients.create({ url, transports: ["websocket"], gapTimeoutMs: 60_000 });
     const seen = recorder();
     const error = nextClientEvent(client, "error");
     client.subscribe("truncated", seen.handler, { since: 1 });
@@ -511,6 +542,45 @@ describe("protocol details, against a scripted Socket.IO server", () => {
     client.subscribe("truncated-named", seen.handler, { since: 0 });
     await seen.until(2);
     assert.deepEqual(seen.offsets(), [8, 9]);
+  });
+
+  test("an offset that never comes is given up after gapTimeoutMs", async () => {
+    onSubscribe = (socket, payload, ack) => {
+      ack({ ok: true, trackingId: payload.trackingId, subscribed: true, latestOffset: 3 });
+      socket.emit("payment", envelope(payload.trackingId, 3));
+    };
+    const client = clients.create({ url, transports: ["websocket"], gapTimeoutMs: 50 });
+    const seen = recorder();
+    client.subscribe("gap", seen.handler, { since: 1 });
+    await seen.until(1);
+    assert.deepEqual(seen.offsets(), [3]);
+    assert.equal(client.lastOffset("gap"), 3);
+  });
+
+  test("a subscribe refused for a passing reason is reported and retried; a final refusal is not", async () => {
+    let attempts = 0;
+    onSubscribe = (_socket, payload, ack) => {
+      attempts += 1;
+      if (payload.trackingId === "busy" && attempts === 1) {
+        ack({ ok: false, error: { code: "STORE_UNAVAILABLE", message: "busy" } });
+      } else if (payload.trackingId === "bad-since") {
+        ack({ ok: false, error: { code: "INVALID_SINCE", message: "bad" } });
+      } else {
+        ack({ ok: true, trackingId: payload.trackingId, subscribed: true, latestOffset: 0 });
+      }
+    };
+    const client = clients.create({ url, transports: ["websocket"] });
+    const refused = nextClientEvent(client, "error");
+    const accepted = subscribed(client, "busy");
+    client.subscribe("busy", () => {});
+    assert.deepEqual(await refused, { code: "STORE_UNAVAILABLE", message: "busy", trackingId: "busy" });
+    await accepted;
+    assert.equal(attempts, 2);
+
+    const final = nextClientEvent(client, "error");
+    client.subscribe("bad-since", () => {});
+    assert.equal((await final).code, "INVALID_SINCE");
+    assert.doesNotThrow(() => client.subscribe("bad-since", () => {}), "a finally refused subscription is dropped");
   });
 
   test("a live payment that overtakes the replay waits for it", async () => {
