@@ -58,7 +58,7 @@ interface Subscription {
   readonly tracker: OffsetTracker<Payment>;
   gapTimer: ReturnType<typeof setTimeout> | undefined;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Subscribe attempts refused for a passing reason since the last accepted one. */
+  /** Subscribe attempts refused for a passing reason or unanswered since the last accepted one. */
   refusals: number;
   /** The `since` of an accepted subscribe whose replay has not handed anything over yet. */
   replayingFrom: number | undefined;
@@ -218,12 +218,26 @@ class SocketPaymentClient implements PaymentClient {
       if (error) {
         // A disconnect fails pending acks too; the reconnect subscribes again.
         if (this.socket.connected) {
+          this.scheduleRetry(subscription);
           this.reportError({ code: "SUBSCRIBE_TIMEOUT", message: `no answer to subscribe within ${this.ackTimeoutMs} ms`, trackingId });
         }
         return;
       }
       this.onSubscribeResponse(subscription, since, response);
     });
+  }
+
+  private scheduleRetry(subscription: Subscription): void {
+    const delay = Math.min(RETRY_DELAY_MS * 2 ** subscription.refusals, MAX_RETRY_DELAY_MS);
+    subscription.refusals += 1;
+    clearTimeout(subscription.retryTimer);
+    subscription.retryTimer = setTimeout(() => {
+      subscription.retryTimer = undefined;
+      // While disconnected, the connect handler subscribes anyway.
+      if (this.subscriptions.get(subscription.trackingId) === subscription && this.socket.connected) {
+        this.sendSubscribe(subscription);
+      }
+    }, delay);
   }
 
   private onSubscribeResponse(subscription: Subscription, since: number | undefined, response: unknown): void {
@@ -240,12 +254,7 @@ class SocketPaymentClient implements PaymentClient {
         this.subscriptions.delete(trackingId);
         this.stopTimers(subscription);
       } else {
-        const delay = Math.min(RETRY_DELAY_MS * 2 ** subscription.refusals, MAX_RETRY_DELAY_MS);
-        subscription.refusals += 1;
-        subscription.retryTimer = setTimeout(() => {
-          subscription.retryTimer = undefined;
-          if (this.subscriptions.get(trackingId) === subscription && this.socket.connected) this.sendSubscribe(subscription);
-        }, delay);
+        this.scheduleRetry(subscription);
       }
       this.reportError({
         code,

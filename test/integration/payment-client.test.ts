@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { Server, type Socket } from "socket.io";
 import type { PaymentClient } from "../../src/client/payment-client.js";
@@ -17,7 +17,7 @@ import {
   recorder,
   recordStates,
 } from "../support/payment-client.js";
-import { paymentBody, randomSignature } from "../support/payments.js";
+import { paymentBody, randomPubkey, randomSignature } from "../support/payments.js";
 import { startServerProcess } from "../support/server-process.js";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
 import { nextEvent, waitUntil } from "../support/wait.js";
@@ -72,7 +72,7 @@ describe("against the service in-process", () => {
 
     const bodies = [
       paymentBody({ trackingId, amount: "9007199254740993", timestamp: 1_699_876_543 }),
-      paymentBody({ trackingId, amount: "18446744073709551615", status: "pending", payer: randomSignature().slice(0, 44) }),
+      paymentBody({ trackingId, amount: "18446744073709551615", status: "pending", payer: randomPubkey() }),
       paymentBody({ trackingId, amount: 5 }),
     ];
     await publish(bodies);
@@ -473,8 +473,9 @@ describe("protocol details, against a scripted Socket.IO server", () => {
     await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
   });
+  // Each test scripts the server anew; a client left from the one before must not talk to it.
+  afterEach(() => clients.closeAll());
   after(async () => {
-    clients.closeAll();
     await io.close();
   });
 
@@ -560,7 +561,7 @@ describe("protocol details, against a scripted Socket.IO server", () => {
   test("a subscribe refused for a passing reason is reported and retried; a final refusal is not", async () => {
     let attempts = 0;
     onSubscribe = (_socket, payload, ack) => {
-      attempts += 1;
+      if (payload.trackingId === "busy") attempts += 1;
       if (payload.trackingId === "busy" && attempts === 1) {
         ack({ ok: false, error: { code: "STORE_UNAVAILABLE", message: "busy" } });
       } else if (payload.trackingId === "bad-since") {
@@ -581,6 +582,24 @@ describe("protocol details, against a scripted Socket.IO server", () => {
     client.subscribe("bad-since", () => {});
     assert.equal((await final).code, "INVALID_SINCE");
     assert.doesNotThrow(() => client.subscribe("bad-since", () => {}), "a finally refused subscription is dropped");
+  });
+
+  test("an unanswered subscribe is reported as SUBSCRIBE_TIMEOUT and sent again", async () => {
+    let attempts = 0;
+    onSubscribe = (_socket, payload, ack) => {
+      if (payload.trackingId !== "silent") return;
+      attempts += 1;
+      if (attempts > 1) ack({ ok: true, trackingId: payload.trackingId, subscribed: true, latestOffset: 0 });
+    };
+    const client = clients.create({ url, transports: ["websocket"], ackTimeoutMs: 50 });
+    const timedOut = nextClientEvent(client, "error");
+    const accepted = subscribed(client, "silent");
+    client.subscribe("silent", () => {});
+    const error = await timedOut;
+    assert.equal(error.code, "SUBSCRIBE_TIMEOUT");
+    assert.equal(error.trackingId, "silent");
+    await accepted;
+    assert.equal(attempts, 2);
   });
 
   test("a live payment that overtakes the replay waits for it", async () => {
