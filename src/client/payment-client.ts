@@ -187,6 +187,12 @@ class SocketPaymentClient implements PaymentClient {
   };
 
   private onDisconnect(): void {
+    // A missing offset cannot arrive while offline, and the re-subscribe after
+    // the reconnect asks for it again: waiting for it resumes only then.
+    for (const subscription of this.subscriptions.values()) {
+      clearTimeout(subscription.gapTimer);
+      subscription.gapTimer = undefined;
+    }
     // `active` is false after a server-side disconnect, which Socket.IO does not retry.
     const retrying = this.socket.active && this.socket.io.reconnection();
     this.setState(retrying ? "reconnecting" : "disconnected");
@@ -270,7 +276,7 @@ class SocketPaymentClient implements PaymentClient {
       since !== undefined && latestOffset !== undefined && latestOffset > since && position === since ? since : undefined;
     // A live-only subscription starts at the log's head as of now, so that a
     // reconnect later asks for what came after it rather than nothing.
-    if (latestOffset !== undefined) this.handOver(subscription, subscription.tracker.startAfter(latestOffset));
+    this.handOver(subscription, latestOffset === undefined ? [] : subscription.tracker.startAfter(latestOffset));
     this.events.emit("subscribed", {
       trackingId,
       ...(since === undefined ? {} : { since }),
@@ -327,12 +333,12 @@ class SocketPaymentClient implements PaymentClient {
     this.watchGap(subscription);
   }
 
-  /** Holds payments back behind a missing offset for at most `gapTimeoutMs`, in case it never comes. */
+  /** Holds payments back behind a missing offset for at most `gapTimeoutMs` of connected time, in case it never comes. */
   private watchGap(subscription: Subscription): void {
     if (!subscription.tracker.hasGap) {
       clearTimeout(subscription.gapTimer);
       subscription.gapTimer = undefined;
-    } else if (subscription.gapTimer === undefined) {
+    } else if (subscription.gapTimer === undefined && this.socket.connected) {
       subscription.gapTimer = setTimeout(() => {
         subscription.gapTimer = undefined;
         if (this.subscriptions.get(subscription.trackingId) !== subscription) return;

@@ -558,6 +558,35 @@ describe("protocol details, against a scripted Socket.IO server", () => {
     assert.equal(client.lastOffset("gap"), 3);
   });
 
+  test("a missing offset is not given up while the connection is down: the re-subscribe brings it", async () => {
+    let attempts = 0;
+    onSubscribe = (socket, payload, ack) => {
+      if (payload.trackingId !== "gap-offline") return;
+      attempts += 1;
+      ack({ ok: true, trackingId: payload.trackingId, subscribed: true, latestOffset: 3 });
+      if (attempts === 1) {
+        socket.emit("payment", envelope(payload.trackingId, 3));
+        // Cut the transport right after offset 3: offset 2 only comes with the next replay.
+        socket.conn.close();
+      } else {
+        for (const offset of [2, 3]) socket.emit("payment", envelope(payload.trackingId, offset));
+      }
+    };
+    // The reconnect comes long after the gap timeout would have run out, had it kept running while offline.
+    const client = clients.create({
+      url,
+      transports: ["websocket"],
+      gapTimeoutMs: 20,
+      socketOptions: { reconnectionDelay: 300, randomizationFactor: 0 },
+    });
+    const seen = recorder();
+    const resubscribed = nextClientEvent(client, "subscribed", (info) => info.trackingId === "gap-offline" && attempts === 2);
+    client.subscribe("gap-offline", seen.handler, { since: 1 });
+    assert.equal((await resubscribed).since, 1, "nothing was handed over before the drop");
+    await seen.until(2);
+    assert.deepEqual(seen.offsets(), [2, 3]);
+  });
+
   test("a subscribe refused for a passing reason is reported and retried; a final refusal is not", async () => {
     let attempts = 0;
     onSubscribe = (_socket, payload, ack) => {
