@@ -13,6 +13,22 @@ export default tseslint.config(
     },
   },
   {
+    // The client library runs in browsers as well and ships apart from the server.
+    files: ["src/client/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: ["events", "buffer", "crypto", "fs", "http", "https", "net", "os", "path", "stream", "url", "util"],
+          patterns: [
+            { group: ["node:*"], message: "src/client must run in browsers: no Node built-ins." },
+            { group: ["../*"], message: "src/client must not pull server modules into the client bundle." },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**", "bench/**", "examples/**", "src/cli/**"],
     rules: { "no-console": "off" },
   },

@@ -1,0 +1,14 @@
+export { createPaymentClient, DEFAULT_PATH, type PaymentClient, type PaymentClientOptions } from "./payment-client.js";
+export { OffsetTracker, type Sequenced } from "./offset-tracker.js";
+export type {
+  ClientError,
+  ClientErrorCode,
+  ConnectionState,
+  Payment,
+  PaymentClientEvents,
+  PaymentHandler,
+  PaymentStatus,
+  SubscribeOptions,
+  SubscribedInfo,
+  WirePayment,
+} from "./types.js";
