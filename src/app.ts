@@ -10,6 +10,7 @@ import { PaymentIngest } from "./ingest/payment-ingest.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { PaymentSource } from "./sources/payment-source.js";
+import { webRoot } from "./package-root.js";
 import { openStore } from "./store/open-store.js";
 import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
 import type { PaymentStore, StoreFatalError } from "./store/payment-store.js";
@@ -21,6 +22,8 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** Called when the store breaks beyond retry; `main` shuts down and exits non-zero. */
   onFatalStoreError?: (error: StoreFatalError) => void;
+  /** Directory of the built live payments page; `null` serves no page. Default: the package's web/dist. */
+  webRoot?: string | null;
 }
 
 export interface App {
@@ -85,6 +88,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     bodyLimit: config.MAX_BODY_BYTES,
     payments: { ingest, store, checkApiKey: createApiKeyCheck(config.TRIBUTARY_API_KEYS) },
     health: { health, registry: metrics.registry },
+    // The gateway is built below, once the HTTP server exists; stats are only read after start-up.
+    stats: { metrics, connections: () => gateway.connectionCount },
+    webRoot: dependencies.webRoot === null ? undefined : (dependencies.webRoot ?? webRoot()),
   });
   http.addHook("onRequest", async (request) => {
     if (draining && request.url !== "/v1/health") throw new ServiceError("SHUTTING_DOWN");
