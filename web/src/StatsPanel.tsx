@@ -47,7 +47,7 @@ export function StatsPanel() {
       <Stat label="Connections" value={stats?.connections} />
       <Stat label="Subscriptions" value={stats?.subscriptions} />
       <Stat label="Payments / s" value={rate === null ? undefined : Math.max(0, rate).toFixed(1)} />
-      <Stat label="Payments stored" value={stats?.paymentsIngestedTotal} />
+      <Stat label="Stored since server start" value={stats?.paymentsIngestedTotal} />
       {failure && <p className="error">Server status unavailable</p>}
     </section>
   );
