@@ -102,11 +102,14 @@ export class PaymentFeed {
       this.handlers.state?.("recovered", "session restored by the server");
       return;
     }
-    if (reconnect) this.handlers.state?.("reconnecting", "subscribing again from the last offsets seen");
+    if (!reconnect) {
+      this.handlers.state?.("connected", "");
+      await Promise.all(this.trackingIds.map((trackingId) => this.sendSubscribe(trackingId)));
+      return;
+    }
+    this.handlers.state?.("reconnecting", "subscribing again from the last offsets seen");
     const responses = await Promise.all(this.trackingIds.map((trackingId) => this.sendSubscribe(trackingId)));
-    if (!this.socket.connected) return;
-    if (!reconnect) this.handlers.state?.("connected", "");
-    else {
+    if (this.socket.connected) {
       const failed = responses.filter((response) => response?.ok !== true).length;
       this.handlers.state?.(
         "recovered",
