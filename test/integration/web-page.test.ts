@@ -197,7 +197,8 @@ describe("live payments page across a server restart", () => {
 
     // Each payment exactly once, newest first.
     const rows = page.getByRole("table", { name: "Live payments" }).locator("tbody tr");
-    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-payment-id"))), [
+    const ids = await Promise.all((await rows.all()).map((row) => row.getAttribute("data-payment-id")));
+    assert.deepEqual(ids, [
       `${after.signature}:0`,
       `${missed.signature}:0`,
       `${before.signature}:0`,
