@@ -13,6 +13,7 @@ import type { PaymentSource } from "./sources/payment-source.js";
 import { SolanaChainWatcher } from "./sources/solana/chain-watcher.js";
 import { createSingleNodeLink, type ClusterLink } from "./cluster/cluster-link.js";
 import { createRedisClusterLink } from "./cluster/redis-cluster-link.js";
+import { webRoot } from "./package-root.js";
 import { openStore } from "./store/open-store.js";
 import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
 import type { PaymentStore, StoreFatalError } from "./store/payment-store.js";
@@ -24,6 +25,8 @@ export interface AppDependencies {
   metrics?: Metrics;
   /** Called when the store breaks beyond retry; `main` shuts down and exits non-zero. */
   onFatalStoreError?: (error: StoreFatalError) => void;
+  /** Directory of the built live payments page; `null` serves no page. Default: the package's web/dist. */
+  webRoot?: string | null;
 }
 
 export interface App {
@@ -128,6 +131,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     bodyLimit: config.MAX_BODY_BYTES,
     payments: { ingest, store, checkApiKey: createApiKeyCheck(config.TRIBUTARY_API_KEYS) },
     health: { health, registry: metrics.registry },
+    // The gateway is built below, once the HTTP server exists; stats are only read after start-up.
+    stats: { metrics, connections: () => gateway.connectionCount },
+    webRoot: dependencies.webRoot === null ? undefined : (dependencies.webRoot ?? webRoot()),
   });
   http.addHook("onRequest", async (request) => {
     if (draining && request.url !== "/v1/health") throw new ServiceError("SHUTTING_DOWN");

@@ -1,11 +1,7 @@
-import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { runService } from "./run-service.js";
 
-/**
- * Entry point: config → app → listen. SIGTERM and SIGINT drain (clients are
- * told and reconnect elsewhere) and exit 0; a broken store exits 1 so a
- * supervisor restarts the node.
- */
+/** Entry point of `npm start`: config from the environment → the service (see run-service.ts). */
 async function main(): Promise<void> {
   let config;
   try {
@@ -17,31 +13,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-
-  let exitCode = 0;
-  const app = await createApp(config, {
-    onFatalStoreError: () => {
-      exitCode = 1;
-      void shutdown("store failure");
-    },
-  });
-
-  let stopping = false;
-  async function shutdown(reason: string): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    // Never outlive the drain window, whatever is stuck.
-    setTimeout(() => {
-      app.logger.error("shutdown took too long; exiting anyway");
-      process.exit(exitCode);
-    }, config!.SHUTDOWN_TIMEOUT_MS + 1000).unref();
-    await app.close(reason === "store failure" ? "has a broken payment store" : "is shutting down");
-    process.exit(exitCode);
-  }
-
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  await app.listen();
+  await runService(config);
 }
 
 main().catch((error: unknown) => {

@@ -1,10 +1,13 @@
+import { existsSync } from "node:fs";
 import cors from "@fastify/cors";
+import fastifyStatic from "@fastify/static";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { ERRORS, ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.js";
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
+import { statsRoutes, type StatsRoutesOptions } from "./routes/stats-routes.js";
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -13,9 +16,12 @@ export interface HttpServerOptions {
   bodyLimit: number;
   payments: PaymentRoutesOptions;
   health: HealthRoutesOptions;
+  stats: StatsRoutesOptions;
+  /** The built live payments page (web/dist), served at `/` when it exists. */
+  webRoot?: string;
 }
 
-/** The REST side: publish, history, health and metrics, with one error shape for all of them. */
+/** The REST side: publish, history, health, stats and metrics, with one error shape for all of them; and the page. */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger.child({ component: "http" }) as FastifyBaseLogger,
@@ -41,7 +47,26 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   paymentRoutes(app, options.payments);
   healthRoutes(app, options.health);
+  statsRoutes(app, options.stats);
+  if (options.webRoot !== undefined) await servePage(app, options.webRoot, options.logger);
   return app;
+}
+
+async function servePage(app: FastifyInstance, root: string, logger: Logger): Promise<void> {
+  if (!existsSync(root)) {
+    // The API works without the page; say how to get it rather than fail.
+    logger.warn({ webRoot: root }, "the live payments page is not built; run `npm run build` to serve it at /");
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    prefix: "/",
+    cacheControl: false,
+    // The page's bundles carry a content hash in their names, so they never change under one URL.
+    setHeaders: (response, path) => {
+      response.setHeader("cache-control", path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
+    },
+  });
 }
 
 function toServiceError(error: FastifyError | ServiceError): ServiceError {
