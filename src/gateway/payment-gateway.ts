@@ -18,7 +18,7 @@ export type SubscriptionResponse =
 export interface ServerToClientEvents {
   payment: (message: PaymentEnvelope) => void;
   ack: (message: AckEnvelope & { latestOffset?: number }) => void;
-  error: (message: ErrorEnvelope) => void;
+  error: (message: ErrorEnvelope | ReplayTruncatedEnvelope) => void;
 }
 
 // Client payloads are untrusted, so handlers take what arrives and check it.
@@ -26,6 +26,9 @@ export interface ClientToServerEvents {
   subscribe: (...args: unknown[]) => void;
   unsubscribe: (...args: unknown[]) => void;
 }
+
+/** The error for a cut replay names the replay, so a client with several can tell which one. */
+type ReplayTruncatedEnvelope = ErrorEnvelope & { data: { trackingId: string; firstAvailableOffset: number } };
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 type Acknowledge = (response: SubscriptionResponse) => void;
@@ -250,13 +253,12 @@ export class PaymentGateway {
       send: (payment) => socket.emit("payment", paymentEnvelope(payment)),
       onTruncated: (firstAvailable) => {
         this.options.metrics.countError("REPLAY_TRUNCATED");
-        socket.emit(
-          "error",
-          errorEnvelope(
-            "REPLAY_TRUNCATED",
-            `Payments of ${trackingId} after offset ${since} up to ${firstAvailable - 1} are no longer retained; replaying from offset ${firstAvailable}`,
-          ),
+        const envelope = errorEnvelope(
+          "REPLAY_TRUNCATED",
+          `Payments of ${trackingId} after offset ${since} up to ${firstAvailable - 1} are no longer retained; replaying from offset ${firstAvailable}`,
         );
+        // Beside the spec's code and message: which replay was cut, and where it resumes.
+        socket.emit("error", { ...envelope, data: { ...envelope.data, trackingId, firstAvailableOffset: firstAvailable } });
       },
       catchUp: (offset) => this.sequencer.catchUp(trackingId, offset),
       onCaughtUp: () => this.endReplay(socket.id, trackingId),

@@ -165,6 +165,8 @@ describe("retention", () => {
       const truncated = await error;
       assert.equal(truncated.data.code, "REPLAY_TRUNCATED");
       assert.match(truncated.data.message, /replaying from offset 8/);
+      assert.equal(truncated.data.trackingId, trackingId);
+      assert.equal(truncated.data.firstAvailableOffset, 8);
       assert.deepEqual(
         (await payments.until(5)).map((m) => m.data.offset),
         [8, 9, 10, 11, 12],
