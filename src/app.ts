@@ -108,15 +108,16 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     );
     const sourceStatus = Object.fromEntries(sources.map((source) => [source.name, source.status()]));
     const sourcesHealthy = Object.values(sourceStatus).every((status) => status.state !== "failed" && status.state !== "reconnecting");
+    const clusterStatus = cluster.status();
     return {
       status: draining
         ? "draining"
         : !storeOk
           ? "unavailable"
-          : sourcesHealthy && cluster.status().state !== "disconnected"
+          : sourcesHealthy && clusterStatus.state !== "disconnected"
             ? "ok"
             : "degraded",
-      cluster: cluster.status(),
+      cluster: clusterStatus,
       store: storeOk ? "ok" : "error",
       connections: gateway.connectionCount,
       sources: sourceStatus,
@@ -178,8 +179,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       retention.stop();
       // Stop taking new TCP connections first; established ones finish below.
       http.server.close();
-      await ingest.idle();
+      // Sources first, so that nothing new starts; then the ingests in flight finish.
       await Promise.allSettled(sources.map((source) => source.stop()));
+      await ingest.idle();
       await gateway.dropAll(`Server ${reason}; reconnect to continue`, config.SHUTDOWN_TIMEOUT_MS / 2);
       await http.close();
       await gateway.close();
