@@ -51,6 +51,16 @@ export interface PaymentStore {
   close(): Promise<void>;
 }
 
+/** Fields that define a payment; a re-publish that changes one of them is refused, not silently dropped. */
+const IDENTITY_BOUND_FIELDS = ["trackingId", "amount", "timestamp", "status"] as const;
+
+/** The identity rule every driver applies to a payment it already holds. */
+export function assertSameContent(stored: PaymentInput, input: PaymentInput): void {
+  for (const field of IDENTITY_BOUND_FIELDS) {
+    if (stored[field] !== input[field]) throw new IdentityConflictError(input.signature, input.eventIndex, field);
+  }
+}
+
 /** Thrown by `append` when a stored payment has the same identity but different content. */
 export class IdentityConflictError extends Error {
   constructor(

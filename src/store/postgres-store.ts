@@ -1,7 +1,7 @@
 import pg from "pg";
 import { paymentId, type PaymentInput, type PaymentStatus, type StoredPayment } from "../payment.js";
 import {
-  IdentityConflictError,
+  assertSameContent,
   type AppendOutcome,
   type ListQuery,
   type PaymentStore,
@@ -381,15 +381,6 @@ class PostgresStore implements PaymentStore {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
-  }
-}
-
-/** Fields that define a payment; a re-publish that changes one of them is refused, not silently dropped. */
-const IDENTITY_BOUND_FIELDS = ["trackingId", "amount", "timestamp", "status"] as const;
-
-function assertSameContent(stored: PaymentInput, input: PaymentInput): void {
-  for (const field of IDENTITY_BOUND_FIELDS) {
-    if (stored[field] !== input[field]) throw new IdentityConflictError(input.signature, input.eventIndex, field);
   }
 }
 

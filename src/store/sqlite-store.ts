@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { paymentId, type PaymentInput, type PaymentStatus, type StoredPayment } from "../payment.js";
 import {
-  IdentityConflictError,
+  assertSameContent,
   StoreFatalError,
   type AppendOutcome,
   type ListQuery,
@@ -295,15 +295,6 @@ const FATAL_CODES = /^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN|READONLY|FULL)/;
 function classify(error: unknown): unknown {
   if (error instanceof Database.SqliteError && FATAL_CODES.test(error.code)) return new StoreFatalError(error);
   return error;
-}
-
-/** Fields that define a payment; a re-publish that changes one of them is refused, not silently dropped. */
-const IDENTITY_BOUND_FIELDS = ["trackingId", "amount", "timestamp", "status"] as const;
-
-function assertSameContent(stored: StoredPayment, input: PaymentInput): void {
-  for (const field of IDENTITY_BOUND_FIELDS) {
-    if (stored[field] !== input[field]) throw new IdentityConflictError(input.signature, input.eventIndex, field);
-  }
 }
 
 function toPayment(row: PaymentRow): StoredPayment {
