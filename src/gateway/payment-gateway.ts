@@ -60,6 +60,8 @@ export interface PaymentGatewayOptions {
   eventRate?: { perSecond: number; burst: number; strikes: number };
   /** Bytes held for one socket that does not read before it is dropped. @default unlimited */
   maxBufferedBytesPerSocket?: number;
+  /** How long a replay waits for a client to read a page before dropping it. @default 30000 */
+  replayDrainTimeoutMs?: number;
 }
 
 /** Counts of the gateway's per-connection state, for operators and for leak tests. */
@@ -189,10 +191,38 @@ export class PaymentGateway {
     if (cap === undefined) return;
     const members = this.io.sockets.adapter.rooms.get(room);
     if (members === undefined) return;
+    // Replaying sockets hold a page in their buffer by design; their replay paces them.
+    const replaying = this.replays.get(room.slice(2));
     for (const id of members) {
+      if (replaying?.has(id)) continue;
       const socket = this.io.sockets.sockets.get(id);
       if (socket !== undefined) this.checkBacklog(socket, cap);
     }
+  }
+
+  /**
+   * A replay queues a page at a time; before the next one, the client must
+   * have read most of what it has. One that does not within the drain
+   * timeout is dropped like any slow consumer.
+   */
+  private async awaitDrain(socket: GatewaySocket): Promise<void> {
+    const cap = this.options.maxBufferedBytesPerSocket;
+    const conn = socket.conn as unknown as EngineConnection;
+    if (cap === undefined || bufferedBytes(conn, cap) <= cap / 2) return;
+    let timer: NodeJS.Timeout | undefined;
+    let onDrain: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      onDrain = resolve;
+      conn.once("drain", onDrain);
+      conn.once("close", onDrain);
+      timer = setTimeout(resolve, this.options.replayDrainTimeoutMs ?? 30_000);
+    });
+    clearTimeout(timer);
+    if (onDrain !== undefined) {
+      conn.off("drain", onDrain);
+      conn.off("close", onDrain);
+    }
+    if (socket.connected) this.checkBacklog(socket, cap / 2);
   }
 
   private checkBacklog(socket: GatewaySocket, cap: number): void {
@@ -290,10 +320,14 @@ export class PaymentGateway {
     const events = new TokenBucket(rate.burst, rate.perSecond);
     const strikes = new TokenBucket(rate.strikes, 1);
     const { metrics } = this.options;
+    let cutOff = false;
     socket.use((packet, next) => {
+      // Packets that arrived in the same read as the one that tipped the client over.
+      if (cutOff) return;
       if (events.take()) return next();
       metrics.limited.inc({ limit: "socket_events" });
       if (!strikes.take()) {
+        cutOff = true;
         metrics.limited.inc({ limit: "socket_events_disconnect" });
         metrics.countError("CONNECTION_ERROR");
         socket.emit("error", errorEnvelope("CONNECTION_ERROR", "Too many events over the rate limit; disconnected"));
@@ -375,20 +409,14 @@ export class PaymentGateway {
   }
 
   private startReplay(socket: GatewaySocket, trackingId: string, since: number, latestAtStart: number): ReplaySession {
-    let replayed = 0;
     const session = new ReplaySession({
       trackingId,
       since,
       latestAtStart,
       history: this.options.history,
       pageSize: this.options.replayPageSize ?? 500,
-      send: (payment) => {
-        socket.emit("payment", paymentEnvelope(payment));
-        // A replay can queue thousands of payments for one socket; it is held to the same cap.
-        if (++replayed % 64 === 0 && this.options.maxBufferedBytesPerSocket !== undefined) {
-          this.checkBacklog(socket, this.options.maxBufferedBytesPerSocket);
-        }
-      },
+      send: (payment) => socket.emit("payment", paymentEnvelope(payment)),
+      pace: () => this.awaitDrain(socket),
       onTruncated: (firstAvailable) => {
         this.options.metrics.countError("REPLAY_TRUNCATED");
         socket.emit(
@@ -460,7 +488,8 @@ interface EngineConnection {
   request: IncomingMessage;
   writeBuffer: Array<{ data?: unknown }>;
   transport: { name: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
-  once(event: "close", listener: () => void): unknown;
+  once(event: "close" | "drain", listener: () => void): unknown;
+  off(event: "close" | "drain", listener: () => void): unknown;
   close(discard?: boolean): unknown;
 }
 

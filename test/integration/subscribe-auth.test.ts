@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from "jose";
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } from "jose";
 import { paymentBody } from "../support/payments.js";
 import { emitWithAck, startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
 import { nextEvent } from "../support/wait.js";
