@@ -4,7 +4,10 @@ import type { Config } from "./config.js";
 import { ServiceError } from "./errors.js";
 import { PaymentGateway } from "./gateway/payment-gateway.js";
 import { createHttpServer } from "./http/http-server.js";
-import { createApiKeyCheck } from "./http/api-key-auth.js";
+import { createApiKeyCheck, createApiKeyMatcher } from "./http/api-key-auth.js";
+import { ClientAddressResolver } from "./limits/client-address.js";
+import { ConnectionLimiter } from "./limits/connection-limiter.js";
+import { createJwtAuthorizer, openSubscriptions, type SubscribeAuthorizer } from "./gateway/subscribe-authorizer.js";
 import type { HealthReport } from "./http/routes/health-routes.js";
 import { PaymentIngest } from "./ingest/payment-ingest.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -125,12 +128,42 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     };
   };
 
+  const addresses = new ClientAddressResolver(config.TRUSTED_PROXIES);
+  const identifyApiKey = createApiKeyMatcher(config.TRIBUTARY_API_KEYS);
+  const authorizer: SubscribeAuthorizer =
+    config.SUBSCRIBE_AUTH === "jwt"
+      ? createJwtAuthorizer({
+          ...(config.SUBSCRIBE_JWT_SECRET === undefined ? {} : { secret: config.SUBSCRIBE_JWT_SECRET }),
+          ...(config.SUBSCRIBE_JWKS_URL === undefined ? {} : { jwks: config.SUBSCRIBE_JWKS_URL }),
+          audience: config.SUBSCRIBE_JWT_AUDIENCE ?? "",
+          ...(config.SUBSCRIBE_JWT_ISSUER === undefined ? {} : { issuer: config.SUBSCRIBE_JWT_ISSUER }),
+        })
+      : openSubscriptions;
+
   const http = await createHttpServer({
     logger,
     metrics,
     corsOrigins: config.CORS_ORIGINS,
     bodyLimit: config.MAX_BODY_BYTES,
-    payments: { ingest, store, checkApiKey: createApiKeyCheck(config.TRIBUTARY_API_KEYS) },
+    isTrustedProxy: (address) => addresses.isTrusted(address),
+    publishRatePerSecond: config.PUBLISH_RATE_PER_SECOND,
+    identifyApiKey,
+    payments: {
+      ingest,
+      store,
+      checkApiKey: createApiKeyCheck(config.TRIBUTARY_API_KEYS),
+      ...(authorizer.enabled
+        ? {
+            // A publisher's API key or a subscription token covering the tracking ID.
+            authorizeHistory: async (authorization: string | undefined, trackingId: string) => {
+              if (identifyApiKey(authorization) !== undefined) return;
+              const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+              const verdict = await authorizer.authorize(trackingId, { payload: token });
+              if (!verdict.ok) throw new ServiceError("UNAUTHORIZED", verdict.message);
+            },
+          }
+        : {}),
+    },
     health: { health, registry: metrics.registry },
     // The gateway is built below, once the HTTP server exists; stats are only read after start-up.
     stats: { metrics, connections: () => gateway.connectionCount },
@@ -150,6 +183,19 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     recoveryWindowMs: config.RECOVERY_WINDOW_MS,
     corsOrigins: config.CORS_ORIGINS,
     replayPageSize: config.REPLAY_PAGE_SIZE,
+    authorizer,
+    maxSubscriptionsPerNode: config.MAX_SUBSCRIPTIONS_PER_NODE,
+    clientAddress: (request) => addresses.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"]),
+    connectionLimiter: new ConnectionLimiter({
+      maxPerAddress: config.MAX_CONNECTIONS_PER_IP,
+      newPerSecond: config.MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND,
+    }),
+    eventRate: {
+      perSecond: config.SOCKET_EVENTS_PER_SECOND,
+      burst: config.SOCKET_EVENTS_BURST,
+      strikes: config.SOCKET_RATE_LIMIT_STRIKES,
+    },
+    maxBufferedBytesPerSocket: config.MAX_BUFFERED_BYTES_PER_SOCKET,
     history: {
       list: (query) => store.list(query),
       latestOffset: (trackingId) => store.latestOffset(trackingId),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseAddressOrRange } from "./limits/client-address.js";
 
 /**
  * Every setting, read from the environment and validated at boot. A bad value
@@ -20,7 +21,12 @@ const list = z
       .filter((item) => item.length > 0),
   );
 
-const envSchema = z.object({
+const addressList = list.refine(
+  (entries) => entries.every((entry) => parseAddressOrRange(entry) !== undefined),
+  "must be comma-separated IP addresses or CIDR ranges (10.0.0.0/8, ::1)",
+);
+
+const envShape = z.object({
   PORT: integer(0, 65535).default(8080),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: z
@@ -67,9 +73,53 @@ const envSchema = z.object({
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Upper bound (ms) for a graceful shutdown before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: integer(100, 60_000).default(8_000),
+
+  /** `jwt`: every subscribe must carry a token that covers its tracking ID. `none` keeps the public API open. */
+  SUBSCRIBE_AUTH: z.enum(["none", "jwt"]).default("none"),
+  /** HS256 secret the merchant backend signs subscription tokens with; at least 32 bytes. */
+  SUBSCRIBE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** JWKS with the public keys of subscription tokens: an http(s) URL, a file path, or the JSON itself. */
+  SUBSCRIBE_JWKS_URL: z.string().min(1).optional(),
+  /** The `aud` every subscription token must carry. */
+  SUBSCRIBE_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** The `iss` every subscription token must carry, when set. */
+  SUBSCRIBE_JWT_ISSUER: z.string().min(1).optional(),
+  /** Proxies whose X-Forwarded-For is believed: IPs or CIDR ranges. None: the TCP peer is the client. */
+  TRUSTED_PROXIES: addressList.default([]),
+  /** Socket.IO connections one client address may hold open; 0 for no limit. */
+  MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000).default(1000),
+  /** New Socket.IO connections per second one client address may open (also the burst); 0 for no limit. */
+  MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: integer(0, 10_000_000).default(100),
+  /** Events per second one socket may send, sustained; 0 for no limit. */
+  SOCKET_EVENTS_PER_SECOND: integer(0, 1_000_000).default(50),
+  /** Events one socket may send in a burst, above the sustained rate. */
+  SOCKET_EVENTS_BURST: integer(1, 1_000_000).default(200),
+  /** Events refused with RATE_LIMITED that a socket may accumulate (one is forgiven per second) before it is disconnected. */
+  SOCKET_RATE_LIMIT_STRIKES: integer(1, 1_000_000).default(100),
+  /** Subscriptions all sockets of this node may hold together. */
+  MAX_SUBSCRIPTIONS_PER_NODE: integer(1, 1_000_000_000).default(1_000_000),
+  /** POST /v1/payments requests per second one API key may make; 0 for no limit. */
+  PUBLISH_RATE_PER_SECOND: integer(0, 1_000_000).default(1000),
+  /** Bytes the server may hold for one socket that does not read; past it the socket is dropped. */
+  MAX_BUFFERED_BYTES_PER_SOCKET: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
 });
 
-export type Config = z.output<typeof envSchema> & {
+const envSchema = envShape.superRefine((env, context) => {
+  if (env.SUBSCRIBE_AUTH !== "jwt") return;
+  const keys = [env.SUBSCRIBE_JWT_SECRET, env.SUBSCRIBE_JWKS_URL].filter((key) => key !== undefined);
+  if (keys.length !== 1) {
+    context.addIssue({
+      code: "custom",
+      path: ["SUBSCRIBE_JWT_SECRET"],
+      message: "SUBSCRIBE_AUTH=jwt needs exactly one of SUBSCRIBE_JWT_SECRET or SUBSCRIBE_JWKS_URL",
+    });
+  }
+  if (env.SUBSCRIBE_JWT_AUDIENCE === undefined) {
+    context.addIssue({ code: "custom", path: ["SUBSCRIBE_JWT_AUDIENCE"], message: "is required when SUBSCRIBE_AUTH=jwt" });
+  }
+});
+
+export type Config = z.output<typeof envShape> & {
   /** Parsed form of DATABASE_URL. */
   database: { driver: "sqlite"; path: string } | { driver: "postgres"; url: string };
 };
@@ -84,7 +134,7 @@ export class ConfigError extends Error {
 /** Reads the config from environment variables; empty strings count as unset. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(
-    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ""),
+    Object.entries(env).filter(([key, value]) => key in envShape.shape && value !== undefined && value !== ""),
   );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {

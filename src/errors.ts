@@ -25,6 +25,9 @@ export const ERRORS = {
   },
   STORE_UNAVAILABLE: { status: 503, message: "The payment store is unavailable" },
   SHUTTING_DOWN: { status: 503, message: "The server is shutting down" },
+  RATE_LIMITED: { status: 429, message: "Too many requests; slow down" },
+  CONNECTION_LIMIT: { status: 429, message: "Too many connections from this address" },
+  MALFORMED_REQUEST: { status: 400, message: "The request is malformed" },
   NOT_FOUND: { status: 404, message: "Not found" },
   INTERNAL: { status: 500, message: "Internal server error" },
 } as const satisfies Record<string, { status: number; message: string }>;

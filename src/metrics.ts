@@ -16,6 +16,8 @@ export interface Metrics {
   readonly clusterShed: Counter;
   readonly publishToEmitSeconds: Histogram;
   readonly errors: Counter<"code">;
+  /** Refusals by the abuse limits, by limit: what a flood or a scan looks like from the inside. */
+  readonly limited: Counter<"limit">;
   countError(code: ErrorCode): void;
 }
 
@@ -74,6 +76,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers: [registry],
     }),
     errors,
+    limited: new Counter({
+      name: "tributary_limited_total",
+      help: "Requests, events, connections and subscriptions refused or cut off by an abuse limit, by limit",
+      labelNames: ["limit"] as const,
+      registers: [registry],
+    }),
     countError: (code) => errors.inc({ code }),
   };
 }

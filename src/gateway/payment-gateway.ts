@@ -1,12 +1,15 @@
-import type { Server as HttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { Server, type ServerOptions, type Socket } from "socket.io";
 import { ERRORS, type ErrorCode } from "../errors.js";
+import type { ConnectionLimiter } from "../limits/connection-limiter.js";
+import { TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
 import { ackEnvelope, errorEnvelope, paymentEnvelope, type AckEnvelope, type ErrorEnvelope, type PaymentEnvelope } from "./envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
+import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
 export const SOCKET_PATH = "/ws/v1";
 
@@ -51,6 +54,29 @@ export interface PaymentGatewayOptions {
   replayPageSize?: number;
   /** A cluster adapter (Redis); the in-memory one when unset. */
   adapter?: ServerOptions["adapter"];
+  /** Who may watch which tracking ID. @default open to all, as the public API is */
+  authorizer?: SubscribeAuthorizer;
+  /** Subscriptions all sockets of this node may hold together. @default unlimited */
+  maxSubscriptionsPerNode?: number;
+  /** The client's address for a handshake request (X-Forwarded-For from trusted proxies only). */
+  clientAddress?: (request: IncomingMessage) => string;
+  /** Per-address connection limits; none when absent. */
+  connectionLimiter?: ConnectionLimiter;
+  /** Event rate per socket: sustained per second, burst, and refusals tolerated before a disconnect. 0 per second: no limit. */
+  eventRate?: { perSecond: number; burst: number; strikes: number };
+  /** Bytes held for one socket that does not read before it is dropped. @default unlimited */
+  maxBufferedBytesPerSocket?: number;
+  /** How long a replay waits for a client to read a page before dropping it. @default 30000 */
+  replayDrainTimeoutMs?: number;
+}
+
+/** Counts of the gateway's per-connection state, for operators and for leak tests. */
+export interface GatewayStats {
+  sockets: number;
+  rooms: number;
+  subscriptions: number;
+  replays: number;
+  addresses: number;
 }
 
 /**
@@ -76,6 +102,10 @@ export class PaymentGateway {
   /** Replays in progress: tracking ID → socket id → session. */
   private readonly replays = new Map<string, Map<string, ReplaySession>>();
   private readonly sequencer: RoomSequencer;
+  private subscriptionCount = 0;
+  private readonly authorizer: SubscribeAuthorizer;
+  /** Sockets already being dropped, so a backlog check does not drop them twice. */
+  private readonly dropping = new WeakSet<GatewaySocket>();
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -83,8 +113,10 @@ export class PaymentGateway {
       serveClient: false,
       maxHttpBufferSize: options.maxHttpBufferSize,
       cors: { origin: options.corsOrigins.includes("*") ? "*" : [...options.corsOrigins] },
-      // Refusing handshakes while draining sends new clients to other nodes.
-      allowRequest: (_request, callback) => callback(null, !this.draining),
+      allowRequest: (request, callback) => {
+        const refusal = this.refuseHandshake(request);
+        callback(refusal ?? null, refusal === undefined);
+      },
       ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
       ...(options.recoveryWindowMs > 0
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: true } }
@@ -99,8 +131,57 @@ export class PaymentGateway {
     this.io.of("/").adapter.on("delete-room", (room: string) => {
       if (isTrackingRoom(room)) this.sequencer.forget(room.slice(2));
     });
+    this.authorizer = options.authorizer ?? openSubscriptions;
+    this.io.engine.on("connection", (conn: EngineConnection) => this.onEngineConnection(conn));
+    // Socket.IO's own HTTP answers (long-polling) get the headers Fastify's answers get from helmet.
+    this.io.engine.on("headers", (headers: Record<string, string>) => {
+      headers["X-Content-Type-Options"] = "nosniff";
+      headers["Cache-Control"] = "no-store";
+    });
     this.io.on("connection", (socket) => this.onConnection(socket));
   }
+
+  /** Why a handshake is refused, or undefined to let it in. Refusing while draining sends new clients to other nodes. */
+  private refuseHandshake(request: IncomingMessage): string | undefined {
+    if (this.draining) return "The server is shutting down";
+    const limiter = this.options.connectionLimiter;
+    if (limiter === undefined) return undefined;
+    const address = this.addressOf(request);
+    const refusal = limiter.admit(address);
+    if (refusal === undefined) return undefined;
+    this.options.metrics.limited.inc({ limit: refusal });
+    this.options.metrics.countError("CONNECTION_LIMIT");
+    return refusal === "connections_per_ip" ? ERRORS.CONNECTION_LIMIT.message : "Too many new connections from this address";
+  }
+
+  private addressOf(request: IncomingMessage): string {
+    return this.options.clientAddress?.(request) ?? request.socket.remoteAddress ?? "unknown";
+  }
+
+  private onEngineConnection(conn: EngineConnection): void {
+    const limiter = this.options.connectionLimiter;
+    if (limiter === undefined) return;
+    const address = this.addressOf(conn.request);
+    const withinLimit = limiter.opened(address);
+    conn.once("close", () => limiter.closed(address));
+    // Two handshakes of one address can both pass `admit` before either is counted; the later one goes.
+    if (!withinLimit) {
+      this.options.metrics.limited.inc({ limit: "connections_per_ip" });
+      this.options.metrics.countError("CONNECTION_LIMIT");
+      conn.close();
+    }
+  }
+
+  get stats(): GatewayStats {
+    return {
+      sockets: this.io.sockets.sockets.size,
+      rooms: this.io.sockets.adapter.rooms.size,
+      subscriptions: this.subscriptionCount,
+      replays: this.replays.size,
+      addresses: this.options.connectionLimiter?.trackedAddresses ?? 0,
+    };
+  }
+
 
   /**
    * Emits a stored payment to every local socket subscribed to its tracking
@@ -129,12 +210,78 @@ export class PaymentGateway {
     const replaying = this.replays.get(payment.trackingId);
     if (replaying === undefined) {
       this.io.local.to(room).emit("payment", paymentEnvelope(payment));
+      this.checkBacklogs(room);
     } else {
       // Sockets still catching up get this payment from their replay, in order.
       this.io.local.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));
       for (const session of replaying.values()) session.offer(payment);
+      this.checkBacklogs(room);
     }
     this.options.metrics.deliveries.inc((this.io.sockets.adapter.rooms.get(room)?.size ?? 0) - (replaying?.size ?? 0));
+  }
+
+  /**
+   * A client that does not read leaves its payments in this process: in
+   * Engine.IO's write buffer and in the WebSocket's send buffer. Past the cap
+   * it is dropped, which frees both; it catches up by `subscribe {since}`.
+   */
+  private checkBacklogs(room: string): void {
+    const cap = this.options.maxBufferedBytesPerSocket;
+    if (cap === undefined) return;
+    const members = this.io.sockets.adapter.rooms.get(room);
+    if (members === undefined) return;
+    // Replaying sockets hold a page in their buffer by design; their replay paces them.
+    const replaying = this.replays.get(room.slice(2));
+    for (const id of members) {
+      if (replaying?.has(id)) continue;
+      const socket = this.io.sockets.sockets.get(id);
+      if (socket !== undefined) this.checkBacklog(socket, cap);
+    }
+  }
+
+  /**
+   * A replay queues a page at a time; before the next one, the client must
+   * have read most of what it has. One that does not within the drain
+   * timeout is dropped like any slow consumer.
+   */
+  private async awaitDrain(socket: GatewaySocket): Promise<void> {
+    const cap = this.options.maxBufferedBytesPerSocket;
+    const conn = socket.conn as unknown as EngineConnection;
+    if (cap === undefined || bufferedBytes(conn, cap) <= cap / 2) return;
+    let timer: NodeJS.Timeout | undefined;
+    let onDrain: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      onDrain = resolve;
+      conn.once("drain", onDrain);
+      conn.once("close", onDrain);
+      timer = setTimeout(resolve, this.options.replayDrainTimeoutMs ?? 30_000);
+    });
+    clearTimeout(timer);
+    if (onDrain !== undefined) {
+      conn.off("drain", onDrain);
+      conn.off("close", onDrain);
+    }
+    if (socket.connected) this.checkBacklog(socket, cap / 2);
+  }
+
+  private checkBacklog(socket: GatewaySocket, cap: number): void {
+    if (this.dropping.has(socket) || bufferedBytes(socket.conn as unknown as EngineConnection, cap) <= cap) return;
+    this.dropping.add(socket);
+    const { metrics, logger } = this.options;
+    metrics.limited.inc({ limit: "slow_consumer" });
+    metrics.countError("CONNECTION_ERROR");
+    logger.warn({ socket: socket.id, cap }, "dropping a client that does not read");
+    for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
+    // Queued behind what it has not read, so it arrives only if the client resumes before the close.
+    socket.emit(
+      "error",
+      errorEnvelope("CONNECTION_ERROR", "The connection fell too far behind; reconnect and subscribe with since to catch up"),
+    );
+    const conn = socket.conn as unknown as EngineConnection;
+    const ws = conn.transport.socket;
+    // A graceful close would wait behind the unread backlog; terminating frees it now.
+    if (conn.transport.name === "websocket" && typeof ws?.terminate === "function") ws.terminate();
+    else conn.close(true);
   }
 
   get connectionCount(): number {
@@ -184,17 +331,67 @@ export class PaymentGateway {
       const restored = [...socket.rooms].filter(isTrackingRoom);
       // The missed packets were recorded in order; the room continues from here.
       for (const room of restored) this.sequencer.track(room.slice(2), undefined);
-      metrics.subscriptions.inc(restored.length);
+      this.countSubscriptions(restored.length);
       logger.debug({ socket: socket.id, restored: restored.length }, "session recovered");
     }
+    this.limitEventRate(socket);
     socket.on("subscribe", (...args) => void this.onSubscribe(socket, ...splitAcknowledgement(args)));
     socket.on("unsubscribe", (...args) => this.onUnsubscribe(socket, ...splitAcknowledgement(args)));
     socket.on("disconnecting", (reason) => {
       for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
       metrics.connections.dec();
-      metrics.subscriptions.dec([...socket.rooms].filter(isTrackingRoom).length);
+      this.countSubscriptions(-[...socket.rooms].filter(isTrackingRoom).length);
       logger.debug({ socket: socket.id, reason }, "disconnecting");
     });
+  }
+
+  private countSubscriptions(delta: number): void {
+    this.subscriptionCount += delta;
+    this.options.metrics.subscriptions.inc(delta);
+  }
+
+  /**
+   * Events per socket as a token bucket. An event over the rate is refused
+   * with RATE_LIMITED; refusals use up a second, slowly refilling bucket,
+   * and a client that empties it (keeps flooding) is disconnected.
+   */
+  private limitEventRate(socket: GatewaySocket): void {
+    const rate = this.options.eventRate;
+    if (rate === undefined || rate.perSecond <= 0) return;
+    const events = new TokenBucket(rate.burst, rate.perSecond);
+    const strikes = new TokenBucket(rate.strikes, 1);
+    const { metrics } = this.options;
+    let cutOff = false;
+    socket.use((packet, next) => {
+      // Packets that arrived in the same read as the one that tipped the client over.
+      if (cutOff) return;
+      if (events.take()) return next();
+      metrics.limited.inc({ limit: "socket_events" });
+      if (!strikes.take()) {
+        cutOff = true;
+        metrics.limited.inc({ limit: "socket_events_disconnect" });
+        metrics.countError("CONNECTION_ERROR");
+        socket.emit("error", errorEnvelope("CONNECTION_ERROR", "Too many events over the rate limit; disconnected"));
+        socket.disconnect(true);
+        return;
+      }
+      const last: unknown = packet[packet.length - 1];
+      this.refuse(
+        socket,
+        typeof last === "function" ? (last as Acknowledge) : undefined,
+        "RATE_LIMITED",
+        `Too many events (limit ${rate.perSecond} per second, bursts of ${rate.burst}); this one was ignored`,
+      );
+    });
+  }
+
+  /** Refuses when this node holds as many subscriptions as it may; a client is better off on another node. */
+  private refuseIfNodeFull(socket: GatewaySocket, acknowledge: Acknowledge | undefined): boolean {
+    const max = this.options.maxSubscriptionsPerNode;
+    if (max === undefined || this.subscriptionCount < max) return false;
+    this.options.metrics.limited.inc({ limit: "subscriptions_per_node" });
+    this.refuse(socket, acknowledge, "SUBSCRIPTION_LIMIT", `Too many subscriptions on this node (limit ${max}); try again later`);
+    return true;
   }
 
   private async onSubscribe(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): Promise<void> {
@@ -204,8 +401,17 @@ export class PaymentGateway {
     if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
       return this.refuse(socket, acknowledge, "INVALID_SINCE");
     }
+    if (this.authorizer.enabled) {
+      const verdict = await this.authorizer.authorize(trackingId, {
+        handshake: (socket.handshake.auth as { token?: unknown } | undefined)?.token,
+        payload: (payload as { token?: unknown }).token,
+      });
+      if (!verdict.ok) return this.refuse(socket, acknowledge, "UNAUTHORIZED", verdict.message);
+      if (!socket.connected) return;
+    }
     const room = roomOf(trackingId);
     const limit = this.options.maxSubscriptionsPerSocket;
+    if (!socket.rooms.has(room) && this.refuseIfNodeFull(socket, acknowledge)) return;
     // The socket's own room is in `rooms` too, hence the - 1.
     if (!socket.rooms.has(room) && socket.rooms.size - 1 >= limit) {
       return this.refuse(
@@ -227,9 +433,10 @@ export class PaymentGateway {
     // From here to the replay's start nothing awaits, so no payment can fall between joining and reading.
     if (!socket.rooms.has(room)) {
       if (socket.rooms.size - 1 >= limit) return this.refuse(socket, acknowledge, "SUBSCRIPTION_LIMIT");
+      if (this.refuseIfNodeFull(socket, acknowledge)) return;
       this.sequencer.track(trackingId, latestOffset);
       void socket.join(room);
-      this.options.metrics.subscriptions.inc();
+      this.countSubscriptions(1);
     }
     const session =
       since === undefined || latestOffset === undefined || this.replays.get(trackingId)?.has(socket.id)
@@ -251,6 +458,7 @@ export class PaymentGateway {
       history: this.options.history,
       pageSize: this.options.replayPageSize ?? 500,
       send: (payment) => socket.emit("payment", paymentEnvelope(payment)),
+      pace: () => this.awaitDrain(socket),
       onTruncated: (firstAvailable) => {
         this.options.metrics.countError("REPLAY_TRUNCATED");
         const envelope = errorEnvelope(
@@ -299,7 +507,7 @@ export class PaymentGateway {
     this.endReplay(socket.id, trackingId);
     if (socket.rooms.has(room)) {
       void socket.leave(room);
-      this.options.metrics.subscriptions.dec();
+      this.countSubscriptions(-1);
     }
     socket.emit("ack", ackEnvelope(`Unsubscribed from trackingId: ${trackingId}`));
     acknowledge?.({ ok: true, trackingId, subscribed: false });
@@ -315,6 +523,31 @@ export class PaymentGateway {
     socket.emit("error", errorEnvelope(code, message));
     acknowledge?.({ ok: false, error: { code, message } });
   }
+}
+
+/** The parts of an Engine.IO connection the limits read; its typings keep them internal. */
+interface EngineConnection {
+  request: IncomingMessage;
+  writeBuffer: Array<{ data?: unknown }>;
+  transport: { name: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
+  once(event: "close" | "drain", listener: () => void): unknown;
+  off(event: "close" | "drain", listener: () => void): unknown;
+  close(discard?: boolean): unknown;
+}
+
+/**
+ * Bytes waiting for one client: the WebSocket's unsent bytes plus the packets
+ * Engine.IO holds until the transport drains (string length as the byte
+ * count: close enough for a cap). Stops counting once past `stopAt`.
+ */
+function bufferedBytes(conn: EngineConnection, stopAt: number): number {
+  let total = conn.transport.socket?.bufferedAmount ?? 0;
+  for (const packet of conn.writeBuffer) {
+    if (total > stopAt) break;
+    const { data } = packet;
+    total += typeof data === "string" ? data.length : data instanceof Uint8Array ? data.byteLength : 0;
+  }
+  return total;
 }
 
 /** Socket.IO passes a client's acknowledgement callback as the last argument. */

@@ -23,6 +23,8 @@ export interface ReplaySessionOptions {
   onTruncated: (firstAvailable: number) => void;
   /** Called synchronously once the client is caught up, so no live payment can slip in between. */
   onCaughtUp: () => void;
+  /** Awaited between pages, so a client that reads slowly slows its replay instead of piling it up in memory. */
+  pace?: () => Promise<void>;
 }
 
 /**
@@ -74,6 +76,8 @@ export class ReplaySession {
         if (page.length < pageSize) break;
         // Large gaps go out page by page, letting other sockets and requests run in between.
         await yieldToEventLoop();
+        if (this.cancelled) return;
+        await this.options.pace?.();
         if (this.cancelled) return;
       }
       await this.options.catchUp(this.lastSent);

@@ -2,19 +2,30 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { ServiceError } from "../errors.js";
 
 /**
- * Checks `Authorization: Bearer <key>` against the configured keys. Keys are
- * compared as SHA-256 digests with timingSafeEqual, and every key is tried,
- * so neither a key's length nor its position in the list leaks through timing.
+ * Finds which configured key `Authorization: Bearer <key>` presents, if any.
+ * Keys are compared as SHA-256 digests with timingSafeEqual, and every key is
+ * tried, so neither a key's length nor its position in the list leaks
+ * through timing. The answer is the key's position, never the key.
  */
-export function createApiKeyCheck(keys: readonly string[]): (authorization: string | undefined) => void {
+export function createApiKeyMatcher(keys: readonly string[]): (authorization: string | undefined) => number | undefined {
   const digests = keys.map(digest);
   return (authorization) => {
-    if (digests.length === 0) throw new ServiceError("PUBLISHING_DISABLED");
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     const presented = digest(match?.[1] ?? "");
-    let accepted = false;
-    for (const key of digests) accepted = timingSafeEqual(key, presented) || accepted;
-    if (!accepted || match === null) throw new ServiceError("UNAUTHORIZED");
+    let found: number | undefined;
+    digests.forEach((key, index) => {
+      if (timingSafeEqual(key, presented) && found === undefined) found = index;
+    });
+    return match === null ? undefined : found;
+  };
+}
+
+/** Throws unless `Authorization` carries a configured key. */
+export function createApiKeyCheck(keys: readonly string[]): (authorization: string | undefined) => void {
+  const match = createApiKeyMatcher(keys);
+  return (authorization) => {
+    if (keys.length === 0) throw new ServiceError("PUBLISHING_DISABLED");
+    if (match(authorization) === undefined) throw new ServiceError("UNAUTHORIZED");
   };
 }
 

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import cors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { ERRORS, ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -14,11 +16,17 @@ export interface HttpServerOptions {
   metrics: Metrics;
   corsOrigins: readonly string[];
   bodyLimit: number;
-  payments: PaymentRoutesOptions;
+  payments: Omit<PaymentRoutesOptions, "publishRateLimit">;
   health: HealthRoutesOptions;
   stats: StatsRoutesOptions;
   /** The built live payments page (web/dist), served at `/` when it exists. */
   webRoot?: string;
+  /** Whether a TCP peer is a trusted proxy, whose X-Forwarded-For names the client. */
+  isTrustedProxy: (address: string) => boolean;
+  /** Publish requests per second per API key (per address without a valid key); 0 for no limit. */
+  publishRatePerSecond: number;
+  /** Which configured API key a request presents (its position), for the per-key rate limit. */
+  identifyApiKey: (authorization: string | undefined) => number | undefined;
 }
 
 /** The REST side: publish, history, health, stats and metrics, with one error shape for all of them; and the page. */
@@ -31,8 +39,45 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     // Open sockets would otherwise hold close() open until they time out.
     forceCloseConnections: "idle",
     return503OnClosing: true,
+    trustProxy: (address: string) => options.isTrustedProxy(address),
+    // Fastify's own answer to unparsable HTTP has a shape of its own; ours is the catalogue's.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = (error as { code?: string }).code === "HPE_HEADER_OVERFLOW";
+      const body = JSON.stringify({
+        error: tooLarge
+          ? { code: "PAYLOAD_TOO_LARGE", message: "The request headers are too large" }
+          : { code: "MALFORMED_REQUEST", message: ERRORS.MALFORMED_REQUEST.message },
+      });
+      options.metrics.countError(tooLarge ? "PAYLOAD_TOO_LARGE" : "MALFORMED_REQUEST");
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
-  await app.register(cors, { origin: options.corsOrigins.includes("*") ? "*" : [...options.corsOrigins] });
+  // The only document served is the live payments page, which loads nothing
+  // but its own bundles and talks only to this origin; the policy says so.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: options.corsOrigins.includes("*") ? "*" : [...options.corsOrigins],
+    // A bare OPTIONS would otherwise get a plain-text 400 outside the one error shape; a 204 tells a scanner nothing.
+    strictPreflight: false,
+  });
+  await app.register(rateLimit, { global: false });
 
   app.setErrorHandler((error: FastifyError | ServiceError, request, reply) => {
     const serviceError = toServiceError(error);
@@ -45,7 +90,28 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     reply.code(404).send({ error: { code: "NOT_FOUND", message: `No route for ${request.method} ${request.url.split("?")[0]}` } });
   });
 
-  paymentRoutes(app, options.payments);
+  paymentRoutes(app, {
+    ...options.payments,
+    ...(options.publishRatePerSecond > 0
+      ? {
+          publishRateLimit: {
+            max: options.publishRatePerSecond,
+            timeWindow: 1000,
+            // A valid key is the publisher's identity; anything else is limited by address, so random keys buy nothing.
+            keyGenerator: (request) => {
+              const key = options.identifyApiKey(request.headers.authorization);
+              return key === undefined ? `ip:${request.ip}` : `key:${key}`;
+            },
+            onExceeded: () => options.metrics.limited.inc({ limit: "publish_rate" }),
+            errorResponseBuilder: (_request, context) =>
+              new ServiceError(
+                "RATE_LIMITED",
+                `Too many publish requests (limit ${context.max} per second); retry in ${Math.ceil(context.ttl / 1000)} s`,
+              ),
+          },
+        }
+      : {}),
+  });
   healthRoutes(app, options.health);
   statsRoutes(app, options.stats);
   if (options.webRoot !== undefined) await servePage(app, options.webRoot, options.logger);

@@ -1,3 +1,4 @@
+import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ServiceError } from "../../errors.js";
@@ -19,10 +20,18 @@ export interface PaymentRoutesOptions {
   ingest: PaymentIngest;
   store: PaymentStore;
   checkApiKey: (authorization: string | undefined) => void;
+  /**
+   * With subscriber auth on, a tracking ID's history is as private as its
+   * live stream; throws when the request may not read it.
+   */
+  authorizeHistory?: (authorization: string | undefined, trackingId: string) => Promise<void>;
+  /** Applied to POST /v1/payments only: reads are cheap, publishes are not. */
+  publishRateLimit?: RateLimitOptions;
 }
 
 export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOptions): void {
-  app.post("/v1/payments", async (request) => {
+  const publishConfig = options.publishRateLimit === undefined ? {} : { config: { rateLimit: options.publishRateLimit } };
+  app.post("/v1/payments", publishConfig, async (request) => {
     const startedAt = performance.now();
     options.checkApiKey(request.headers.authorization);
     const { payments, batch } = parsePublishBody(request.body);
@@ -46,6 +55,7 @@ export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOption
         field,
       );
     }
+    await options.authorizeHistory?.(request.headers.authorization, parsed.data.trackingId);
     const payments = await options.store.list(parsed.data);
     return { payments: payments.map(paymentNotificationData) };
   });
