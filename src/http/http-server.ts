@@ -11,6 +11,13 @@ import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.j
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
 import { statsRoutes, type StatsRoutesOptions } from "./routes/stats-routes.js";
 
+/** API answers are never rendered: the strictest policy costs nothing and blocks any reflected markup. */
+const API_CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'";
+/** The live payments page loads only its own bundles and talks only to this origin. */
+const PAGE_CONTENT_POLICY =
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 export interface HttpServerOptions {
   logger: Logger;
   metrics: Metrics;
@@ -57,20 +64,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       );
     },
   });
-  // The only document served is the live payments page, which loads nothing
-  // but its own bundles and talks only to this origin; the policy says so.
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-    },
+  // Content policy per answer below: helmet's one global policy cannot fit both the API and the page.
+  await app.register(helmet, { contentSecurityPolicy: false });
+  app.addHook("onSend", async (_request, reply, payload) => {
+    const isDocument = String(reply.getHeader("content-type") ?? "").startsWith("text/html");
+    reply.header("content-security-policy", isDocument ? PAGE_CONTENT_POLICY : API_CONTENT_POLICY);
+    return payload;
   });
   await app.register(cors, {
     origin: options.corsOrigins.includes("*") ? "*" : [...options.corsOrigins],
