@@ -22,9 +22,23 @@ export default tseslint.config(
           paths: ["events", "buffer", "crypto", "fs", "http", "https", "net", "os", "path", "stream", "url", "util"],
           patterns: [
             { group: ["node:*"], message: "src/client must run in browsers: no Node built-ins." },
-            { group: ["../*"], message: "src/client must not pull server modules into the client bundle." },
+            {
+              group: ["../*", "!../protocol", "../protocol/*", "!../protocol/wire.js"],
+              message: "src/client must not pull server modules into the client bundle; the wire types are in src/protocol/wire.ts.",
+            },
           ],
         },
+      ],
+    },
+  },
+  {
+    // Shared with the client bundle: it must stay types only and depend on nothing.
+    files: ["src/protocol/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["*"], message: "src/protocol holds the wire types alone." }] }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "VariableDeclaration, FunctionDeclaration, ClassDeclaration, TSEnumDeclaration", message: "src/protocol holds types only." },
       ],
     },
   },

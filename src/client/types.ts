@@ -1,30 +1,14 @@
 /**
- * The client's public types. They are declared here rather than imported
- * from the server's modules so that the client bundle pulls in nothing of the
- * server; a type-level test keeps both sides in step.
+ * The client's public types. The wire's own types come from src/protocol,
+ * the one module the client shares with the server: it holds types only, so
+ * the client bundle pulls in nothing of the server.
  */
+import type { PaymentNotificationData, PaymentStatus, SocketErrorCode } from "../protocol/wire.js";
 
-export type PaymentStatus = "executed" | "failed" | "pending";
+export type { PaymentStatus } from "../protocol/wire.js";
 
 /** The `data` of a `payment` event exactly as it travels on the wire. */
-export interface WirePayment {
-  trackingId: string;
-  amount: number;
-  amountRaw: string;
-  timestamp: number;
-  status: string;
-  signature: string;
-  id: string;
-  offset: number;
-  eventIndex: number;
-  paymentPolicy?: string;
-  gateway?: string;
-  payer?: string;
-  recipient?: string;
-  tokenMint?: string;
-  recordId?: number;
-  slot?: number;
-}
+export type WirePayment = PaymentNotificationData;
 
 /**
  * A payment as the client hands it to a subscriber.
@@ -35,28 +19,11 @@ export interface WirePayment {
  * number and can live with that; `amountRaw` stays as the exact decimal string
  * because a `bigint` cannot go through `JSON.stringify`.
  */
-export interface Payment {
-  /** Stable identity, `<signature>:<eventIndex>`. */
-  id: string;
-  /** Position in the tracking ID's log: 1, 2, 3 … without gaps. */
-  offset: number;
-  trackingId: string;
+export interface Payment extends Omit<WirePayment, "amount" | "status"> {
   amount: bigint;
-  amountRaw: string;
   amountNumber: number;
-  /** Chain time, unix seconds. */
-  timestamp: number;
   // Unknown future statuses still arrive; the literal union keeps editor completion.
   status: PaymentStatus | (string & {});
-  signature: string;
-  eventIndex: number;
-  paymentPolicy?: string;
-  gateway?: string;
-  payer?: string;
-  recipient?: string;
-  tokenMint?: string;
-  recordId?: number;
-  slot?: number;
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "recovered" | "disconnected";
@@ -69,12 +36,7 @@ export type ConnectionState = "connecting" | "connected" | "reconnecting" | "rec
  * `HANDLER_ERROR` (a subscriber's handler threw).
  */
 export type ClientErrorCode =
-  | "INVALID_TRACKING_ID"
-  | "INVALID_SINCE"
-  | "SUBSCRIPTION_LIMIT"
-  | "STORE_UNAVAILABLE"
-  | "CONNECTION_ERROR"
-  | "REPLAY_TRUNCATED"
+  | SocketErrorCode
   | "INVALID_MESSAGE"
   | "SUBSCRIBE_TIMEOUT"
   | "CONNECT_FAILED"

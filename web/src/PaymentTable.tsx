@@ -1,4 +1,4 @@
-import type { PaymentNotificationData } from "../../src/gateway/envelopes.ts";
+import type { PaymentNotificationData } from "../../src/protocol/wire.ts";
 import { EXPLORER_TX, chainTime, shorten } from "./format.ts";
 
 export interface PaymentRow {

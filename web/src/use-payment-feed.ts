@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { io } from "socket.io-client";
 import { PaymentFeed, type ConnectionState } from "../../src/cli/payment-feed.ts";
-import type { PaymentNotificationData } from "../../src/gateway/envelopes.ts";
+import type { PaymentNotificationData } from "../../src/protocol/wire.ts";
 
 export interface LivePayment {
   data: PaymentNotificationData;
