@@ -7,8 +7,14 @@ import type { PaymentNotificationData, PaymentStatus, SocketErrorCode } from "..
 
 export type { PaymentStatus } from "../protocol/wire.js";
 
-/** The `data` of a `payment` event exactly as it travels on the wire. */
-export type WirePayment = PaymentNotificationData;
+/**
+ * The `data` of a `payment` event as it travels on the wire. A newer server
+ * may send a status this version does not know, so the client takes any.
+ */
+export interface WirePayment extends Omit<PaymentNotificationData, "status"> {
+  // The literal union keeps editor completion.
+  status: PaymentStatus | (string & {});
+}
 
 /**
  * A payment as the client hands it to a subscriber.
@@ -19,11 +25,9 @@ export type WirePayment = PaymentNotificationData;
  * number and can live with that; `amountRaw` stays as the exact decimal string
  * because a `bigint` cannot go through `JSON.stringify`.
  */
-export interface Payment extends Omit<WirePayment, "amount" | "status"> {
+export interface Payment extends Omit<WirePayment, "amount"> {
   amount: bigint;
   amountNumber: number;
-  // Unknown future statuses still arrive; the literal union keeps editor completion.
-  status: PaymentStatus | (string & {});
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "recovered" | "disconnected";
@@ -49,6 +53,12 @@ export interface ClientError {
   trackingId?: string;
   /** The thrown value, for `HANDLER_ERROR`. */
   cause?: unknown;
+  /**
+   * Set when the error ended its subscription: the server refused it for a
+   * reason that asking again cannot change. Any other error leaves the
+   * subscription in place, retried or waiting for the next payment.
+   */
+  subscriptionEnded?: true;
 }
 
 export interface SubscribedInfo {
@@ -66,7 +76,20 @@ export interface PaymentClientEvents {
   subscribed: (info: SubscribedInfo) => void;
 }
 
-export type PaymentHandler = (payment: Payment) => void;
+/** How a payment reached the subscriber, beside the payment itself. */
+export interface DeliveryInfo {
+  /**
+   * The payment was already stored when the server last accepted the
+   * subscription (its offset is at most the `latestOffset` of that answer),
+   * so it is being filled in, by the replay from `since` after a reconnect or
+   * on the first subscribe, rather than arriving as it happens. Payments that
+   * connection-state recovery resends before the re-subscribe is answered
+   * cannot be told apart from live ones and count as live.
+   */
+  replayed: boolean;
+}
+
+export type PaymentHandler = (payment: Payment, delivery: DeliveryInfo) => void;
 
 export interface SubscribeOptions {
   /** Replay every stored payment with an offset above this one, then continue live. */
