@@ -43,6 +43,23 @@ export default tseslint.config(
     },
   },
   {
+    // The page is a browser bundle: from the rest of the repository it may use the client library and the wire types only.
+    files: ["web/src/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../../*", "!../../src", "../../src/*", "!../../src/client", "!../../src/protocol"],
+              message: "Outside web/, the page may import only the client library (src/client) and the wire types (src/protocol): no server code in the bundle.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**", "bench/**", "examples/**", "src/cli/**"],
     rules: { "no-console": "off" },
   },
