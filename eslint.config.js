@@ -22,7 +22,38 @@ export default tseslint.config(
           paths: ["events", "buffer", "crypto", "fs", "http", "https", "net", "os", "path", "stream", "url", "util"],
           patterns: [
             { group: ["node:*"], message: "src/client must run in browsers: no Node built-ins." },
-            { group: ["../*"], message: "src/client must not pull server modules into the client bundle." },
+            {
+              group: ["../*", "!../protocol", "../protocol/*", "!../protocol/wire.js"],
+              message: "src/client must not pull server modules into the client bundle; the wire types are in src/protocol/wire.ts.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Shared with the client bundle: it must stay types only and depend on nothing.
+    files: ["src/protocol/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["*"], message: "src/protocol holds the wire types alone." }] }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "VariableDeclaration, FunctionDeclaration, ClassDeclaration, TSEnumDeclaration", message: "src/protocol holds types only." },
+      ],
+    },
+  },
+  {
+    // The page is a browser bundle: from the rest of the repository it may use the client library and the wire types only.
+    files: ["web/src/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../../*", "!../../src", "../../src/*", "!../../src/client", "!../../src/protocol"],
+              message: "Outside web/, the page may import only the client library (src/client) and the wire types (src/protocol): no server code in the bundle.",
+            },
           ],
         },
       ],

@@ -1,3 +1,7 @@
+import type { ErrorCode } from "./protocol/wire.js";
+
+export type { ErrorCode } from "./protocol/wire.js";
+
 /**
  * The one catalogue of errors a client can see, shared by the socket and the
  * HTTP sides. Codes are stable API; messages of the spec's own codes are the
@@ -30,9 +34,8 @@ export const ERRORS = {
   MALFORMED_REQUEST: { status: 400, message: "The request is malformed" },
   NOT_FOUND: { status: 404, message: "Not found" },
   INTERNAL: { status: 500, message: "Internal server error" },
-} as const satisfies Record<string, { status: number; message: string }>;
-
-export type ErrorCode = keyof typeof ERRORS;
+  // Keyed by the wire's list of codes: a code missing here, or one the wire does not list, fails to compile.
+} as const satisfies Record<ErrorCode, { status: number; message: string }>;
 
 /** An error whose code and message may be shown to a client as they are. */
 export class ServiceError extends Error {

@@ -8,8 +8,14 @@
  * string travelling beside it as `amountRaw`.
  */
 
-export const PAYMENT_STATUSES = ["executed", "failed", "pending"] as const;
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+import type { PaymentStatus } from "./protocol/wire.js";
+
+export type { PaymentStatus } from "./protocol/wire.js";
+
+// Listed from a record keyed by the wire's statuses, so that a status the wire
+// gains or loses cannot go unnoticed here.
+const STATUS_SET: Record<PaymentStatus, true> = { executed: true, failed: true, pending: true };
+export const PAYMENT_STATUSES = Object.keys(STATUS_SET) as [PaymentStatus, ...PaymentStatus[]];
 
 export const U64_MAX = (1n << 64n) - 1n;
 

@@ -62,6 +62,8 @@ interface Subscription {
   refusals: number;
   /** The `since` of an accepted subscribe whose replay has not handed anything over yet. */
   replayingFrom: number | undefined;
+  /** The log's newest offset when the server last accepted this subscription: payments up to it are replayed. */
+  replayedUpTo: number | undefined;
 }
 
 // Refusals of a subscribe come back on its acknowledgement too, with the
@@ -138,6 +140,7 @@ class SocketPaymentClient implements PaymentClient {
       retryTimer: undefined,
       refusals: 0,
       replayingFrom: undefined,
+      replayedUpTo: undefined,
     };
     this.subscriptions.set(trackingId, subscription);
     this.leaveOnConnect.delete(trackingId);
@@ -255,7 +258,8 @@ class SocketPaymentClient implements PaymentClient {
     };
     if (answer.ok !== true) {
       const code = typeof answer.error?.code === "string" ? answer.error.code : "INVALID_MESSAGE";
-      if (FINAL_REFUSALS.has(code)) {
+      const final = FINAL_REFUSALS.has(code);
+      if (final) {
         // Retrying on every reconnect would only repeat the error.
         this.subscriptions.delete(trackingId);
         this.stopTimers(subscription);
@@ -266,6 +270,7 @@ class SocketPaymentClient implements PaymentClient {
         code,
         message: typeof answer.error?.message === "string" ? answer.error.message : "subscribe refused",
         trackingId,
+        ...(final ? { subscriptionEnded: true } : {}),
       });
       return;
     }
@@ -274,6 +279,7 @@ class SocketPaymentClient implements PaymentClient {
     const position = subscription.tracker.lastOffset;
     subscription.replayingFrom =
       since !== undefined && latestOffset !== undefined && latestOffset > since && position === since ? since : undefined;
+    subscription.replayedUpTo = latestOffset;
     // A live-only subscription starts at the log's head as of now, so that a
     // reconnect later asks for what came after it rather than nothing.
     this.handOver(subscription, latestOffset === undefined ? [] : subscription.tracker.startAfter(latestOffset));
@@ -320,7 +326,8 @@ class SocketPaymentClient implements PaymentClient {
       // The handler may have ended its own subscription.
       if (this.subscriptions.get(subscription.trackingId) !== subscription) return;
       try {
-        subscription.handler(payment);
+        const replayed = subscription.replayedUpTo !== undefined && payment.offset <= subscription.replayedUpTo;
+        subscription.handler(payment, { replayed });
       } catch (cause) {
         this.reportError({
           code: "HANDLER_ERROR",

@@ -1,4 +1,4 @@
-import type { ClientError, Payment } from "./types.js";
+import type { ClientError, Payment, WirePayment } from "./types.js";
 
 const OPTIONAL_STRINGS = ["paymentPolicy", "gateway", "payer", "recipient", "tokenMint"] as const;
 const OPTIONAL_NUMBERS = ["recordId", "slot"] as const;
@@ -53,6 +53,35 @@ export function readPaymentMessage(message: unknown): Payment | string {
     if (isNonNegativeInteger(value)) payment[key] = value;
   }
   return payment;
+}
+
+/**
+ * A payment back in the form the wire gave it, field for field and in the
+ * server's order: for JSON output and logs, where the `bigint` amount cannot
+ * go, and for code that shows wire data from other sources (the REST history)
+ * beside it.
+ */
+export function toWirePayment(payment: Payment): WirePayment {
+  const wire: WirePayment = {
+    trackingId: payment.trackingId,
+    amount: payment.amountNumber,
+    amountRaw: payment.amountRaw,
+    timestamp: payment.timestamp,
+    status: payment.status,
+    signature: payment.signature,
+    id: payment.id,
+    offset: payment.offset,
+    eventIndex: payment.eventIndex,
+  };
+  for (const key of OPTIONAL_STRINGS) {
+    const value = payment[key];
+    if (value !== undefined) wire[key] = value;
+  }
+  for (const key of OPTIONAL_NUMBERS) {
+    const value = payment[key];
+    if (value !== undefined) wire[key] = value;
+  }
+  return wire;
 }
 
 /** Reads an `error` event's envelope; anything unreadable still becomes an error the user sees. */

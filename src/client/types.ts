@@ -1,29 +1,19 @@
 /**
- * The client's public types. They are declared here rather than imported
- * from the server's modules so that the client bundle pulls in nothing of the
- * server; a type-level test keeps both sides in step.
+ * The client's public types. The wire's own types come from src/protocol,
+ * the one module the client shares with the server: it holds types only, so
+ * the client bundle pulls in nothing of the server.
  */
+import type { PaymentNotificationData, PaymentStatus, SocketErrorCode } from "../protocol/wire.js";
 
-export type PaymentStatus = "executed" | "failed" | "pending";
+export type { PaymentStatus } from "../protocol/wire.js";
 
-/** The `data` of a `payment` event exactly as it travels on the wire. */
-export interface WirePayment {
-  trackingId: string;
-  amount: number;
-  amountRaw: string;
-  timestamp: number;
-  status: string;
-  signature: string;
-  id: string;
-  offset: number;
-  eventIndex: number;
-  paymentPolicy?: string;
-  gateway?: string;
-  payer?: string;
-  recipient?: string;
-  tokenMint?: string;
-  recordId?: number;
-  slot?: number;
+/**
+ * The `data` of a `payment` event as it travels on the wire. A newer server
+ * may send a status this version does not know, so the client takes any.
+ */
+export interface WirePayment extends Omit<PaymentNotificationData, "status"> {
+  // The literal union keeps editor completion.
+  status: PaymentStatus | (string & {});
 }
 
 /**
@@ -35,28 +25,9 @@ export interface WirePayment {
  * number and can live with that; `amountRaw` stays as the exact decimal string
  * because a `bigint` cannot go through `JSON.stringify`.
  */
-export interface Payment {
-  /** Stable identity, `<signature>:<eventIndex>`. */
-  id: string;
-  /** Position in the tracking ID's log: 1, 2, 3 … without gaps. */
-  offset: number;
-  trackingId: string;
+export interface Payment extends Omit<WirePayment, "amount"> {
   amount: bigint;
-  amountRaw: string;
   amountNumber: number;
-  /** Chain time, unix seconds. */
-  timestamp: number;
-  // Unknown future statuses still arrive; the literal union keeps editor completion.
-  status: PaymentStatus | (string & {});
-  signature: string;
-  eventIndex: number;
-  paymentPolicy?: string;
-  gateway?: string;
-  payer?: string;
-  recipient?: string;
-  tokenMint?: string;
-  recordId?: number;
-  slot?: number;
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "recovered" | "disconnected";
@@ -69,12 +40,7 @@ export type ConnectionState = "connecting" | "connected" | "reconnecting" | "rec
  * `HANDLER_ERROR` (a subscriber's handler threw).
  */
 export type ClientErrorCode =
-  | "INVALID_TRACKING_ID"
-  | "INVALID_SINCE"
-  | "SUBSCRIPTION_LIMIT"
-  | "STORE_UNAVAILABLE"
-  | "CONNECTION_ERROR"
-  | "REPLAY_TRUNCATED"
+  | SocketErrorCode
   | "INVALID_MESSAGE"
   | "SUBSCRIBE_TIMEOUT"
   | "CONNECT_FAILED"
@@ -87,6 +53,12 @@ export interface ClientError {
   trackingId?: string;
   /** The thrown value, for `HANDLER_ERROR`. */
   cause?: unknown;
+  /**
+   * Set when the error ended its subscription: the server refused it for a
+   * reason that asking again cannot change. Any other error leaves the
+   * subscription in place, retried or waiting for the next payment.
+   */
+  subscriptionEnded?: true;
 }
 
 export interface SubscribedInfo {
@@ -104,7 +76,20 @@ export interface PaymentClientEvents {
   subscribed: (info: SubscribedInfo) => void;
 }
 
-export type PaymentHandler = (payment: Payment) => void;
+/** How a payment reached the subscriber, beside the payment itself. */
+export interface DeliveryInfo {
+  /**
+   * The payment was already stored when the server last accepted the
+   * subscription (its offset is at most the `latestOffset` of that answer),
+   * so it is being filled in, by the replay from `since` after a reconnect or
+   * on the first subscribe, rather than arriving as it happens. Payments that
+   * connection-state recovery resends before the re-subscribe is answered
+   * cannot be told apart from live ones and count as live.
+   */
+  replayed: boolean;
+}
+
+export type PaymentHandler = (payment: Payment, delivery: DeliveryInfo) => void;
 
 export interface SubscribeOptions {
   /** Replay every stored payment with an offset above this one, then continue live. */

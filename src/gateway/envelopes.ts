@@ -1,51 +1,9 @@
 import { ERRORS, type ErrorCode } from "../errors.js";
-import type { PaymentStatus, StoredPayment } from "../payment.js";
+import type { StoredPayment } from "../payment.js";
+import type { AckEnvelope, ErrorEnvelope, PaymentEnvelope, PaymentNotificationData } from "../protocol/wire.js";
 
-/**
- * The server-to-client envelopes of the public API. `type`, `data` and
- * `timestamp` keep exactly the spec's shape and texts; anything we add sits
- * beside them, never in place of them.
- */
-export interface AckEnvelope {
-  type: "ack";
-  data: string;
-  timestamp: number;
-}
-
-export interface ErrorEnvelope {
-  type: "error";
-  data: { code: ErrorCode; message: string };
-  timestamp: number;
-}
-
-export interface PaymentNotificationData {
-  trackingId: string;
-  /** JSON number as the spec shows; exact only up to 2^53. Use `amountRaw` for the exact value. */
-  amount: number;
-  /** The exact u64 amount, as a decimal string. */
-  amountRaw: string;
-  /** Chain time, unix seconds. */
-  timestamp: number;
-  status: PaymentStatus;
-  signature: string;
-  id: string;
-  offset: number;
-  eventIndex: number;
-  paymentPolicy?: string;
-  gateway?: string;
-  payer?: string;
-  recipient?: string;
-  tokenMint?: string;
-  recordId?: number;
-  slot?: number;
-}
-
-export interface PaymentEnvelope {
-  type: "payment_notification";
-  data: PaymentNotificationData;
-  /** Server time, ms. */
-  timestamp: number;
-}
+// Existing server modules name these types here; their one definition is the wire module.
+export type { AckEnvelope, ErrorEnvelope, PaymentEnvelope, PaymentNotificationData } from "../protocol/wire.js";
 
 export function ackEnvelope(data: string, now: number = Date.now()): AckEnvelope {
   return { type: "ack", data, timestamp: now };

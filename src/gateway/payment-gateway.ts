@@ -6,32 +6,21 @@ import { TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
-import { ackEnvelope, errorEnvelope, paymentEnvelope, type AckEnvelope, type ErrorEnvelope, type PaymentEnvelope } from "./envelopes.js";
+import type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
+import { ackEnvelope, errorEnvelope, paymentEnvelope } from "./envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
 export const SOCKET_PATH = "/ws/v1";
 
-/** What a client's Socket.IO acknowledgement callback receives for subscribe and unsubscribe. */
-export type SubscriptionResponse =
-  | { ok: true; trackingId: string; subscribed: boolean; latestOffset?: number }
-  | { ok: false; error: { code: ErrorCode; message: string } };
-
-export interface ServerToClientEvents {
-  payment: (message: PaymentEnvelope) => void;
-  ack: (message: AckEnvelope & { latestOffset?: number }) => void;
-  error: (message: ErrorEnvelope | ReplayTruncatedEnvelope) => void;
-}
+export type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
 
 // Client payloads are untrusted, so handlers take what arrives and check it.
 export interface ClientToServerEvents {
   subscribe: (...args: unknown[]) => void;
   unsubscribe: (...args: unknown[]) => void;
 }
-
-/** The error for a cut replay names the replay, so a client with several can tell which one. */
-type ReplayTruncatedEnvelope = ErrorEnvelope & { data: { trackingId: string; firstAvailableOffset: number } };
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 type Acknowledge = (response: SubscriptionResponse) => void;

@@ -347,6 +347,42 @@ describe("replay from the store (needs the server's `since` support)", () => {
       await server.close();
     }
   });
+  test("the handler is told which payments a replay filled in and which arrived live", async () => {
+    const server = await startTestServer({ RECOVERY_WINDOW_MS: "0" });
+    const client = clients.create({ url: server.url, transports: ["websocket"], socketOptions: { reconnection: false } });
+    try {
+      const trackingId = uniqueId("replayed-flag");
+      await server.publish([paymentBody({ trackingId }), paymentBody({ trackingId })]);
+      const seen: Array<[number, boolean]> = [];
+      const ready = subscribed(client, trackingId);
+      client.subscribe(trackingId, (payment, delivery) => seen.push([payment.offset, delivery.replayed]), { since: 0 });
+      await ready;
+      await waitUntil(() => seen.length === 2, "the history is replayed");
+      await server.publish(paymentBody({ trackingId }));
+      await waitUntil(() => seen.length === 3, "the live payment arrives");
+
+      client.socket.io.engine.close();
+      await reachState(client, "disconnected");
+      await server.publish([paymentBody({ trackingId }), paymentBody({ trackingId })]);
+      const resubscribed = subscribed(client, trackingId);
+      client.socket.connect();
+      assert.equal((await resubscribed).latestOffset, 5);
+      await waitUntil(() => seen.length === 5, "what was missed is filled in");
+      await server.publish(paymentBody({ trackingId }));
+      await waitUntil(() => seen.length === 6, "live again");
+      assert.deepEqual(seen, [
+        [1, true],
+        [2, true],
+        [3, false],
+        [4, true],
+        [5, true],
+        [6, false],
+      ]);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
 });
 
 describe("retention (needs the server's `since` support)", () => {
@@ -611,6 +647,26 @@ describe("protocol details, against a scripted Socket.IO server", () => {
     client.subscribe("bad-since", () => {});
     assert.equal((await final).code, "INVALID_SINCE");
     assert.doesNotThrow(() => client.subscribe("bad-since", () => {}), "a finally refused subscription is dropped");
+  });
+
+  test("only a refusal that ends the subscription says so", async () => {
+    let attempts = 0;
+    onSubscribe = (_socket, payload, ack) => {
+      if (payload.trackingId === "limit") {
+        ack({ ok: false, error: { code: "SUBSCRIPTION_LIMIT", message: "too many" } });
+      } else if (payload.trackingId === "busy-once" && ++attempts === 1) {
+        ack({ ok: false, error: { code: "STORE_UNAVAILABLE", message: "busy" } });
+      } else {
+        ack({ ok: true, trackingId: payload.trackingId, subscribed: true, latestOffset: 0 });
+      }
+    };
+    const client = clients.create({ url, transports: ["websocket"] });
+    const passing = nextClientEvent(client, "error");
+    client.subscribe("busy-once", () => {});
+    assert.equal((await passing).subscriptionEnded, undefined);
+    const final = nextClientEvent(client, "error");
+    client.subscribe("limit", () => {});
+    assert.deepEqual(await final, { code: "SUBSCRIPTION_LIMIT", message: "too many", trackingId: "limit", subscriptionEnded: true });
   });
 
   test("an unanswered subscribe is reported as SUBSCRIBE_TIMEOUT and sent again", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { readErrorMessage, readPaymentMessage } from "../../src/client/payment-message.js";
+import { readErrorMessage, readPaymentMessage, toWirePayment } from "../../src/client/payment-message.js";
 import type { WirePayment } from "../../src/client/types.js";
 import type { PaymentNotificationData } from "../../src/gateway/envelopes.js";
 
@@ -74,5 +74,25 @@ describe("readErrorMessage", () => {
 
   test("an unreadable error still becomes an error", () => {
     assert.equal(readErrorMessage("nonsense").code, "INVALID_MESSAGE");
+  });
+});
+
+describe("toWirePayment", () => {
+  test("gives back the wire data a payment was read from, field for field and in the same order", () => {
+    for (const message of [wire(), wire({ paymentPolicy: "pp", gateway: "g", payer: "p", recipient: "r", tokenMint: "m", recordId: 3, slot: 9 })]) {
+      const payment = readPaymentMessage(message);
+      assert.ok(typeof payment !== "string");
+      // Compared as JSON, so that key order counts: this is what a JSON printer shows.
+      assert.equal(JSON.stringify(toWirePayment(payment)), JSON.stringify(message.data));
+    }
+  });
+
+  test("the amount is the wire's number again, and JSON.stringify takes the result", () => {
+    const payment = readPaymentMessage(wire());
+    assert.ok(typeof payment !== "string");
+    const printed = JSON.parse(JSON.stringify(toWirePayment(payment)));
+    assert.equal(printed.amount, 18446744073709552000);
+    assert.equal(printed.amountRaw, "18446744073709551615");
+    assert.equal("amountNumber" in printed, false);
   });
 });

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import type { ConnectionState } from "../../src/cli/payment-feed.ts";
+import type { ConnectionState } from "../../src/client/index.ts";
 import { parseTrackingIds } from "./format.ts";
 import { HistoryPanel } from "./HistoryPanel.tsx";
 import { PaymentTable } from "./PaymentTable.tsx";

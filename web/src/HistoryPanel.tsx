@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { PaymentNotificationData } from "../../src/gateway/envelopes.ts";
+import type { PaymentNotificationData } from "../../src/protocol/wire.ts";
 import { PaymentTable } from "./PaymentTable.tsx";
 
 const RECENT = 10;

@@ -1,8 +1,9 @@
-import type { PaymentNotificationData } from "../../src/gateway/envelopes.ts";
+import type { WirePayment } from "../../src/client/index.ts";
 import { EXPLORER_TX, chainTime, shorten } from "./format.ts";
 
 export interface PaymentRow {
-  data: PaymentNotificationData;
+  /** Live rows come from the client library, history rows from the REST API: both in wire form. */
+  data: WirePayment;
   /** Shown in the last column: how this payment reached the page. */
   source: "live" | "filled in" | "history";
 }

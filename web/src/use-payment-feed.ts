@@ -1,11 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { io } from "socket.io-client";
-import { PaymentFeed, type ConnectionState } from "../../src/cli/payment-feed.ts";
-import type { PaymentNotificationData } from "../../src/gateway/envelopes.ts";
+import { createPaymentClient, toWirePayment, type ConnectionState, type WirePayment } from "../../src/client/index.ts";
 
 export interface LivePayment {
-  data: PaymentNotificationData;
-  /** Filled in after a reconnect rather than received as it happened. */
+  data: WirePayment;
+  /** Filled in after a reconnect (or from history on a subscribe) rather than received as it happened. */
   replayed: boolean;
   receivedAt: number;
 }
@@ -16,7 +14,7 @@ export interface FeedNotice {
   at: number;
 }
 
-/** Newest first, and never the same payment twice even if a replay overlaps. */
+/** Newest first; the library hands each payment over once, and the table keeps a bounded number. */
 const MAX_ROWS = 500;
 
 export interface PaymentFeedView {
@@ -31,7 +29,15 @@ export interface PaymentFeedView {
   unwatch(trackingId: string): void;
 }
 
-/** One Socket.IO connection to this page's own origin, owned by the component that uses the hook. */
+interface Subscriptions {
+  add(trackingId: string): void;
+  remove(trackingId: string): void;
+}
+
+const without = <T>(record: Record<string, T>, key: string): Record<string, T> =>
+  Object.fromEntries(Object.entries(record).filter(([id]) => id !== key));
+
+/** One payment client for this page's own origin, owned by the component that uses the hook. */
 export function usePaymentFeed(): PaymentFeedView {
   const [state, setState] = useState<ConnectionState>("connecting");
   const [stateDetail, setStateDetail] = useState("");
@@ -39,57 +45,116 @@ export function usePaymentFeed(): PaymentFeedView {
   const [notices, setNotices] = useState<FeedNotice[]>([]);
   const [trackingIds, setTrackingIds] = useState<string[]>([]);
   const [latestOffsets, setLatestOffsets] = useState<Record<string, number | undefined>>({});
-  const feedRef = useRef<PaymentFeed | null>(null);
+  const subscriptionsRef = useRef<Subscriptions | null>(null);
   const trackingIdsRef = useRef<string[]>([]);
   useEffect(() => {
     trackingIdsRef.current = trackingIds;
   }, [trackingIds]);
 
   useEffect(() => {
-    const socket = io({ path: "/ws/v1", reconnectionDelayMax: 2000 });
+    const client = createPaymentClient({ url: window.location.origin, socketOptions: { reconnectionDelayMax: 2000 } });
+    const unsubscribes = new Map<string, () => void>();
+    const show = (next: ConnectionState, detail: string) => {
+      setState(next);
+      setStateDetail(detail);
+    };
     const notice = (kind: FeedNotice["kind"], text: string) =>
       setNotices((previous) => [{ kind, text, at: Date.now() }, ...previous].slice(0, 20));
-    const feed = new PaymentFeed(socket, {
-      payment: (data, _envelope, replayed) =>
-        setPayments((previous) =>
-          previous.some((row) => row.data.id === data.id)
-            ? previous
-            : [{ data, replayed, receivedAt: Date.now() }, ...previous].slice(0, MAX_ROWS),
-        ),
-      ack: (message) => notice("ack", message.data),
-      error: (message) => notice("error", `${message.data.code}: ${message.data.message}`),
-      subscribed: (response) => {
-        if (response.ok && response.subscribed) {
-          setLatestOffsets((previous) =>
-            // The first answer fixes where history ends; later ones (reconnects) would shift it.
-            response.trackingId in previous ? previous : { ...previous, [response.trackingId]: response.latestOffset },
-          );
+
+    // The library's "recovered" means Socket.IO restored the session. After a
+    // fresh session (a restarted server, another node) the page counts itself
+    // recovered once every tracking ID is subscribed again, which is when the
+    // replay of what it missed begins.
+    let connectedBefore = false;
+    let restoring = new Set<string>();
+    let unrestored = 0;
+    const settle = () => {
+      if (restoring.size > 0 || client.state !== "connected") return;
+      show(
+        "recovered",
+        unrestored === 0 ? "missed payments replayed from the last offsets seen" : `${unrestored} subscription(s) could not be restored`,
+      );
+    };
+
+    const listeners = [
+      client.on("state", (next) => {
+        if (next === "connected" && connectedBefore) {
+          restoring = new Set(unsubscribes.keys());
+          unrestored = 0;
+          show("reconnecting", "subscribing again from the last offsets seen");
+          settle();
+        } else if (next === "recovered") {
+          show("recovered", "session restored by the server");
+        } else if (next === "reconnecting") {
+          show("reconnecting", "connection lost; retrying");
+        } else {
+          show(next, "");
         }
+        if (next === "connected" || next === "recovered") connectedBefore = true;
+      }),
+      client.on("subscribed", (info) => {
+        notice("ack", `Subscribed to trackingId: ${info.trackingId}`);
+        setLatestOffsets((previous) =>
+          // The first answer fixes where history ends; later ones (reconnects) would shift it.
+          info.trackingId in previous ? previous : { ...previous, [info.trackingId]: info.latestOffset },
+        );
+        if (restoring.delete(info.trackingId)) settle();
+      }),
+      client.on("error", (error) => {
+        notice("error", `${error.code}: ${error.message}`);
+        const { trackingId } = error;
+        if (!error.subscriptionEnded || trackingId === undefined) return;
+        // The server will not take this tracking ID; listing it as watched would mislead.
+        unsubscribes.delete(trackingId);
+        setTrackingIds((previous) => previous.filter((id) => id !== trackingId));
+        setLatestOffsets((previous) => without(previous, trackingId));
+        if (restoring.delete(trackingId)) {
+          unrestored += 1;
+          settle();
+        }
+      }),
+    ];
+
+    const subscriptions: Subscriptions = {
+      add(trackingId) {
+        if (unsubscribes.has(trackingId)) return;
+        const unsubscribe = client.subscribe(trackingId, (payment, { replayed }) => {
+          const data = toWirePayment(payment);
+          setPayments((previous) =>
+            // Unwatching and watching again starts a new subscription, which may meet a row already shown.
+            previous.some((row) => row.data.id === data.id)
+              ? previous
+              : [{ data, replayed, receivedAt: Date.now() }, ...previous].slice(0, MAX_ROWS),
+          );
+        });
+        unsubscribes.set(trackingId, unsubscribe);
       },
-      state: (next, detail) => {
-        setState(next);
-        setStateDetail(detail);
+      remove(trackingId) {
+        unsubscribes.get(trackingId)?.();
+        unsubscribes.delete(trackingId);
+        if (restoring.delete(trackingId)) settle();
       },
-    });
-    feedRef.current = feed;
+    };
+    subscriptionsRef.current = subscriptions;
     // Tracking IDs watched before a remount (StrictMode, hot reload) carry over.
-    for (const trackingId of trackingIdsRef.current) void feed.subscribe(trackingId);
+    for (const trackingId of trackingIdsRef.current) subscriptions.add(trackingId);
     return () => {
-      feed.detach();
-      socket.disconnect();
-      feedRef.current = null;
+      // Closing reports "disconnected"; the page is not, as a remount (StrictMode, hot reload) connects again at once.
+      for (const off of listeners) off();
+      client.close();
+      subscriptionsRef.current = null;
     };
   }, []);
 
   const watch = useCallback((trackingId: string) => {
     setTrackingIds((previous) => (previous.includes(trackingId) ? previous : [...previous, trackingId]));
-    void feedRef.current?.subscribe(trackingId);
+    subscriptionsRef.current?.add(trackingId);
   }, []);
 
   const unwatch = useCallback((trackingId: string) => {
     setTrackingIds((previous) => previous.filter((id) => id !== trackingId));
-    setLatestOffsets((previous) => Object.fromEntries(Object.entries(previous).filter(([id]) => id !== trackingId)));
-    feedRef.current?.unsubscribe(trackingId);
+    setLatestOffsets((previous) => without(previous, trackingId));
+    subscriptionsRef.current?.remove(trackingId);
   }, []);
 
   return { state, stateDetail, payments, notices, trackingIds, latestOffsets, watch, unwatch };

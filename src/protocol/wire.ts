@@ -1,0 +1,115 @@
+/**
+ * The public API's wire types, in one place for both sides: the server
+ * (src/gateway, src/http) builds these messages and the client library
+ * (src/client) and the live payments page read them.
+ *
+ * Types only. The client bundle imports this module, so it must never gain
+ * runtime code or an import of a server module; the values that belong with
+ * these types (the error catalogue, the status list) live on the server and
+ * are checked against them there.
+ */
+
+export type PaymentStatus = "executed" | "failed" | "pending";
+
+/** Every error code a client can see, on the socket or over HTTP; src/errors.ts has an entry for each. */
+export type ErrorCode =
+  | "INVALID_TRACKING_ID"
+  | "CONNECTION_ERROR"
+  | "INVALID_SINCE"
+  | "REPLAY_TRUNCATED"
+  | "SUBSCRIPTION_LIMIT"
+  | "UNAUTHORIZED"
+  | "PUBLISHING_DISABLED"
+  | "INVALID_PAYMENT"
+  | "INVALID_BODY"
+  | "INVALID_QUERY"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "IDENTITY_CONFLICT"
+  | "STORE_UNAVAILABLE"
+  | "SHUTTING_DOWN"
+  | "NOT_FOUND"
+  | "INTERNAL";
+
+/** The codes the socket sends, in `error` events and refused subscribe answers. */
+export type SocketErrorCode = Extract<
+  ErrorCode,
+  "INVALID_TRACKING_ID" | "INVALID_SINCE" | "SUBSCRIPTION_LIMIT" | "STORE_UNAVAILABLE" | "CONNECTION_ERROR" | "REPLAY_TRUNCATED"
+>;
+
+/**
+ * A payment as it travels: the `data` of a `payment` event and an item of
+ * `GET /v1/payments`.
+ */
+export interface PaymentNotificationData {
+  trackingId: string;
+  /** JSON number as the spec shows; exact only up to 2^53. Use `amountRaw` for the exact value. */
+  amount: number;
+  /** The exact u64 amount, as a decimal string. */
+  amountRaw: string;
+  /** Chain time, unix seconds. */
+  timestamp: number;
+  status: PaymentStatus;
+  signature: string;
+  /** Stable identity, `<signature>:<eventIndex>`. */
+  id: string;
+  /** Position in the tracking ID's log: 1, 2, 3 … without gaps. */
+  offset: number;
+  eventIndex: number;
+  paymentPolicy?: string;
+  gateway?: string;
+  payer?: string;
+  recipient?: string;
+  tokenMint?: string;
+  recordId?: number;
+  slot?: number;
+}
+
+/*
+ * The server-to-client envelopes. `type`, `data` and `timestamp` keep exactly
+ * the spec's shape and texts; anything added sits beside them, never in place
+ * of them.
+ */
+
+export interface AckEnvelope {
+  type: "ack";
+  data: string;
+  timestamp: number;
+  /** On the ack of a subscribe: the tracking ID's newest offset when the server took the subscription. */
+  latestOffset?: number;
+}
+
+export interface ErrorEnvelope {
+  type: "error";
+  data: { code: ErrorCode; message: string };
+  timestamp: number;
+}
+
+/** The error for a cut replay names the replay, so a client with several can tell which one. */
+export type ReplayTruncatedEnvelope = ErrorEnvelope & { data: { trackingId: string; firstAvailableOffset: number } };
+
+export interface PaymentEnvelope {
+  type: "payment_notification";
+  data: PaymentNotificationData;
+  /** Server time, ms. */
+  timestamp: number;
+}
+
+/** What the client sends with `subscribe`; `unsubscribe` takes only the tracking ID. */
+export interface SubscribeRequest {
+  trackingId: string;
+  /** Replay the stored payments after this offset first. */
+  since?: number;
+}
+
+/** What a client's Socket.IO acknowledgement callback receives for subscribe and unsubscribe. */
+export type SubscriptionResponse =
+  | { ok: true; trackingId: string; subscribed: boolean; latestOffset?: number }
+  | { ok: false; error: { code: ErrorCode; message: string } };
+
+/** The events the server emits, as a Socket.IO event map. */
+export interface ServerToClientEvents {
+  payment: (message: PaymentEnvelope) => void;
+  ack: (message: AckEnvelope) => void;
+  error: (message: ErrorEnvelope | ReplayTruncatedEnvelope) => void;
+}
