@@ -68,9 +68,9 @@ interface Subscription {
 
 // Refusals of a subscribe come back on its acknowledgement too, with the
 // tracking ID attached; reporting the bare error event as well would say it twice.
-const ANSWERED_BY_ACK = new Set(["INVALID_TRACKING_ID", "INVALID_SINCE", "SUBSCRIPTION_LIMIT", "STORE_UNAVAILABLE"]);
+const ANSWERED_BY_ACK = new Set(["INVALID_TRACKING_ID", "INVALID_SINCE", "SUBSCRIPTION_LIMIT", "STORE_UNAVAILABLE", "UNAUTHORIZED"]);
 // Refusals that asking again cannot change; any other refusal (a busy store) is retried.
-const FINAL_REFUSALS = new Set(["INVALID_TRACKING_ID", "INVALID_SINCE", "SUBSCRIPTION_LIMIT"]);
+const FINAL_REFUSALS = new Set(["INVALID_TRACKING_ID", "INVALID_SINCE", "SUBSCRIPTION_LIMIT", "UNAUTHORIZED"]);
 const RETRY_DELAY_MS = 1000;
 const MAX_RETRY_DELAY_MS = 30_000;
 

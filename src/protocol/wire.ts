@@ -28,13 +28,23 @@ export type ErrorCode =
   | "IDENTITY_CONFLICT"
   | "STORE_UNAVAILABLE"
   | "SHUTTING_DOWN"
+  | "RATE_LIMITED"
+  | "CONNECTION_LIMIT"
+  | "MALFORMED_REQUEST"
   | "NOT_FOUND"
   | "INTERNAL";
 
 /** The codes the socket sends, in `error` events and refused subscribe answers. */
 export type SocketErrorCode = Extract<
   ErrorCode,
-  "INVALID_TRACKING_ID" | "INVALID_SINCE" | "SUBSCRIPTION_LIMIT" | "STORE_UNAVAILABLE" | "CONNECTION_ERROR" | "REPLAY_TRUNCATED"
+  | "INVALID_TRACKING_ID"
+  | "INVALID_SINCE"
+  | "SUBSCRIPTION_LIMIT"
+  | "STORE_UNAVAILABLE"
+  | "CONNECTION_ERROR"
+  | "REPLAY_TRUNCATED"
+  | "UNAUTHORIZED"
+  | "RATE_LIMITED"
 >;
 
 /**
