@@ -13,6 +13,7 @@ import { PaymentIngest } from "./ingest/payment-ingest.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { PaymentSource } from "./sources/payment-source.js";
+import { RedisStreamSource } from "./sources/redis-stream/redis-stream-source.js";
 import { SolanaChainWatcher } from "./sources/solana/chain-watcher.js";
 import { createSingleNodeLink, type ClusterLink } from "./cluster/cluster-link.js";
 import { createRedisClusterLink } from "./cluster/redis-cluster-link.js";
@@ -96,6 +97,23 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
         sink: ingest.sinkFor("solana"),
         checkpoints: store,
         logger: logger.child({ component: "source", source: "solana" }),
+        registry: metrics.registry,
+      }),
+    );
+  }
+
+  if (config.INGEST_REDIS_STREAM !== undefined && config.REDIS_URL !== undefined) {
+    sources.push(
+      new RedisStreamSource({
+        url: config.REDIS_URL,
+        stream: config.INGEST_REDIS_STREAM,
+        group: config.INGEST_REDIS_GROUP,
+        consumer: config.INGEST_REDIS_CONSUMER,
+        maxDeliveries: config.INGEST_REDIS_MAX_DELIVERIES,
+        claimMinIdleMs: config.INGEST_REDIS_CLAIM_IDLE_MS,
+        batchSize: config.INGEST_REDIS_BATCH_SIZE,
+        sink: ingest.sinkFor("redis-stream"),
+        logger: logger.child({ component: "source" }),
         registry: metrics.registry,
       }),
     );

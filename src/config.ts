@@ -69,6 +69,18 @@ const envShape = z.object({
   SOLANA_COMMITMENT: z.enum(["confirmed", "finalized"]).default("confirmed"),
   /** Where the watcher begins with no checkpoint: `tip` (from now on) or `beginning` (the whole history). */
   SOLANA_START_FROM: z.enum(["tip", "beginning"]).default("tip"),
+  /** Redis Stream of payments to consume (needs REDIS_URL); setting it switches on the queue source. */
+  INGEST_REDIS_STREAM: z.string().min(1).optional(),
+  /** Consumer group the nodes share, so each entry is processed by one of them. */
+  INGEST_REDIS_GROUP: z.string().min(1).default("tributary-ws"),
+  /** This node's consumer name; unique per node. Default: <hostname>-<pid>-<random>. */
+  INGEST_REDIS_CONSUMER: z.string().min(1).optional(),
+  /** Deliveries an entry may have without being stored before it goes to the dead-letter stream. */
+  INGEST_REDIS_MAX_DELIVERIES: integer(1, 1000).default(5),
+  /** How long (ms) an entry stays unacknowledged before another consumer may claim it. */
+  INGEST_REDIS_CLAIM_IDLE_MS: integer(1, 24 * 3600 * 1000).default(30_000),
+  /** Entries per read and per store write. */
+  INGEST_REDIS_BATCH_SIZE: integer(1, 1000).default(100),
   /** Largest HTTP publish body; 1000 payments with every optional field fit comfortably. */
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Upper bound (ms) for a graceful shutdown before the process exits anyway. */
@@ -139,6 +151,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  if (parsed.data.INGEST_REDIS_STREAM !== undefined && parsed.data.REDIS_URL === undefined) {
+    throw new ConfigError(["REDIS_URL: is required when INGEST_REDIS_STREAM is set (the stream is read from that Redis)"]);
   }
   const url = parsed.data.DATABASE_URL;
   const database: Config["database"] = url.startsWith("sqlite:")

@@ -42,3 +42,15 @@ test("DATABASE_URL=postgres:// or postgresql:// selects the PostgreSQL driver wi
   }
   assert.throws(() => loadConfig({ DATABASE_URL: "postgres:" }), ConfigError);
 });
+
+test("the queue source needs REDIS_URL, and the error names it", () => {
+  assert.throws(
+    () => loadConfig({ INGEST_REDIS_STREAM: "payments" }),
+    (error: unknown) => error instanceof ConfigError && error.message.includes("REDIS_URL") && error.message.includes("INGEST_REDIS_STREAM"),
+  );
+  const config = loadConfig({ INGEST_REDIS_STREAM: "payments", REDIS_URL: "redis://127.0.0.1:6379" });
+  assert.equal(config.INGEST_REDIS_GROUP, "tributary-ws");
+  assert.equal(config.INGEST_REDIS_MAX_DELIVERIES, 5);
+  assert.equal(config.INGEST_REDIS_CLAIM_IDLE_MS, 30_000);
+  assert.throws(() => loadConfig({ INGEST_REDIS_MAX_DELIVERIES: "0" }), /INGEST_REDIS_MAX_DELIVERIES/);
+});
