@@ -60,7 +60,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**", "bench/**", "examples/**", "src/cli/**"],
+    files: ["test/**", "bench/**", "examples/**", "scripts/**", "src/cli/**"],
     rules: { "no-console": "off" },
   },
   {

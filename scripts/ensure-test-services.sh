@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Makes sure the Redis and PostgreSQL binaries the integration tests need are
-# installed. The tests start their own servers on free ports, so only the
-# binaries are needed: nothing may be left running on the default ports.
-# Quick and silent when both are already there.
+# Makes sure the Redis, PostgreSQL and nginx binaries the integration tests
+# need are installed (nginx for the load-balancer config's test). The tests
+# start their own servers on free ports, so only the binaries are needed:
+# nothing may be left running on the default ports. Quick and silent when
+# all are already there.
 set -euo pipefail
 
 have_redis() { command -v redis-server >/dev/null 2>&1; }
 have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+have_nginx() { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1; }
 
 missing=()
 have_redis || missing+=(redis-server)
 have_postgres || missing+=(postgresql)
+have_nginx || missing+=(nginx)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -45,9 +48,9 @@ for attempt in 1 2 3 4 5 6; do
   [ "$attempt" -eq 6 ] && exit 1
   sleep 10
 done
-apt-get "${apt_options[@]}" install -y -qq redis-server postgresql >/dev/null
+apt-get "${apt_options[@]}" install -y -qq "${missing[@]}" >/dev/null
 
-if ! have_redis || ! have_postgres; then
-  echo "ensure-test-services: installation finished but redis-server or initdb is still missing" >&2
+if ! have_redis || ! have_postgres || ! have_nginx; then
+  echo "ensure-test-services: installation finished but redis-server, initdb or nginx is still missing" >&2
   exit 1
 fi

@@ -15,12 +15,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** For a long-running caller (scripts/cluster.ts) that stops its servers itself, in its own order. */
+export interface ServerHelperOptions {
+  /**
+   * Leave SIGINT and SIGTERM to the caller, which then stops what depends on
+   * the server first and closes the server after. The exit-time cleanup stays.
+   * @default false
+   */
+  callerHandlesSignals?: boolean;
+}
+
 /**
  * Runs `cleanup` synchronously if the process ends before `dispose` is
- * called, also on SIGINT and SIGTERM, so no server outlives a test run that
- * was interrupted or forgot to close it.
+ * called, also on SIGINT and SIGTERM (unless the caller handles signals), so
+ * no server outlives a test run that was interrupted or forgot to close it.
  */
-export function onProcessExit(cleanup: () => void): { dispose(): void } {
+export function onProcessExit(cleanup: () => void, options: ServerHelperOptions = {}): { dispose(): void } {
+  const signals = options.callerHandlesSignals !== true;
   let done = false;
   const run = () => {
     if (done) return;
@@ -39,8 +50,10 @@ export function onProcessExit(cleanup: () => void): { dispose(): void } {
     process.off("SIGTERM", onSignal);
   };
   process.on("exit", run);
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  if (signals) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
   return {
     dispose() {
       done = true;

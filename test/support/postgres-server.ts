@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, onProcessExit } from "./free-port.js";
+import { freePort, onProcessExit, type ServerHelperOptions } from "./free-port.js";
 
 const run = promisify(execFile);
 
@@ -47,7 +47,7 @@ function binDir(): string {
  * The server refuses to run as root, so as root (CI) the cluster belongs to
  * the `postgres` user and its commands run through runuser.
  */
-export async function startPostgresServer(): Promise<PostgresServer> {
+export async function startPostgresServer(options: ServerHelperOptions = {}): Promise<PostgresServer> {
   const bin = binDir();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "tributary-pg-"));
@@ -72,7 +72,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       // Not running: nothing to stop.
     }
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, options);
 
   const withLog = async (what: string, [command, args]: [string, string[]]) => {
     try {

@@ -4,12 +4,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, onProcessExit } from "./free-port.js";
+import { freePort, onProcessExit, type ServerHelperOptions } from "./free-port.js";
 
 export interface RedisServer {
   readonly port: number;
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
+  /** The running server's process id, for pausing it with SIGSTOP; undefined while stopped. */
+  readonly pid: number | undefined;
   /** SIGTERM and wait for the exit: an outage. The port stays reserved for {@link start}. */
   stop(): Promise<void>;
   /** Starts again on the same port after {@link stop}, with an empty dataset. */
@@ -25,14 +27,14 @@ const READY_TIMEOUT_MS = 10_000;
  * A throwaway redis-server on a free 127.0.0.1 port, a child of this process,
  * with persistence off so it writes nothing but its directory.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: ServerHelperOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "tributary-redis-"));
   let child: ChildProcess | undefined;
   const guard = onProcessExit(() => {
     child?.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, options);
 
   const start = async () => {
     if (child) throw new Error("redis-server is already running");
@@ -40,7 +42,9 @@ export async function startRedisServer(): Promise<RedisServer> {
     const started = spawn(
       "redis-server",
       ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      // A caller that handles signals keeps the server out of the terminal's
+      // process group, so Ctrl-C reaches the caller only and it stops the server last.
+      { stdio: ["ignore", "pipe", "pipe"], detached: options.callerHandlesSignals === true },
     );
     child = started;
     started.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
@@ -82,6 +86,9 @@ export async function startRedisServer(): Promise<RedisServer> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
     stop,
     start,
     async close() {
