@@ -99,19 +99,19 @@ const envShape = z.object({
   /** Proxies whose X-Forwarded-For is believed: IPs or CIDR ranges. None: the TCP peer is the client. */
   TRUSTED_PROXIES: addressList.default([]),
   /** Socket.IO connections one client address may hold open; 0 for no limit. */
-  MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000).default(1000),
+  MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000).default(10_000),
   /** New Socket.IO connections per second one client address may open (also the burst); 0 for no limit. */
-  MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: integer(0, 10_000_000).default(100),
+  MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: integer(0, 10_000_000).default(1000),
   /** Events per second one socket may send, sustained; 0 for no limit. */
-  SOCKET_EVENTS_PER_SECOND: integer(0, 1_000_000).default(50),
+  SOCKET_EVENTS_PER_SECOND: integer(0, 1_000_000).default(100),
   /** Events one socket may send in a burst, above the sustained rate. */
-  SOCKET_EVENTS_BURST: integer(1, 1_000_000).default(200),
+  SOCKET_EVENTS_BURST: integer(1, 1_000_000).default(500),
   /** Events refused with RATE_LIMITED that a socket may accumulate (one is forgiven per second) before it is disconnected. */
   SOCKET_RATE_LIMIT_STRIKES: integer(1, 1_000_000).default(100),
   /** Subscriptions all sockets of this node may hold together. */
   MAX_SUBSCRIPTIONS_PER_NODE: integer(1, 1_000_000_000).default(1_000_000),
   /** POST /v1/payments requests per second one API key may make; 0 for no limit. */
-  PUBLISH_RATE_PER_SECOND: integer(0, 1_000_000).default(1000),
+  PUBLISH_RATE_PER_SECOND: integer(0, 1_000_000).default(10_000),
   /** Bytes the server may hold for one socket that does not read; past it the socket is dropped. */
   MAX_BUFFERED_BYTES_PER_SOCKET: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
 });
