@@ -8,7 +8,7 @@ import { deriveWebSocketUrl } from "../../src/sources/solana/rpc-urls.js";
 import { RpcError, SolanaRpc, parseRetryAfter, type RetryInfo } from "../../src/sources/solana/solana-rpc.js";
 import { SolanaRpcStandIn } from "../support/solana-rpc-stand-in.js";
 import { PROGRAM_ID, executePayment } from "../support/tributary-instructions.js";
-import { nextEvent } from "../support/wait-for.js";
+import { nextEvent } from "../support/wait.js";
 
 const fast = { baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -96,10 +96,10 @@ describe("SolanaRpc against the stand-in", () => {
   it("subscribes to logs and receives notifications for the program only", async () => {
     const subscription = await LogsSubscription.open({ url: node.wsUrl, address: PROGRAM_ID, commitment: "finalized" });
     try {
-      const received = nextEvent<[LogsNotification]>(subscription, "notification");
+      const received = nextEvent<LogsNotification>(subscription, "notification");
       node.addTransaction({ instructions: [{ programId: "Vote111111111111111111111111111111111111111" }] });
       const tx = node.addTransaction({ instructions: [executePayment([{ amount: 5n, memo: "m" }])] });
-      const [notification] = await received;
+      const notification = await received;
       assert.deepEqual(notification, { slot: tx.slot, signature: tx.signature, err: null, logs: tx.logs });
     } finally {
       subscription.close();

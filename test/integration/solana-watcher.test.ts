@@ -15,7 +15,7 @@ import {
   setComputeUnitLimit,
   viaOtherProgram,
 } from "../support/tributary-instructions.js";
-import { nextEvent } from "../support/wait-for.js";
+import { nextEvent, nextMatchingEvent } from "../support/wait.js";
 
 const ROUTER = "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4";
 const fast = { baseDelayMs: 2, maxDelayMs: 20 };
@@ -48,7 +48,7 @@ function makeWatcher(overrides: Partial<ChainWatcherOptions> = {}): { watcher: S
 }
 
 async function startLive(watcher: SolanaChainWatcher): Promise<void> {
-  const live = nextEvent(watcher, "state", (state) => state === "live");
+  const live = nextMatchingEvent<string>(watcher, "state", (state) => state === "live");
   await watcher.start();
   await live;
 }
@@ -122,7 +122,7 @@ describe("SolanaChainWatcher", () => {
         },
       ],
     });
-    await nextEvent<[ChainCheckpoint]>(watcher, "checkpoint", (cp) => cp.signature === callee.signature);
+    await nextMatchingEvent<ChainCheckpoint>(watcher, "checkpoint", (cp) => cp.signature === callee.signature);
 
     assert.deepEqual(
       [...sink.stored.keys()],
@@ -167,9 +167,9 @@ describe("SolanaChainWatcher", () => {
 
   it("subscribes at the configured commitment", async () => {
     const { watcher } = makeWatcher({ commitment: "finalized" });
-    const subscribed = nextEvent<[{ address: string | null; commitment: string }]>(node, "subscribed");
+    const subscribed = nextEvent<{ address: string | null; commitment: string }>(node, "subscribed");
     await watcher.start();
-    const [subscription] = await subscribed;
+    const subscription = await subscribed;
     assert.equal(subscription.address, PROGRAM_ID);
     assert.equal(subscription.commitment, "finalized");
   });
@@ -222,11 +222,11 @@ describe("SolanaChainWatcher", () => {
     await sink.untilStored(1);
 
     node.acceptingWebSockets = false;
-    const reconnecting = nextEvent(watcher, "state", (state) => state === "reconnecting");
+    const reconnecting = nextMatchingEvent<string>(watcher, "state", (state) => state === "reconnecting");
     node.dropConnections();
     await reconnecting;
     const missed = [pay(2), pay(1), node.addTransaction({ instructions: [failingPayment(payment())] }), pay(3)];
-    const live = nextEvent(watcher, "state", (state) => state === "live");
+    const live = nextMatchingEvent<string>(watcher, "state", (state) => state === "live");
     node.acceptingWebSockets = true;
     await live;
     const after = pay(1);
@@ -282,7 +282,7 @@ describe("SolanaChainWatcher", () => {
       truncateAfterLines: 7,
     });
     const good = pay(1);
-    await nextEvent<[ChainCheckpoint]>(watcher, "checkpoint", (cp) => cp.signature === good.tx.signature);
+    await nextMatchingEvent<ChainCheckpoint>(watcher, "checkpoint", (cp) => cp.signature === good.tx.signature);
 
     assert.deepEqual(
       [...sink.stored.values()].map((p) => [p.signature, p.eventIndex, p.trackingId]),
@@ -307,17 +307,17 @@ describe("SolanaChainWatcher", () => {
     const { watcher } = makeWatcher();
     await startLive(watcher);
     const first = pay(1);
-    await nextEvent<[ChainCheckpoint]>(watcher, "checkpoint", (cp) => cp.signature === first.tx.signature);
+    await nextMatchingEvent<ChainCheckpoint>(watcher, "checkpoint", (cp) => cp.signature === first.tx.signature);
     const checkpointBefore = checkpoints.values.get("solana");
 
     sink.failWith = new Error("store is down");
-    const reconnecting = nextEvent(watcher, "state", (state) => state === "reconnecting");
+    const reconnecting = nextMatchingEvent<string>(watcher, "state", (state) => state === "reconnecting");
     const refused = pay(2);
     await reconnecting;
     assert.equal(checkpoints.values.get("solana"), checkpointBefore);
     assert.match(watcher.status().detail ?? "", /store is down/);
 
-    const caughtUp = nextEvent<[ChainCheckpoint]>(watcher, "checkpoint", (cp) => cp.signature === refused.tx.signature);
+    const caughtUp = nextMatchingEvent<ChainCheckpoint>(watcher, "checkpoint", (cp) => cp.signature === refused.tx.signature);
     sink.failWith = undefined;
     await caughtUp;
     assert.deepEqual([...sink.stored.keys()], [...first.ids, ...refused.ids]);

@@ -24,6 +24,28 @@ export function nextEvent<T = unknown>(source: EventSource, event: string, timeo
   });
 }
 
+/** Resolves with the first argument of the next `event` that `matching` accepts. */
+export function nextMatchingEvent<T = unknown>(
+  source: EventSource & { on(event: any, listener: any): unknown },
+  event: string,
+  matching: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const listener = (value: T) => {
+      if (!matching(value)) return;
+      clearTimeout(timer);
+      source.off(event, listener);
+      resolve(value);
+    };
+    const timer = setTimeout(() => {
+      source.off(event, listener);
+      reject(new Error(`no matching "${event}" event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    source.on(event, listener);
+  });
+}
+
 /** Collects every `event` payload into an array and resolves when `count` have arrived. */
 export function collect<T = unknown>(
   source: { on(event: string, listener: (value: T) => void): unknown },
