@@ -95,6 +95,10 @@ export class PaymentGateway {
   private readonly authorizer: SubscribeAuthorizer;
   /** Sockets already being dropped, so a backlog check does not drop them twice. */
   private readonly dropping = new WeakSet<GatewaySocket>();
+  /** Rooms whose members' writes are held until the end of this turn; see {@link holdWrites}. */
+  private readonly heldRooms = new Set<string>();
+  private held: Array<{ conn: EngineConnection; transport: EngineConnection["transport"] }> = [];
+  private readonly heldConns = new Set<EngineConnection>();
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -196,6 +200,7 @@ export class PaymentGateway {
 
   private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
+    this.holdWrites(room);
     const replaying = this.replays.get(payment.trackingId);
     if (replaying === undefined) {
       this.io.local.to(room).emit("payment", paymentEnvelope(payment));
@@ -207,6 +212,50 @@ export class PaymentGateway {
       this.checkBacklogs(room);
     }
     this.options.metrics.deliveries.inc((this.io.sockets.adapter.rooms.get(room)?.size ?? 0) - (replaying?.size ?? 0));
+  }
+
+  /**
+   * One group commit delivers many payments to the same sockets in one turn.
+   * Left alone, each becomes its own WebSocket frame and its own `writev`
+   * per socket, and the syscalls dominate fan-out. So the room's websocket
+   * members stop writing until the turn's deliveries are done: Engine.IO
+   * queues the packets in its write buffer (where the backlog cap counts
+   * them), and {@link releaseWrites} flushes each buffer under one cork, so
+   * a socket's frames of the turn leave in a single write, in order.
+   */
+  private holdWrites(room: string): void {
+    if (this.heldRooms.has(room)) return;
+    const members = this.io.sockets.adapter.rooms.get(room);
+    if (members === undefined) return;
+    if (this.heldRooms.size === 0) process.nextTick(() => this.releaseWrites());
+    this.heldRooms.add(room);
+    for (const id of members) {
+      const socket = this.io.sockets.sockets.get(id);
+      if (socket === undefined) continue;
+      const conn = socket.conn as unknown as EngineConnection;
+      const { transport } = conn;
+      // Only an idle websocket: one mid-write already queues in Engine.IO and flushes when the write ends.
+      if (transport.name !== "websocket" || !transport.writable || this.heldConns.has(conn)) continue;
+      transport.writable = false;
+      this.heldConns.add(conn);
+      this.held.push({ conn, transport });
+    }
+  }
+
+  private releaseWrites(): void {
+    const held = this.held;
+    this.held = [];
+    this.heldConns.clear();
+    this.heldRooms.clear();
+    for (const { conn, transport } of held) {
+      // An upgrade or a close in between: that transport is not ours to reopen.
+      if (conn.transport !== transport) continue;
+      const raw = transport.socket?._socket;
+      raw?.cork();
+      transport.writable = true;
+      conn.flush();
+      raw?.uncork();
+    }
   }
 
   /**
@@ -518,7 +567,12 @@ export class PaymentGateway {
 interface EngineConnection {
   request: IncomingMessage;
   writeBuffer: Array<{ data?: unknown }>;
-  transport: { name: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
+  transport: {
+    name: string;
+    writable: boolean;
+    socket?: { bufferedAmount?: number; terminate?: () => void; _socket?: { cork(): void; uncork(): void } };
+  };
+  flush(): void;
   once(event: "close" | "drain", listener: () => void): unknown;
   off(event: "close" | "drain", listener: () => void): unknown;
   close(discard?: boolean): unknown;

@@ -1,19 +1,13 @@
-import bs58 from "bs58";
 import { z } from "zod";
 import { ERRORS, ServiceError } from "../errors.js";
 import { isValidTrackingId, parseU64, PAYMENT_STATUSES, type PaymentInput } from "../payment.js";
+import { isBase58Of as hasBase58Length } from "./base58.js";
 
 /** The most payments one publish request may carry. */
 export const MAX_BATCH_SIZE = 1000;
 
 function isBase58Of(bytes: number) {
-  return (value: string): boolean => {
-    try {
-      return bs58.decode(value).length === bytes;
-    } catch {
-      return false;
-    }
-  };
+  return (value: string): boolean => hasBase58Length(value, bytes);
 }
 
 const pubkey = z.string().refine(isBase58Of(32), "must be a base58 public key (32 bytes)");
