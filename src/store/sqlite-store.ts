@@ -150,18 +150,26 @@ class SqliteStore implements PaymentStore {
     );
     // Called inside the group's transaction, this runs as a SAVEPOINT: a
     // request that fails rolls back alone and the rest of the group commits.
-    const appendRequest = db.transaction((payments: readonly PaymentInput[]) =>
-      payments.map((payment) => this.appendOne(payment)),
-    );
-    const commitGroup = db.transaction((group: readonly PendingAppend[]) =>
-      group.map((request) => {
+    const appendRequest = db.transaction((payments: readonly PaymentInput[], heads: Map<string, number>) => {
+      // Heads this request moved; they join the group's only if it commits.
+      const moved = new Map<string, number>();
+      const outcomes = payments.map((payment) => this.appendOne(payment, heads, moved));
+      for (const [trackingId, offset] of moved) heads.set(trackingId, offset);
+      return outcomes;
+    });
+    const commitGroup = db.transaction((group: readonly PendingAppend[]) => {
+      // A group writes each tracking ID's head once, not once per payment.
+      const heads = new Map<string, number>();
+      const results = group.map((request) => {
         try {
-          return appendRequest(request.payments);
+          return appendRequest(request.payments, heads);
         } catch (error) {
           return new Failed(error);
         }
-      }),
-    );
+      });
+      for (const [trackingId, offset] of heads) this.upsertHead.run(trackingId, offset);
+      return results;
+    });
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both read the same head and hand out one offset twice.
     this.commitGroup = (group) => commitGroup.immediate(group);
@@ -197,8 +205,13 @@ class SqliteStore implements PaymentStore {
     });
   }
 
-  private appendOne(input: PaymentInput): AppendOutcome {
-    const offset = (this.head.get(input.trackingId)?.last_offset ?? 0) + 1;
+  /**
+   * @param heads offsets already assigned in this group by committed requests
+   * @param moved offsets assigned by the current request
+   */
+  private appendOne(input: PaymentInput, heads: ReadonlyMap<string, number>, moved: Map<string, number>): AppendOutcome {
+    const last = moved.get(input.trackingId) ?? heads.get(input.trackingId) ?? this.head.get(input.trackingId)?.last_offset ?? 0;
+    const offset = last + 1;
     const receivedAt = this.now();
     // Insert first and look the identity up only when it already exists:
     // new payments, the common case, then cost no extra read.
@@ -224,7 +237,7 @@ class SqliteStore implements PaymentStore {
       assertSameContent(stored, input);
       return { payment: stored, duplicate: true };
     }
-    this.upsertHead.run(input.trackingId, offset);
+    moved.set(input.trackingId, offset);
     return {
       payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt },
       duplicate: false,
