@@ -2,7 +2,6 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import { Server, type ServerOptions, type Socket } from "socket.io";
 import { ERRORS, type ErrorCode } from "../errors.js";
 import type { ConnectionLimiter } from "../limits/connection-limiter.js";
-import { TokenBucket } from "../limits/token-bucket.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
@@ -10,6 +9,9 @@ import type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wir
 import { ackEnvelope, errorEnvelope, paymentEnvelope } from "./envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
+import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
+import { WriteCoalescer } from "./write-coalescer.js";
+import { limitEventRate, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
 export const SOCKET_PATH = "/ws/v1";
@@ -52,7 +54,7 @@ export interface PaymentGatewayOptions {
   /** Per-address connection limits; none when absent. */
   connectionLimiter?: ConnectionLimiter;
   /** Event rate per socket: sustained per second, burst, and refusals tolerated before a disconnect. 0 per second: no limit. */
-  eventRate?: { perSecond: number; burst: number; strikes: number };
+  eventRate?: EventRate;
   /** Bytes held for one socket that does not read before it is dropped. @default unlimited */
   maxBufferedBytesPerSocket?: number;
   /** How long a replay waits for a client to read a page before dropping it. @default 30000 */
@@ -96,9 +98,7 @@ export class PaymentGateway {
   /** Sockets already being dropped, so a backlog check does not drop them twice. */
   private readonly dropping = new WeakSet<GatewaySocket>();
   /** Rooms whose members' writes are held until the end of this turn; see {@link holdWrites}. */
-  private readonly heldRooms = new Set<string>();
-  private held: Array<{ conn: EngineConnection; transport: EngineConnection["transport"] }> = [];
-  private readonly heldConns = new Set<EngineConnection>();
+  private readonly writes: WriteCoalescer;
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -115,6 +115,7 @@ export class PaymentGateway {
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: true } }
         : {}),
     });
+    this.writes = new WriteCoalescer(this.io);
     this.sequencer = new RoomSequencer({
       read: (query) => options.history.list(query),
       emit: (payment) => this.emitLive(payment),
@@ -200,7 +201,7 @@ export class PaymentGateway {
 
   private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
-    this.holdWrites(room);
+    this.writes.hold(room);
     const replaying = this.replays.get(payment.trackingId);
     if (replaying === undefined) {
       this.io.local.to(room).emit("payment", paymentEnvelope(payment));
@@ -212,50 +213,6 @@ export class PaymentGateway {
       this.checkBacklogs(room);
     }
     this.options.metrics.deliveries.inc((this.io.sockets.adapter.rooms.get(room)?.size ?? 0) - (replaying?.size ?? 0));
-  }
-
-  /**
-   * One group commit delivers many payments to the same sockets in one turn.
-   * Left alone, each becomes its own WebSocket frame and its own `writev`
-   * per socket, and the syscalls dominate fan-out. So the room's websocket
-   * members stop writing until the turn's deliveries are done: Engine.IO
-   * queues the packets in its write buffer (where the backlog cap counts
-   * them), and {@link releaseWrites} flushes each buffer under one cork, so
-   * a socket's frames of the turn leave in a single write, in order.
-   */
-  private holdWrites(room: string): void {
-    if (this.heldRooms.has(room)) return;
-    const members = this.io.sockets.adapter.rooms.get(room);
-    if (members === undefined) return;
-    if (this.heldRooms.size === 0) process.nextTick(() => this.releaseWrites());
-    this.heldRooms.add(room);
-    for (const id of members) {
-      const socket = this.io.sockets.sockets.get(id);
-      if (socket === undefined) continue;
-      const conn = socket.conn as unknown as EngineConnection;
-      const { transport } = conn;
-      // Only an idle websocket: one mid-write already queues in Engine.IO and flushes when the write ends.
-      if (transport.name !== "websocket" || !transport.writable || this.heldConns.has(conn)) continue;
-      transport.writable = false;
-      this.heldConns.add(conn);
-      this.held.push({ conn, transport });
-    }
-  }
-
-  private releaseWrites(): void {
-    const held = this.held;
-    this.held = [];
-    this.heldConns.clear();
-    this.heldRooms.clear();
-    for (const { conn, transport } of held) {
-      // An upgrade or a close in between: that transport is not ours to reopen.
-      if (conn.transport !== transport) continue;
-      const raw = transport.socket?._socket;
-      raw?.cork();
-      transport.writable = true;
-      conn.flush();
-      raw?.uncork();
-    }
   }
 
   /**
@@ -372,7 +329,10 @@ export class PaymentGateway {
       this.countSubscriptions(restored.length);
       logger.debug({ socket: socket.id, restored: restored.length }, "session recovered");
     }
-    this.limitEventRate(socket);
+    const rate = this.options.eventRate;
+    if (rate !== undefined && rate.perSecond > 0) {
+      limitEventRate(socket, rate, this.options.metrics, (code, message, acknowledge) => this.refuse(socket, acknowledge, code, message));
+    }
     socket.on("subscribe", (...args) => void this.onSubscribe(socket, ...splitAcknowledgement(args)));
     socket.on("unsubscribe", (...args) => this.onUnsubscribe(socket, ...splitAcknowledgement(args)));
     socket.on("disconnecting", (reason) => {
@@ -386,41 +346,6 @@ export class PaymentGateway {
   private countSubscriptions(delta: number): void {
     this.subscriptionCount += delta;
     this.options.metrics.subscriptions.inc(delta);
-  }
-
-  /**
-   * Events per socket as a token bucket. An event over the rate is refused
-   * with RATE_LIMITED; refusals use up a second, slowly refilling bucket,
-   * and a client that empties it (keeps flooding) is disconnected.
-   */
-  private limitEventRate(socket: GatewaySocket): void {
-    const rate = this.options.eventRate;
-    if (rate === undefined || rate.perSecond <= 0) return;
-    const events = new TokenBucket(rate.burst, rate.perSecond);
-    const strikes = new TokenBucket(rate.strikes, 1);
-    const { metrics } = this.options;
-    let cutOff = false;
-    socket.use((packet, next) => {
-      // Packets that arrived in the same read as the one that tipped the client over.
-      if (cutOff) return;
-      if (events.take()) return next();
-      metrics.limited.inc({ limit: "socket_events" });
-      if (!strikes.take()) {
-        cutOff = true;
-        metrics.limited.inc({ limit: "socket_events_disconnect" });
-        metrics.countError("CONNECTION_ERROR");
-        socket.emit("error", errorEnvelope("CONNECTION_ERROR", "Too many events over the rate limit; disconnected"));
-        socket.disconnect(true);
-        return;
-      }
-      const last: unknown = packet[packet.length - 1];
-      this.refuse(
-        socket,
-        typeof last === "function" ? (last as Acknowledge) : undefined,
-        "RATE_LIMITED",
-        `Too many events (limit ${rate.perSecond} per second, bursts of ${rate.burst}); this one was ignored`,
-      );
-    });
   }
 
   /** Refuses when this node holds as many subscriptions as it may; a client is better off on another node. */
@@ -561,36 +486,6 @@ export class PaymentGateway {
     socket.emit("error", errorEnvelope(code, message));
     acknowledge?.({ ok: false, error: { code, message } });
   }
-}
-
-/** The parts of an Engine.IO connection the limits read; its typings keep them internal. */
-interface EngineConnection {
-  request: IncomingMessage;
-  writeBuffer: Array<{ data?: unknown }>;
-  transport: {
-    name: string;
-    writable: boolean;
-    socket?: { bufferedAmount?: number; terminate?: () => void; _socket?: { cork(): void; uncork(): void } };
-  };
-  flush(): void;
-  once(event: "close" | "drain", listener: () => void): unknown;
-  off(event: "close" | "drain", listener: () => void): unknown;
-  close(discard?: boolean): unknown;
-}
-
-/**
- * Bytes waiting for one client: the WebSocket's unsent bytes plus the packets
- * Engine.IO holds until the transport drains (string length as the byte
- * count: close enough for a cap). Stops counting once past `stopAt`.
- */
-function bufferedBytes(conn: EngineConnection, stopAt: number): number {
-  let total = conn.transport.socket?.bufferedAmount ?? 0;
-  for (const packet of conn.writeBuffer) {
-    if (total > stopAt) break;
-    const { data } = packet;
-    total += typeof data === "string" ? data.length : data instanceof Uint8Array ? data.byteLength : 0;
-  }
-  return total;
 }
 
 /** Socket.IO passes a client's acknowledgement callback as the last argument. */

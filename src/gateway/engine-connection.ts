@@ -1,0 +1,31 @@
+import type { IncomingMessage } from "node:http";
+
+/** The parts of an Engine.IO connection the limits read; its typings keep them internal. */
+export interface EngineConnection {
+  request: IncomingMessage;
+  writeBuffer: Array<{ data?: unknown }>;
+  transport: {
+    name: string;
+    writable: boolean;
+    socket?: { bufferedAmount?: number; terminate?: () => void; _socket?: { cork(): void; uncork(): void } };
+  };
+  flush(): void;
+  once(event: "close" | "drain", listener: () => void): unknown;
+  off(event: "close" | "drain", listener: () => void): unknown;
+  close(discard?: boolean): unknown;
+}
+
+/**
+ * Bytes waiting for one client: the WebSocket's unsent bytes plus the packets
+ * Engine.IO holds until the transport drains (string length as the byte
+ * count: close enough for a cap). Stops counting once past `stopAt`.
+ */
+export function bufferedBytes(conn: EngineConnection, stopAt: number): number {
+  let total = conn.transport.socket?.bufferedAmount ?? 0;
+  for (const packet of conn.writeBuffer) {
+    if (total > stopAt) break;
+    const { data } = packet;
+    total += typeof data === "string" ? data.length : data instanceof Uint8Array ? data.byteLength : 0;
+  }
+  return total;
+}
