@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
-import type { PaymentInput } from "../../src/payment.js";
 import { IdentityConflictError, StoreFatalError, type PaymentStore } from "../../src/store/payment-store.js";
 import { openPostgresStore } from "../../src/store/postgres-store.js";
-import { randomSignature } from "../support/payments.js";
+import { paymentInput } from "../support/payments.js";
 import { startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
 import { storeContract } from "../support/store-contract.js";
 
@@ -18,15 +17,7 @@ let databases = 0;
 /** A fresh database per call, so tests never see each other's rows. */
 const freshDatabase = () => server.createDatabase(`test_${++databases}`);
 
-const payment = (trackingId: string, overrides: Partial<PaymentInput> = {}): PaymentInput => ({
-  trackingId,
-  amount: 1_000_000n,
-  timestamp: 1_700_000_000,
-  status: "executed",
-  signature: randomSignature(),
-  eventIndex: 0,
-  ...overrides,
-});
+const payment = paymentInput;
 
 storeContract("postgres", async () => openPostgresStore({ url: await freshDatabase() }));
 

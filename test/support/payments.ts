@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import bs58 from "bs58";
+import type { PaymentInput } from "../../src/payment.js";
 
 /** A random, valid base58 transaction signature (64 bytes). */
 export function randomSignature(): string {
@@ -28,6 +29,19 @@ export function paymentBody(overrides: Partial<PaymentBody> & { trackingId: stri
     timestamp: 1_700_000_000,
     signature: randomSignature(),
     status: "executed",
+    ...overrides,
+  };
+}
+
+/** A valid payment as a store receives it (after validation), with sensible defaults. */
+export function paymentInput(trackingId: string, overrides: Partial<PaymentInput> = {}): PaymentInput {
+  return {
+    trackingId,
+    amount: 1_000_000n,
+    timestamp: 1_700_000_000,
+    status: "executed",
+    signature: randomSignature(),
+    eventIndex: 0,
     ...overrides,
   };
 }

@@ -1,23 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { PaymentInput } from "../../src/payment.js";
 import { IdentityConflictError, type PaymentStore } from "../../src/store/payment-store.js";
-import { randomSignature } from "./payments.js";
+import { paymentInput } from "./payments.js";
 
 /**
  * The behaviour every store driver must have. Each driver's test file calls
  * this with a factory that opens a fresh, empty store.
  */
 export function storeContract(name: string, open: () => Promise<PaymentStore>): void {
-  const payment = (trackingId: string, overrides: Partial<PaymentInput> = {}): PaymentInput => ({
-    trackingId,
-    amount: 1_000_000n,
-    timestamp: 1_700_000_000,
-    status: "executed",
-    signature: randomSignature(),
-    eventIndex: 0,
-    ...overrides,
-  });
+  const payment = paymentInput;
 
   const withStore = (fn: (store: PaymentStore) => Promise<void>) => async () => {
     const store = await open();
