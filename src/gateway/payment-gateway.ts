@@ -99,6 +99,8 @@ export class PaymentGateway {
   private readonly dropping = new WeakSet<GatewaySocket>();
   /** Rooms whose members' writes are held until the end of this turn; see {@link holdWrites}. */
   private readonly writes: WriteCoalescer;
+  /** Rooms that received payments this turn, to check for slow consumers at its end. */
+  private readonly backlogRooms = new Set<string>();
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -202,15 +204,14 @@ export class PaymentGateway {
   private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
     this.writes.hold(room);
+    this.scheduleBacklogCheck(room);
     const replaying = this.replays.get(payment.trackingId);
     if (replaying === undefined) {
       this.io.local.to(room).emit("payment", paymentEnvelope(payment));
-      this.checkBacklogs(room);
     } else {
       // Sockets still catching up get this payment from their replay, in order.
       this.io.local.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));
       for (const session of replaying.values()) session.offer(payment);
-      this.checkBacklogs(room);
     }
     this.options.metrics.deliveries.inc((this.io.sockets.adapter.rooms.get(room)?.size ?? 0) - (replaying?.size ?? 0));
   }
@@ -220,6 +221,24 @@ export class PaymentGateway {
    * Engine.IO's write buffer and in the WebSocket's send buffer. Past the cap
    * it is dropped, which frees both; it catches up by `subscribe {since}`.
    */
+  /**
+   * Backlogs are checked once per room per turn, after the turn's writes
+   * were flushed (the coalescer's flush was queued first), not once per
+   * payment: a burst to a large room would otherwise walk every member's
+   * buffers once for each payment.
+   */
+  private scheduleBacklogCheck(room: string): void {
+    if (this.options.maxBufferedBytesPerSocket === undefined || this.backlogRooms.has(room)) return;
+    if (this.backlogRooms.size === 0) {
+      process.nextTick(() => {
+        const rooms = [...this.backlogRooms];
+        this.backlogRooms.clear();
+        for (const pending of rooms) this.checkBacklogs(pending);
+      });
+    }
+    this.backlogRooms.add(room);
+  }
+
   private checkBacklogs(room: string): void {
     const cap = this.options.maxBufferedBytesPerSocket;
     if (cap === undefined) return;
