@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { IdentityConflictError, StoreFatalError } from "../../src/store/payment-store.js";
 import { openSqliteStore } from "../../src/store/sqlite-store.js";
+import { ThreadWriterPort } from "../../src/store/sqlite-thread-writer-port.js";
 import { randomSignature } from "../support/payments.js";
 import { storeContract } from "../support/store-contract.js";
 
@@ -26,4 +28,21 @@ test("sqlite: a reopened file keeps payments, heads and checkpoints", async () =
   const [again] = await second.append([{ trackingId: "t", amount: 1n, timestamp: 1, status: "executed", signature, eventIndex: 0 }]);
   assert.equal(again?.duplicate, true);
   await second.close();
+});
+
+test("sqlite: a writer thread that dies fails every write as a broken store", async () => {
+  // A path under a regular file: the thread cannot open it and exits at start-up.
+  const port = new ThreadWriterPort({ path: join(dir, "reopen.sqlite", "nested.sqlite"), busyTimeoutMs: 100 });
+  await assert.rejects(port.commit([[]]), StoreFatalError);
+  await assert.rejects(port.ping(), StoreFatalError);
+  await port.close();
+});
+
+test("sqlite: errors keep their class across the writer thread", async () => {
+  const store = openSqliteStore({ path: join(dir, "classes.sqlite") });
+  const first = { trackingId: "t", amount: 1n, timestamp: 1, status: "executed" as const, signature: randomSignature(), eventIndex: 0 };
+  await store.append([first]);
+  await assert.rejects(store.append([{ ...first, amount: 2n }]), IdentityConflictError);
+  await store.close();
+  await assert.rejects(store.append([first]), /closed/);
 });

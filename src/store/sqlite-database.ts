@@ -1,0 +1,124 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { paymentId, type PaymentStatus, type StoredPayment } from "../payment.js";
+import { StoreFatalError } from "./payment-store.js";
+
+/** Each entry moves the schema one version up; `PRAGMA user_version` records how far a file is. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE payments (
+     tracking_id    TEXT    NOT NULL,
+     log_offset     INTEGER NOT NULL,
+     signature      TEXT    NOT NULL,
+     event_index    INTEGER NOT NULL,
+     amount         TEXT    NOT NULL,
+     timestamp      INTEGER NOT NULL,
+     status         TEXT    NOT NULL,
+     payment_policy TEXT,
+     gateway        TEXT,
+     payer          TEXT,
+     recipient      TEXT,
+     token_mint     TEXT,
+     record_id      INTEGER,
+     slot           INTEGER,
+     received_at    INTEGER NOT NULL,
+     PRIMARY KEY (tracking_id, log_offset)
+   ) WITHOUT ROWID;
+   CREATE UNIQUE INDEX payments_identity ON payments (signature, event_index);
+   -- The head is kept apart from the rows so that offsets never restart,
+   -- even if retention one day deletes every row of a tracking ID.
+   CREATE TABLE tracking_heads (
+     tracking_id TEXT PRIMARY KEY,
+     last_offset INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE checkpoints (
+     source     TEXT PRIMARY KEY,
+     value      TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+  // Retention by age walks this index instead of the whole table.
+  `CREATE INDEX payments_received_at ON payments (received_at);`,
+];
+
+export interface SqliteConnectionOptions {
+  /** File path, or `:memory:` for a throwaway store. */
+  path: string;
+  /** How long (ms) a write waits for a lock held by another connection before failing. */
+  busyTimeoutMs: number;
+  /** Bring the schema up to date; the first connection to a file does it, later ones trust it. */
+  migrate: boolean;
+}
+
+export function openSqliteConnection(options: SqliteConnectionOptions): Database.Database {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma("journal_mode = WAL");
+  // FULL syncs the WAL on every commit: a payment acknowledged to its source
+  // survives a power cut, not only a process crash.
+  db.pragma("synchronous = FULL");
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+  if (options.migrate) migrate(db);
+  return db;
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
+  }
+  db.transaction(() => {
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  }).immediate();
+}
+
+export interface PaymentRow {
+  tracking_id: string;
+  log_offset: number;
+  signature: string;
+  event_index: number;
+  amount: string;
+  timestamp: number;
+  status: string;
+  payment_policy: string | null;
+  gateway: string | null;
+  payer: string | null;
+  recipient: string | null;
+  token_mint: string | null;
+  record_id: number | null;
+  slot: number | null;
+  received_at: number;
+}
+
+export function toPayment(row: PaymentRow): StoredPayment {
+  return {
+    id: paymentId(row.signature, row.event_index),
+    trackingId: row.tracking_id,
+    offset: row.log_offset,
+    signature: row.signature,
+    eventIndex: row.event_index,
+    amount: BigInt(row.amount),
+    timestamp: row.timestamp,
+    status: row.status as PaymentStatus,
+    paymentPolicy: row.payment_policy ?? undefined,
+    gateway: row.gateway ?? undefined,
+    payer: row.payer ?? undefined,
+    recipient: row.recipient ?? undefined,
+    tokenMint: row.token_mint ?? undefined,
+    recordId: row.record_id ?? undefined,
+    slot: row.slot ?? undefined,
+    receivedAt: row.received_at,
+  };
+}
+
+// Result codes after which the file cannot be trusted or reached again without
+// an operator: retrying would only fail the same way.
+const FATAL_CODES = /^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN|READONLY|FULL)/;
+
+/** Tells a broken store (fatal: the app exits) from a passing failure such as a busy lock. */
+export function classifySqliteError(error: unknown): unknown {
+  if (error instanceof Database.SqliteError && FATAL_CODES.test(error.code)) return new StoreFatalError(error);
+  return error;
+}

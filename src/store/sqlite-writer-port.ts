@@ -1,0 +1,38 @@
+import type { PaymentInput } from "../payment.js";
+import type { RetentionPolicy } from "./payment-store.js";
+import type { RequestResult, SqliteWriter } from "./sqlite-writer.js";
+
+/** How a SQLite store reaches its writer: on a thread of its own, or inline. */
+export interface WriterPort {
+  commit(group: ReadonlyArray<readonly PaymentInput[]>): Promise<RequestResult[]>;
+  writeCheckpoint(source: string, value: string): Promise<void>;
+  prune(policy: RetentionPolicy): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs the writer on the caller's thread: for an in-memory store, which
+ * another thread cannot open, and for tests that bring their own clock.
+ */
+export class InlineWriterPort implements WriterPort {
+  constructor(private readonly writer: SqliteWriter) {}
+
+  async commit(group: ReadonlyArray<readonly PaymentInput[]>): Promise<RequestResult[]> {
+    return this.writer.commit(group);
+  }
+
+  async writeCheckpoint(source: string, value: string): Promise<void> {
+    this.writer.writeCheckpoint(source, value);
+  }
+
+  async prune(policy: RetentionPolicy): Promise<number> {
+    return this.writer.prune(policy);
+  }
+
+  async ping(): Promise<void> {
+    this.writer.ping();
+  }
+
+  async close(): Promise<void> {}
+}
