@@ -5,6 +5,7 @@ import type { IngestResult } from "./scenarios/ingest.js";
 import type { RateStep } from "./scenarios/rate-steps.js";
 import type { ReplayResult } from "./scenarios/replay.js";
 import type { UnicastResult } from "./scenarios/unicast.js";
+import { targetsTable } from "./bench-targets.js";
 
 export interface TargetReport {
   name: "service" | "baseline";
@@ -166,6 +167,7 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(`Run ${report.startedAt} → ${report.finishedAt}.`, "");
   out.push("Machine: " + Object.entries(report.machine).map(([k, v]) => `${k} ${v}`).join(", ") + ".", "");
   out.push("## Summary", "", summaryTable(report), "");
+  out.push("## Targets", "", targetsTable(report), "");
   out.push(
     "## Generator headroom",
     "",

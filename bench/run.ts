@@ -8,6 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseBenchOptions, REPO_ROOT, type BenchOptions, type TargetName } from "./bench-options.js";
 import { METHOD_NOTES, renderMarkdown, summaryTable, type BenchReport, type TargetReport } from "./bench-report.js";
+import { targetsTable } from "./bench-targets.js";
 import { Cleanup } from "./cleanup.js";
 import { ephemeralPortCount, openFileLimit } from "./proc-stats.js";
 import type { ScenarioContext } from "./scenario-context.js";
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
   const mdPath = join(options.outDir, `${stamp}.md`);
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(mdPath, renderMarkdown(report));
-  console.log(`\n${summaryTable(report)}\n`);
+  console.log(`\n${summaryTable(report)}\n\n${targetsTable(report)}\n`);
   console.log(`generator: busiest worker ${report.generator.maxWorkerCpuPercent}% of a core, publisher ${report.generator.maxPublisherCpuPercent}%`);
   console.log(`wrote ${jsonPath}\nwrote ${mdPath}`);
   const failures = targets.flatMap((t) => t.errors.map((e) => `${t.name} ${e.scenario}`));
