@@ -38,6 +38,39 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;`,
   // Retention by age walks this index instead of the whole table.
   `CREATE INDEX payments_received_at ON payments (received_at);`,
+  // Rows keyed by (tracking_id, log_offset) land on random pages when many
+  // tracking IDs are paid at once, and every commit rewrites each page it
+  // touched. Keyed by insertion order, new rows fill the last pages instead,
+  // and only the narrow indexes take random writes: about twice the batched
+  // ingest rate (measured with 600k payments over 5,000 tracking IDs).
+  `CREATE TABLE payments_by_arrival (
+     seq            INTEGER PRIMARY KEY,
+     tracking_id    TEXT    NOT NULL,
+     log_offset     INTEGER NOT NULL,
+     signature      TEXT    NOT NULL,
+     event_index    INTEGER NOT NULL,
+     amount         TEXT    NOT NULL,
+     timestamp      INTEGER NOT NULL,
+     status         TEXT    NOT NULL,
+     payment_policy TEXT,
+     gateway        TEXT,
+     payer          TEXT,
+     recipient      TEXT,
+     token_mint     TEXT,
+     record_id      INTEGER,
+     slot           INTEGER,
+     received_at    INTEGER NOT NULL
+   );
+   INSERT INTO payments_by_arrival (tracking_id, log_offset, signature, event_index, amount, timestamp, status,
+       payment_policy, gateway, payer, recipient, token_mint, record_id, slot, received_at)
+     SELECT tracking_id, log_offset, signature, event_index, amount, timestamp, status,
+       payment_policy, gateway, payer, recipient, token_mint, record_id, slot, received_at
+     FROM payments ORDER BY received_at, tracking_id, log_offset;
+   DROP TABLE payments;
+   ALTER TABLE payments_by_arrival RENAME TO payments;
+   CREATE UNIQUE INDEX payments_log ON payments (tracking_id, log_offset);
+   CREATE UNIQUE INDEX payments_identity ON payments (signature, event_index);
+   CREATE INDEX payments_received_at ON payments (received_at);`,
 ];
 
 export interface SqliteConnectionOptions {
@@ -61,13 +94,14 @@ export function openSqliteConnection(options: SqliteConnectionOptions): Database
   return db;
 }
 
-function migrate(db: Database.Database): void {
+/** Brings the schema up to `target` (the newest by default; tests build older files with a lower one). */
+export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
   }
   db.transaction(() => {
-    for (let version = current; version < MIGRATIONS.length; version++) {
+    for (let version = current; version < target; version++) {
       db.exec(MIGRATIONS[version] as string);
       db.pragma(`user_version = ${version + 1}`);
     }

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import Database from "better-sqlite3";
 import { IdentityConflictError, StoreFatalError } from "../../src/store/payment-store.js";
+import { migrate } from "../../src/store/sqlite-database.js";
 import { openSqliteStore } from "../../src/store/sqlite-store.js";
 import { ThreadWriterPort } from "../../src/store/sqlite-thread-writer-port.js";
 import { randomSignature } from "../support/payments.js";
@@ -45,4 +47,32 @@ test("sqlite: errors keep their class across the writer thread", async () => {
   await assert.rejects(store.append([{ ...first, amount: 2n }]), IdentityConflictError);
   await store.close();
   await assert.rejects(store.append([first]), /closed/);
+});
+
+test("sqlite: a file from before the arrival-ordered table keeps its payments, offsets and identities", async () => {
+  const path = join(dir, "version-2.sqlite");
+  const old = new Database(path);
+  migrate(old, 2);
+  const insert = old.prepare(
+    `INSERT INTO payments (tracking_id, log_offset, signature, event_index, amount, timestamp, status, received_at)
+     VALUES (?, ?, ?, 0, ?, 1, 'executed', ?)`,
+  );
+  const signatures = [randomSignature(), randomSignature(), randomSignature()];
+  signatures.forEach((signature, index) => insert.run("t", index + 1, signature, "18446744073709551615", 1000 + index));
+  old.prepare("INSERT INTO tracking_heads (tracking_id, last_offset) VALUES ('t', 3)").run();
+  old.close();
+
+  const store = openSqliteStore({ path });
+  const listed = await store.list({ trackingId: "t", after: 0, limit: 10 });
+  assert.deepEqual(
+    listed.map((p) => [p.offset, p.signature, p.amount]),
+    signatures.map((signature, index) => [index + 1, signature, 18446744073709551615n]),
+  );
+  const [again, next] = await store.append([
+    { trackingId: "t", amount: 18446744073709551615n, timestamp: 1, status: "executed", signature: signatures[0] as string, eventIndex: 0 },
+    { trackingId: "t", amount: 5n, timestamp: 2, status: "executed", signature: randomSignature(), eventIndex: 0 },
+  ]);
+  assert.equal(again?.duplicate, true);
+  assert.equal(next?.payment.offset, 4);
+  await store.close();
 });
