@@ -48,8 +48,8 @@ const FULL: Preset = {
   stepMs: 5000,
   drainMs: 15_000,
   fanOut: [
-    { subscribersPerId: 100, hotIds: 10, paymentRates: [20, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600] },
-    { subscribersPerId: 1000, hotIds: 2, paymentRates: [5, 10, 20, 30, 40, 60, 80, 100, 120, 160] },
+    { subscribersPerId: 100, hotIds: 10, paymentRates: [20, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000, 2400] },
+    { subscribersPerId: 1000, hotIds: 2, paymentRates: [5, 10, 20, 30, 40, 60, 80, 100, 120, 160, 200, 240] },
   ],
   ingest: [
     { batchSize: 1, concurrency: 32 },
