@@ -11,6 +11,7 @@ import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
+import { releaseUpgradeRequest } from "./upgrade-request.js";
 import { limitEventRate, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
@@ -157,6 +158,8 @@ export class PaymentGateway {
   private onEngineConnection(conn: EngineConnection): void {
     const limiter = this.options.connectionLimiter;
     if (limiter === undefined) return;
+    // Engine.IO's connection event comes with the request; it is let go only after Socket.IO's connect.
+    if (conn.request === null) return;
     const address = this.addressOf(conn.request);
     const withinLimit = limiter.opened(address);
     conn.once("close", () => limiter.closed(address));
@@ -340,6 +343,8 @@ export class PaymentGateway {
 
   private onConnection(socket: GatewaySocket): void {
     const { metrics, logger } = this.options;
+    // The handshake has been built from the request by now, and nothing here reads it later.
+    releaseUpgradeRequest(socket.conn as unknown as EngineConnection);
     metrics.connections.inc();
     if (socket.recovered) {
       const restored = [...socket.rooms].filter(isTrackingRoom);
