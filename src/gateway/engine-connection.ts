@@ -12,6 +12,7 @@ export interface EngineConnection {
   };
   flush(): void;
   once(event: "close" | "drain" | "upgrade", listener: () => void): unknown;
+  on(event: "close", listener: (this: EngineConnection) => void): unknown;
   off(event: "close" | "drain", listener: () => void): unknown;
   close(discard?: boolean): unknown;
 }

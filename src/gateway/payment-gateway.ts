@@ -102,6 +102,14 @@ export class PaymentGateway {
   private readonly writes: WriteCoalescer;
   /** Rooms that received payments this turn, to check for slow consumers at its end. */
   private readonly backlogRooms = new Set<string>();
+  /** Each open connection's client address, counted down in the limiter when it closes. */
+  private readonly connectionAddresses = new WeakMap<EngineConnection, string>();
+  /**
+   * One listener for every connection's close (Engine.IO emits it once, with the
+   * connection as `this`): a closure and a `once` wrapper per connection cost
+   * about 400 bytes each.
+   */
+  private readonly onEngineClose: (this: EngineConnection) => void;
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -129,6 +137,13 @@ export class PaymentGateway {
       if (isTrackingRoom(room)) this.sequencer.forget(room.slice(2));
     });
     this.authorizer = options.authorizer ?? openSubscriptions;
+    const { connectionAddresses } = this;
+    this.onEngineClose = function (this: EngineConnection) {
+      const address = connectionAddresses.get(this);
+      if (address === undefined) return;
+      connectionAddresses.delete(this);
+      options.connectionLimiter?.closed(address);
+    };
     this.io.engine.on("connection", (conn: EngineConnection) => this.onEngineConnection(conn));
     // Socket.IO's own HTTP answers (long-polling) get the headers Fastify's answers get from helmet.
     this.io.engine.on("headers", (headers: Record<string, string>) => {
@@ -162,7 +177,8 @@ export class PaymentGateway {
     if (conn.request === null) return;
     const address = this.addressOf(conn.request);
     const withinLimit = limiter.opened(address);
-    conn.once("close", () => limiter.closed(address));
+    this.connectionAddresses.set(conn, address);
+    conn.on("close", this.onEngineClose);
     // Two handshakes of one address can both pass `admit` before either is counted; the later one goes.
     if (!withinLimit) {
       this.options.metrics.limited.inc({ limit: "connections_per_ip" });
