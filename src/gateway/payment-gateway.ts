@@ -110,6 +110,12 @@ export class PaymentGateway {
    * about 400 bytes each.
    */
   private readonly onEngineClose: (this: EngineConnection) => void;
+  /** Every socket's listeners, the same functions for all: closures per socket cost about 200 bytes. */
+  private readonly socketListeners = {
+    subscribe: withSocket((socket, ...args: unknown[]) => void this.onSubscribe(socket, ...splitAcknowledgement(args))),
+    unsubscribe: withSocket((socket, ...args: unknown[]) => this.onUnsubscribe(socket, ...splitAcknowledgement(args))),
+    disconnecting: withSocket((socket, reason: string) => this.onDisconnecting(socket, reason)),
+  };
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -373,14 +379,16 @@ export class PaymentGateway {
     if (rate !== undefined && rate.perSecond > 0) {
       limitEventRate(socket, rate, this.options.metrics, (code, message, acknowledge) => this.refuse(socket, acknowledge, code, message));
     }
-    socket.on("subscribe", (...args) => void this.onSubscribe(socket, ...splitAcknowledgement(args)));
-    socket.on("unsubscribe", (...args) => this.onUnsubscribe(socket, ...splitAcknowledgement(args)));
-    socket.on("disconnecting", (reason) => {
-      for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
-      metrics.connections.dec();
-      this.countSubscriptions(-[...socket.rooms].filter(isTrackingRoom).length);
-      logger.debug({ socket: socket.id, reason }, "disconnecting");
-    });
+    socket.on("subscribe", this.socketListeners.subscribe);
+    socket.on("unsubscribe", this.socketListeners.unsubscribe);
+    socket.on("disconnecting", this.socketListeners.disconnecting);
+  }
+
+  private onDisconnecting(socket: GatewaySocket, reason: string): void {
+    for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
+    this.options.metrics.connections.dec();
+    this.countSubscriptions(-[...socket.rooms].filter(isTrackingRoom).length);
+    this.options.logger.debug({ socket: socket.id, reason }, "disconnecting");
   }
 
   private countSubscriptions(delta: number): void {
@@ -526,6 +534,15 @@ export class PaymentGateway {
     socket.emit("error", errorEnvelope(code, message));
     acknowledge?.({ ok: false, error: { code, message } });
   }
+}
+
+/** A listener that Socket.IO calls with the socket as `this`, so that one function serves every socket. */
+function withSocket<A extends unknown[]>(
+  handle: (socket: GatewaySocket, ...args: A) => void,
+): (this: GatewaySocket, ...args: A) => void {
+  return function (this: GatewaySocket, ...args: A): void {
+    handle(this, ...args);
+  };
 }
 
 /** Socket.IO passes a client's acknowledgement callback as the last argument. */
