@@ -12,7 +12,7 @@ import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
 import { releaseUpgradeRequest } from "./upgrade-request.js";
-import { limitEventRate, type EventRate } from "./event-rate-limit.js";
+import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
 export const SOCKET_PATH = "/ws/v1";
@@ -110,6 +110,8 @@ export class PaymentGateway {
    * about 400 bytes each.
    */
   private readonly onEngineClose: (this: EngineConnection) => void;
+  /** Undefined when events are not limited. */
+  private readonly eventRateLimit: EventRateLimit | undefined;
   /** Every socket's listeners, the same functions for all: closures per socket cost about 200 bytes. */
   private readonly socketListeners = {
     subscribe: withSocket((socket, ...args: unknown[]) => void this.onSubscribe(socket, ...splitAcknowledgement(args))),
@@ -143,6 +145,11 @@ export class PaymentGateway {
       if (isTrackingRoom(room)) this.sequencer.forget(room.slice(2));
     });
     this.authorizer = options.authorizer ?? openSubscriptions;
+    const rate = options.eventRate;
+    this.eventRateLimit =
+      rate !== undefined && rate.perSecond > 0
+        ? new EventRateLimit(rate, options.metrics, (socket, code, message, acknowledge) => this.refuse(socket, acknowledge, code, message))
+        : undefined;
     const { connectionAddresses } = this;
     this.onEngineClose = function (this: EngineConnection) {
       const address = connectionAddresses.get(this);
@@ -375,10 +382,7 @@ export class PaymentGateway {
       this.countSubscriptions(restored.length);
       logger.debug({ socket: socket.id, restored: restored.length }, "session recovered");
     }
-    const rate = this.options.eventRate;
-    if (rate !== undefined && rate.perSecond > 0) {
-      limitEventRate(socket, rate, this.options.metrics, (code, message, acknowledge) => this.refuse(socket, acknowledge, code, message));
-    }
+    this.eventRateLimit?.attach(socket);
     socket.on("subscribe", this.socketListeners.subscribe);
     socket.on("unsubscribe", this.socketListeners.unsubscribe);
     socket.on("disconnecting", this.socketListeners.disconnecting);
