@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 
 /** The parts of an Engine.IO connection the limits read; its typings keep them internal. */
 export interface EngineConnection {
-  /** Null once the gateway has let go of it; see upgrade-request.ts. */
+  /** Null once the gateway has let go of it; see opening-request.ts. */
   request: IncomingMessage | null;
   writeBuffer: Array<{ data?: unknown }>;
   transport: {

@@ -11,7 +11,7 @@ import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
-import { releaseUpgradeRequest } from "./upgrade-request.js";
+import { releaseOpeningRequest } from "./opening-request.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
@@ -373,7 +373,7 @@ export class PaymentGateway {
   private onConnection(socket: GatewaySocket): void {
     const { metrics, logger } = this.options;
     // The handshake has been built from the request by now, and nothing here reads it later.
-    releaseUpgradeRequest(socket.conn as unknown as EngineConnection);
+    releaseOpeningRequest(socket);
     metrics.connections.inc();
     if (socket.recovered) {
       const restored = [...socket.rooms].filter(isTrackingRoom);

@@ -1,11 +1,31 @@
 import type { EventEmitter } from "node:events";
+import type { IncomingHttpHeaders } from "node:http";
+import type { ParsedUrlQuery } from "node:querystring";
+import type { Socket } from "socket.io";
 import type { EngineConnection } from "./engine-connection.js";
 
 type Listener = (...args: unknown[]) => void;
 
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+const NO_QUERY: ParsedUrlQuery = Object.freeze({});
+
 /**
- * Lets go of the HTTP request a connection was opened with, once Socket.IO
- * has built the handshake from it (about 1.4 KB per connection: the
+ * What a connection keeps of the HTTP request it was opened with, once
+ * Socket.IO is connected: nothing of the request itself, and of the
+ * handshake Socket.IO built from it only what is not the client's to size.
+ * The gateway reads `handshake.auth` (subscriber tokens) and nothing else;
+ * the request's headers, query and URL stay in the handshake otherwise, for
+ * the connection's life (a browser sends a dozen headers or more, cookies too).
+ */
+export function releaseOpeningRequest(socket: Socket): void {
+  releaseUpgradeRequest(socket.conn as unknown as EngineConnection);
+  socket.handshake.headers = NO_HEADERS;
+  socket.handshake.query = NO_QUERY;
+  socket.handshake.url = "";
+}
+
+/**
+ * Lets go of the request itself (about 1.4 KB per connection: the
  * IncomingMessage with its headers, raw headers and stream state).
  *
  * Clearing `conn.request` (Socket.IO's documented way) alone frees nothing
@@ -21,7 +41,7 @@ type Listener = (...args: unknown[]) => void;
  * A polling connection upgrades later, with a request of its own: that one
  * is let go when the upgrade completes.
  */
-export function releaseUpgradeRequest(conn: EngineConnection): void {
+function releaseUpgradeRequest(conn: EngineConnection): void {
   conn.request = null;
   if (conn.transport.name === "websocket") dropResponseStandIn(conn.transport);
   else conn.once("upgrade", () => dropResponseStandIn(conn.transport));
