@@ -11,6 +11,7 @@
  *   npm run bench:heap -- --target baseline --top 60
  *   npm run bench:heap -- --target service --by holder      # also by what holds each object
  *   npm run bench:heap -- --target service --save /tmp/svc  # keeps both snapshots for DevTools
+ *   npm run bench:heap -- --target service --idle-ms 185000 # second snapshot after the recovery window
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
       top: { type: "string", default: "40" },
       by: { type: "string", default: "kind" },
       save: { type: "string" },
+      "idle-ms": { type: "string", default: "0" },
       "service-cmd": { type: "string", default: "node --import tsx src/main.ts" },
       "service-cwd": { type: "string", default: REPO_ROOT },
     },
@@ -237,6 +239,8 @@ async function main(): Promise<void> {
     const snapshotter = await Snapshotter.open(server.inspectPort);
     const before = await snapshotter.take(groupBy, values.save && `${values.save}-before.heapsnapshot`);
     const connected = await connectClients(server, clients, Number(values.concurrency));
+    // What an idle connection costs once per-subscribe state has aged out (the recovery buffer's acks).
+    await new Promise((resolve) => setTimeout(resolve, Number(values["idle-ms"])));
     const after = await snapshotter.take(groupBy, values.save && `${values.save}-after.heapsnapshot`);
     snapshotter.close();
     console.log(`${name}: ${connected.length} idle subscribed websocket clients (${target.command.join(" ")})`);
