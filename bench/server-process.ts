@@ -87,7 +87,9 @@ export class ServerProcess {
 
   static async start(spec: TargetSpec, apiKey: string, cleanup: Cleanup): Promise<ServerProcess> {
     const port = await freePort();
-    const inspectPort = await freePort();
+    let inspectPort = await freePort();
+    // Both ports are free when asked for, so the kernel may hand out the same one twice.
+    while (inspectPort === port) inspectPort = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), `tributary-bench-${spec.name}-`));
     const inspectFlag = `--inspect=127.0.0.1:${inspectPort}`;
     const [executable, ...args] = spec.command;

@@ -2,7 +2,8 @@ import type { IncomingMessage } from "node:http";
 
 /** The parts of an Engine.IO connection the limits read; its typings keep them internal. */
 export interface EngineConnection {
-  request: IncomingMessage;
+  /** Null once the gateway has let go of it; see opening-request.ts. */
+  request: IncomingMessage | null;
   writeBuffer: Array<{ data?: unknown }>;
   transport: {
     name: string;
@@ -10,7 +11,8 @@ export interface EngineConnection {
     socket?: { bufferedAmount?: number; terminate?: () => void; _socket?: { cork(): void; uncork(): void } };
   };
   flush(): void;
-  once(event: "close" | "drain", listener: () => void): unknown;
+  once(event: "close" | "drain" | "upgrade", listener: () => void): unknown;
+  on(event: "close", listener: (this: EngineConnection) => void): unknown;
   off(event: "close" | "drain", listener: () => void): unknown;
   close(discard?: boolean): unknown;
 }

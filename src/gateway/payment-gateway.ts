@@ -6,12 +6,13 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
 import type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
-import { ackEnvelope, errorEnvelope, paymentEnvelope } from "./envelopes.js";
+import { ackEnvelope, errorEnvelope, paymentEnvelope, subscribedAckEnvelope } from "./envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
-import { limitEventRate, type EventRate } from "./event-rate-limit.js";
+import { releaseOpeningRequest } from "./opening-request.js";
+import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
 export const SOCKET_PATH = "/ws/v1";
@@ -101,6 +102,22 @@ export class PaymentGateway {
   private readonly writes: WriteCoalescer;
   /** Rooms that received payments this turn, to check for slow consumers at its end. */
   private readonly backlogRooms = new Set<string>();
+  /** Each open connection's client address, counted down in the limiter when it closes. */
+  private readonly connectionAddresses = new WeakMap<EngineConnection, string>();
+  /**
+   * One listener for every connection's close (Engine.IO emits it once, with the
+   * connection as `this`): a closure and a `once` wrapper per connection cost
+   * about 400 bytes each.
+   */
+  private readonly onEngineClose: (this: EngineConnection) => void;
+  /** Undefined when events are not limited. */
+  private readonly eventRateLimit: EventRateLimit | undefined;
+  /** Every socket's listeners, the same functions for all: closures per socket cost about 200 bytes. */
+  private readonly socketListeners = {
+    subscribe: withSocket((socket, ...args: unknown[]) => void this.onSubscribe(socket, ...splitAcknowledgement(args))),
+    unsubscribe: withSocket((socket, ...args: unknown[]) => this.onUnsubscribe(socket, ...splitAcknowledgement(args))),
+    disconnecting: withSocket((socket, reason: string) => this.onDisconnecting(socket, reason)),
+  };
 
   constructor(private readonly options: PaymentGatewayOptions) {
     this.io = new Server(options.httpServer, {
@@ -128,6 +145,18 @@ export class PaymentGateway {
       if (isTrackingRoom(room)) this.sequencer.forget(room.slice(2));
     });
     this.authorizer = options.authorizer ?? openSubscriptions;
+    const rate = options.eventRate;
+    this.eventRateLimit =
+      rate !== undefined && rate.perSecond > 0
+        ? new EventRateLimit(rate, options.metrics, (socket, code, message, acknowledge) => this.refuse(socket, acknowledge, code, message))
+        : undefined;
+    const { connectionAddresses } = this;
+    this.onEngineClose = function (this: EngineConnection) {
+      const address = connectionAddresses.get(this);
+      if (address === undefined) return;
+      connectionAddresses.delete(this);
+      options.connectionLimiter?.closed(address);
+    };
     this.io.engine.on("connection", (conn: EngineConnection) => this.onEngineConnection(conn));
     // Socket.IO's own HTTP answers (long-polling) get the headers Fastify's answers get from helmet.
     this.io.engine.on("headers", (headers: Record<string, string>) => {
@@ -157,9 +186,12 @@ export class PaymentGateway {
   private onEngineConnection(conn: EngineConnection): void {
     const limiter = this.options.connectionLimiter;
     if (limiter === undefined) return;
+    // Engine.IO's connection event comes with the request; it is let go only after Socket.IO's connect.
+    if (conn.request === null) return;
     const address = this.addressOf(conn.request);
     const withinLimit = limiter.opened(address);
-    conn.once("close", () => limiter.closed(address));
+    this.connectionAddresses.set(conn, address);
+    conn.on("close", this.onEngineClose);
     // Two handshakes of one address can both pass `admit` before either is counted; the later one goes.
     if (!withinLimit) {
       this.options.metrics.limited.inc({ limit: "connections_per_ip" });
@@ -340,6 +372,8 @@ export class PaymentGateway {
 
   private onConnection(socket: GatewaySocket): void {
     const { metrics, logger } = this.options;
+    // The handshake has been built from the request by now, and nothing here reads it later.
+    releaseOpeningRequest(socket);
     metrics.connections.inc();
     if (socket.recovered) {
       const restored = [...socket.rooms].filter(isTrackingRoom);
@@ -348,18 +382,17 @@ export class PaymentGateway {
       this.countSubscriptions(restored.length);
       logger.debug({ socket: socket.id, restored: restored.length }, "session recovered");
     }
-    const rate = this.options.eventRate;
-    if (rate !== undefined && rate.perSecond > 0) {
-      limitEventRate(socket, rate, this.options.metrics, (code, message, acknowledge) => this.refuse(socket, acknowledge, code, message));
-    }
-    socket.on("subscribe", (...args) => void this.onSubscribe(socket, ...splitAcknowledgement(args)));
-    socket.on("unsubscribe", (...args) => this.onUnsubscribe(socket, ...splitAcknowledgement(args)));
-    socket.on("disconnecting", (reason) => {
-      for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
-      metrics.connections.dec();
-      this.countSubscriptions(-[...socket.rooms].filter(isTrackingRoom).length);
-      logger.debug({ socket: socket.id, reason }, "disconnecting");
-    });
+    this.eventRateLimit?.attach(socket);
+    socket.on("subscribe", this.socketListeners.subscribe);
+    socket.on("unsubscribe", this.socketListeners.unsubscribe);
+    socket.on("disconnecting", this.socketListeners.disconnecting);
+  }
+
+  private onDisconnecting(socket: GatewaySocket, reason: string): void {
+    for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
+    this.options.metrics.connections.dec();
+    this.countSubscriptions(-[...socket.rooms].filter(isTrackingRoom).length);
+    this.options.logger.debug({ socket: socket.id, reason }, "disconnecting");
   }
 
   private countSubscriptions(delta: number): void {
@@ -424,8 +457,8 @@ export class PaymentGateway {
       since === undefined || latestOffset === undefined || this.replays.get(trackingId)?.has(socket.id)
         ? undefined
         : this.startReplay(socket, trackingId, since as number, latestOffset);
-    const ack = ackEnvelope(`Subscribed to trackingId: ${trackingId}`);
-    socket.emit("ack", latestOffset === undefined ? ack : { ...ack, latestOffset });
+    const text = `Subscribed to trackingId: ${trackingId}`;
+    socket.emit("ack", latestOffset === undefined ? ackEnvelope(text) : subscribedAckEnvelope(text, latestOffset));
     acknowledge?.(
       latestOffset === undefined ? { ok: true, trackingId, subscribed: true } : { ok: true, trackingId, subscribed: true, latestOffset },
     );
@@ -505,6 +538,15 @@ export class PaymentGateway {
     socket.emit("error", errorEnvelope(code, message));
     acknowledge?.({ ok: false, error: { code, message } });
   }
+}
+
+/** A listener that Socket.IO calls with the socket as `this`, so that one function serves every socket. */
+function withSocket<A extends unknown[]>(
+  handle: (socket: GatewaySocket, ...args: A) => void,
+): (this: GatewaySocket, ...args: A) => void {
+  return function (this: GatewaySocket, ...args: A): void {
+    handle(this, ...args);
+  };
 }
 
 /** Socket.IO passes a client's acknowledgement callback as the last argument. */

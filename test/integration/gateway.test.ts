@@ -86,6 +86,29 @@ describe("transports", () => {
     );
   });
 
+  test("the HTTP request a connection was opened with, and its headers in the handshake, are let go once connected, over websocket and after an upgrade", async () => {
+    // What keeps the upgrade request alive: Engine.IO's connection view, and a `once("close")` on the TCP socket.
+    const held = (socket: Socket) => {
+      const conn = server.app.gateway.io.sockets.sockets.get(socket.id ?? "")?.conn as any;
+      assert.ok(conn, "the server knows the socket");
+      const tcp = conn.transport.socket?._socket;
+      const onceListeners = tcp?.rawListeners("close").filter((listener: any) => typeof listener.listener === "function");
+      const { headers, query, url } = server.app.gateway.io.sockets.sockets.get(socket.id ?? "")?.handshake ?? {};
+      return { request: conn.request, transport: conn.transport.name, onceListeners: onceListeners?.length, headers, query, url };
+    };
+    const released = { request: null, transport: "websocket", onceListeners: 0, headers: {}, query: {}, url: "" };
+    const direct = await server.connect({ transports: ["websocket"] });
+    await subscribe(direct, uniqueId("released-ws"));
+    assert.deepEqual(held(direct), released);
+
+    const upgrading = await server.connect({ transports: undefined });
+    const engine = upgrading.io.engine;
+    if (engine.transport.name !== "websocket") await nextEvent(engine, "upgrade");
+    // The ack comes over the new transport, after the server took the upgrade packet sent before it.
+    await subscribe(upgrading, uniqueId("released-upgrade"));
+    assert.deepEqual(held(upgrading), released);
+  });
+
   test("polling only works end to end", async () => {
     const socket = await server.connect({ transports: ["polling"] });
     assert.equal(socket.io.engine.transport.name, "polling");

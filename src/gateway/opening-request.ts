@@ -1,0 +1,55 @@
+import type { EventEmitter } from "node:events";
+import type { IncomingHttpHeaders } from "node:http";
+import type { ParsedUrlQuery } from "node:querystring";
+import type { Socket } from "socket.io";
+import type { EngineConnection } from "./engine-connection.js";
+
+type Listener = (...args: unknown[]) => void;
+
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+const NO_QUERY: ParsedUrlQuery = Object.freeze({});
+
+/**
+ * What a connection keeps of the HTTP request it was opened with, once
+ * Socket.IO is connected: nothing of the request itself, and of the
+ * handshake Socket.IO built from it only what is not the client's to size.
+ * The gateway reads `handshake.auth` (subscriber tokens) and nothing else;
+ * the request's headers, query and URL stay in the handshake otherwise, for
+ * the connection's life (a browser sends a dozen headers or more, cookies too).
+ */
+export function releaseOpeningRequest(socket: Socket): void {
+  releaseUpgradeRequest(socket.conn as unknown as EngineConnection);
+  socket.handshake.headers = NO_HEADERS;
+  socket.handshake.query = NO_QUERY;
+  socket.handshake.url = "";
+}
+
+/**
+ * Lets go of the request itself (about 1.4 KB per connection: the
+ * IncomingMessage with its headers, raw headers and stream state).
+ *
+ * Clearing `conn.request` (Socket.IO's documented way) alone frees nothing
+ * for a WebSocket: to run its middlewares on the upgrade, Engine.IO wraps
+ * the request in a response stand-in that subscribes, with `once`, to the
+ * TCP socket's `close` for the connection's whole life, so the request lives
+ * as long as the connection. That subscription only re-emits `close` to the
+ * stand-in, which nothing here listens to, so it is removed. After an
+ * upgrade the HTTP server has taken its own listeners off the socket and
+ * `ws` adds its own with `on`: a single `once` listener is the stand-in's.
+ * If there is any other number, something unknown is there and all stay.
+ *
+ * A polling connection upgrades later, with a request of its own: that one
+ * is let go when the upgrade completes.
+ */
+function releaseUpgradeRequest(conn: EngineConnection): void {
+  conn.request = null;
+  if (conn.transport.name === "websocket") dropResponseStandIn(conn.transport);
+  else conn.once("upgrade", () => dropResponseStandIn(conn.transport));
+}
+
+function dropResponseStandIn(transport: EngineConnection["transport"]): void {
+  const tcp = transport.socket?._socket as EventEmitter | undefined;
+  if (tcp === undefined) return;
+  const once = tcp.rawListeners("close").filter((listener) => typeof (listener as { listener?: unknown }).listener === "function");
+  if (once.length === 1) tcp.removeListener("close", once[0] as Listener);
+}
