@@ -40,6 +40,8 @@ export class ThreadWriterPort implements WriterPort {
     this.worker.unref();
     this.worker.on("message", (reply: WriterReply) => this.settle(reply));
     this.worker.on("error", (error) => this.fail(error));
+    // A reply that cannot be deserialised leaves its request unanswered for good.
+    this.worker.on("messageerror", (error) => this.fail(error));
     this.worker.on("exit", (code) => {
       if (!this.closing) this.fail(new Error(`the SQLite writer thread exited with code ${code}`));
     });
