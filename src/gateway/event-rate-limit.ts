@@ -1,5 +1,6 @@
 import type { Socket } from "socket.io";
 import type { ErrorCode } from "../errors.js";
+import { refilled } from "../limits/token-bucket.js";
 import type { Metrics } from "../metrics.js";
 import type { SubscriptionResponse } from "../protocol/wire.js";
 import { errorEnvelope } from "./envelopes.js";
@@ -67,8 +68,8 @@ export class EventRateLimit {
     const now = performance.now();
     const elapsedSeconds = Math.max(0, now - budget.updatedAt) / 1000;
     budget.updatedAt = now;
-    budget.events = Math.min(this.rate.burst, budget.events + elapsedSeconds * this.rate.perSecond);
-    budget.strikes = Math.min(this.rate.strikes, budget.strikes + elapsedSeconds * STRIKES_PER_SECOND);
+    budget.events = refilled(budget.events, this.rate.burst, this.rate.perSecond, elapsedSeconds);
+    budget.strikes = refilled(budget.strikes, this.rate.strikes, STRIKES_PER_SECOND, elapsedSeconds);
     if (budget.events >= 1) {
       budget.events -= 1;
       return next();

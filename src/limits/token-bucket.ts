@@ -1,3 +1,8 @@
+/** What a bucket holds after `elapsedSeconds` of refilling, never more than its capacity. */
+export function refilled(tokens: number, capacity: number, refillPerSecond: number, elapsedSeconds: number): number {
+  return Math.min(capacity, tokens + elapsedSeconds * refillPerSecond);
+}
+
 /**
  * A token bucket: `capacity` tokens, refilled continuously at
  * `refillPerSecond`. Time is passed in so that callers (and tests) decide
@@ -33,7 +38,7 @@ export class TokenBucket {
   private refill(now: number): void {
     const elapsedSeconds = Math.max(0, now - this.updatedAt) / 1000;
     this.updatedAt = now;
-    this.tokens = Math.min(this.capacity, this.tokens + elapsedSeconds * this.refillPerSecond);
+    this.tokens = refilled(this.tokens, this.capacity, this.refillPerSecond, elapsedSeconds);
   }
 }
 
