@@ -20,7 +20,7 @@ import { createRedisClusterLink } from "./cluster/redis-cluster-link.js";
 import { webRoot } from "./package-root.js";
 import { openStore } from "./store/open-store.js";
 import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
-import type { PaymentStore, StoreFatalError } from "./store/payment-store.js";
+import { StoreFatalError, type PaymentStore } from "./store/payment-store.js";
 
 /** Parts a caller may hand in instead of having them built from config (tests, embedding). */
 export interface AppDependencies {
@@ -68,11 +68,16 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       gateway.deliver(payment);
       cluster.publish(payment);
     },
-    onFatalStoreError: (error) => {
-      logger.fatal({ err: error }, "the payment store is broken");
-      (dependencies.onFatalStoreError ?? (() => void close("has a broken payment store")))(error);
-    },
+    onFatalStoreError: (error) => onFatalStoreError(error),
   });
+
+  let storeBroken = false;
+  function onFatalStoreError(error: StoreFatalError): void {
+    if (storeBroken) return;
+    storeBroken = true;
+    logger.fatal({ err: error }, "the payment store is broken");
+    (dependencies.onFatalStoreError ?? (() => void close("has a broken payment store")))(error);
+  }
 
   const cluster: ClusterLink =
     config.REDIS_URL === undefined
@@ -124,6 +129,8 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       () => true,
       (error: unknown) => {
         logger.warn({ err: error }, "store health check failed");
+        // Found broken by a health check rather than a publish: same answer, so a quiet node does not linger unhealthy.
+        if (error instanceof StoreFatalError) onFatalStoreError(error);
         return false;
       },
     );

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
@@ -168,14 +169,24 @@ describe("tributary-ws CLI", () => {
     }
   });
 
-  test("serve runs the service with flags in place of the environment, and drains on SIGTERM", async () => {
-    const serve = startCli(["serve", "--port", "0", "--host", "127.0.0.1", "--database-url", "sqlite::memory:", "--api-keys", "serve-key"]);
+  test("serve runs the service with flags in place of the environment, and drains on SIGTERM", async (t) => {
+    // A file, not :memory:, so the built SQLite writer thread runs too.
+    const dataDir = mkdtempSync(join(tmpdir(), "tributary-cli-serve-"));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const database = `sqlite:${join(dataDir, "serve.sqlite")}`;
+    const serve = startCli(["serve", "--port", "0", "--host", "127.0.0.1", "--database-url", database, "--api-keys", "serve-key"]);
+    // A failed assertion must not leave the service running and the test process waiting on it.
+    t.after(() => serve.child.kill("SIGKILL"));
     const listening = JSON.parse(await serve.line(/"msg":"listening"/, 20_000));
     assert.equal(listening.host, "127.0.0.1");
     const url = `http://127.0.0.1:${listening.port}`;
     assert.equal((await fetch(`${url}/v1/health`)).status, 200);
-    const published = await runCli(["publish", "--tracking-id", uniqueId("serve"), "--amount", "7", "--key", "serve-key", "--url", url]);
+    const trackingId = uniqueId("serve");
+    const published = await runCli(["publish", "--tracking-id", trackingId, "--amount", "7", "--key", "serve-key", "--url", url]);
     assert.equal(published.code, 0, published.stderr);
+    const history = await fetch(`${url}/v1/payments?trackingId=${trackingId}`);
+    const body = (await history.json()) as { payments: Array<{ offset: number; amountRaw: string }> };
+    assert.deepEqual(body.payments.map((p) => [p.offset, p.amountRaw]), [[1, "7"]]);
     serve.child.kill("SIGTERM");
     assert.equal(await serve.exited, 0);
   });

@@ -148,4 +148,35 @@ describe("store failures", () => {
       await server.app.close();
     }
   });
+
+  test("a store found broken by a health check, not a publish, also drops clients and closes the app", async () => {
+    const real = openSqliteStore({ path: join(dataDir, "broken-ping.sqlite") });
+    let broken = false;
+    const store: PaymentStore = {
+      append: (payments) => real.append(payments),
+      list: (query) => real.list(query),
+      latestOffset: (trackingId) => real.latestOffset(trackingId),
+      readCheckpoint: (source) => real.readCheckpoint(source),
+      writeCheckpoint: (source, value) => real.writeCheckpoint(source, value),
+      prune: (policy) => real.prune(policy),
+      // What the SQLite store answers once its writer thread has died.
+      ping: () => (broken ? Promise.reject(new StoreFatalError(new Error("the SQLite writer thread exited with code 1"))) : real.ping()),
+      close: () => real.close(),
+    };
+    const server = await startTestServer({}, { store });
+    try {
+      const socket = await server.connect({ reconnection: false });
+      const error = nextEvent<any>(socket, "error");
+      const dropped = nextEvent<string>(socket, "disconnect");
+      broken = true;
+      const health = await server.get("/v1/health");
+      assert.equal(health.status, 503);
+      const message = await error;
+      assert.equal(message.data.code, "CONNECTION_ERROR");
+      assert.match(message.data.message, /broken payment store/);
+      assert.notEqual(await dropped, "io server disconnect");
+    } finally {
+      await server.app.close();
+    }
+  });
 });
