@@ -11,6 +11,7 @@ import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
+import { VacatedRooms } from "./vacated-rooms.js";
 import { releaseOpeningRequest } from "./opening-request.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
@@ -94,6 +95,8 @@ export class PaymentGateway {
   /** Replays in progress: tracking ID → socket id → session. */
   private readonly replays = new Map<string, Map<string, ReplaySession>>();
   private readonly sequencer: RoomSequencer;
+  /** Rooms a recovering socket could still ask for; payments to other empty rooms are not emitted. */
+  private readonly vacated: VacatedRooms;
   private subscriptionCount = 0;
   private readonly authorizer: SubscribeAuthorizer;
   /** Sockets already being dropped, so a backlog check does not drop them twice. */
@@ -135,6 +138,7 @@ export class PaymentGateway {
         : {}),
     });
     this.writes = new WriteCoalescer(this.io);
+    this.vacated = new VacatedRooms(options.recoveryWindowMs);
     this.sequencer = new RoomSequencer({
       read: (query) => options.history.list(query),
       emit: (payment) => this.emitLive(payment),
@@ -142,7 +146,9 @@ export class PaymentGateway {
       logger: options.logger,
     });
     this.io.of("/").adapter.on("delete-room", (room: string) => {
-      if (isTrackingRoom(room)) this.sequencer.forget(room.slice(2));
+      if (!isTrackingRoom(room)) return;
+      this.sequencer.forget(room.slice(2));
+      this.vacated.vacate(room);
     });
     this.authorizer = options.authorizer ?? openSubscriptions;
     const rate = options.eventRate;
@@ -235,6 +241,9 @@ export class PaymentGateway {
 
   private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
+    const unwatched =
+      !this.io.sockets.adapter.rooms.has(room) && !this.replays.has(payment.trackingId) && !this.vacated.recentlyVacated(room);
+    if (unwatched) return;
     this.writes.hold(room);
     this.scheduleBacklogCheck(room);
     const replaying = this.replays.get(payment.trackingId);

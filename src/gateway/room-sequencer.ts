@@ -51,8 +51,9 @@ export class RoomSequencer {
   deliver(payment: StoredPayment): void {
     const room = this.rooms.get(payment.trackingId);
     if (room === undefined) {
-      // No local subscriber to keep in order, but the emit still matters:
-      // connection-state recovery records it for sockets that dropped briefly.
+      // No local subscriber to keep in order, but the emit may still matter:
+      // connection-state recovery records it for sockets that dropped briefly
+      // (the gateway knows whether any could still ask for it).
       this.options.emit(payment);
       return;
     }
