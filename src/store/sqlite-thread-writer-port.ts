@@ -12,8 +12,10 @@ import {
   type WriterThreadData,
 } from "./sqlite-writer-protocol.js";
 
+/** `Omit` on each member of a union, so that it stays a union. */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 /** Any request without its `id`, which the port assigns. */
-type Request = WriterRequest extends infer R ? (R extends WriterRequest ? Omit<R, "id"> : never) : never;
+type Request = WithoutId<WriterRequest>;
 
 interface Waiting {
   resolve: (value: unknown) => void;
