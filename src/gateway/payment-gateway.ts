@@ -241,12 +241,11 @@ export class PaymentGateway {
 
   private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
-    const unwatched =
-      !this.io.sockets.adapter.rooms.has(room) && !this.replays.has(payment.trackingId) && !this.vacated.recentlyVacated(room);
-    if (unwatched) return;
+    const members = this.io.sockets.adapter.rooms.get(room);
+    const replaying = this.replays.get(payment.trackingId);
+    if (members === undefined && replaying === undefined && !this.vacated.recentlyVacated(room)) return;
     this.writes.hold(room);
     this.scheduleBacklogCheck(room);
-    const replaying = this.replays.get(payment.trackingId);
     if (replaying === undefined) {
       this.io.local.to(room).emit("payment", paymentEnvelope(payment));
     } else {
@@ -254,7 +253,7 @@ export class PaymentGateway {
       this.io.local.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));
       for (const session of replaying.values()) session.offer(payment);
     }
-    this.options.metrics.deliveries.inc((this.io.sockets.adapter.rooms.get(room)?.size ?? 0) - (replaying?.size ?? 0));
+    this.options.metrics.deliveries.inc((members?.size ?? 0) - (replaying?.size ?? 0));
   }
 
   /**

@@ -21,7 +21,11 @@ export class SqliteWriter {
   private readonly upsertHead: Database.Statement<[string, number]>;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
-  private readonly commitGroup: (group: ReadonlyArray<readonly PaymentInput[]>) => RequestResult[];
+  /**
+   * Commits several append requests in one transaction, so one fsync. Throws
+   * when the transaction as a whole fails; then nothing of the group is stored.
+   */
+  readonly commit: (group: ReadonlyArray<readonly PaymentInput[]>) => RequestResult[];
 
   constructor(
     private readonly db: Database.Database,
@@ -67,15 +71,7 @@ export class SqliteWriter {
     });
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both read the same head and hand out one offset twice.
-    this.commitGroup = (group) => commitGroup.immediate(group);
-  }
-
-  /**
-   * Commits several append requests in one transaction, so one fsync. Throws
-   * when the transaction as a whole fails; then nothing of the group is stored.
-   */
-  commit(group: ReadonlyArray<readonly PaymentInput[]>): RequestResult[] {
-    return this.commitGroup(group);
+    this.commit = (group) => commitGroup.immediate(group);
   }
 
   /**

@@ -119,16 +119,9 @@ describe("store failures", () => {
   test("a broken store: clients get CONNECTION_ERROR before the server drops them", async () => {
     const real = openSqliteStore({ path: join(dataDir, "broken.sqlite") });
     let broken = false;
-    const store: PaymentStore = {
-      ...real,
+    const store = replacing(real, {
       append: (payments) => (broken ? Promise.reject(new StoreFatalError(new Error("disk I/O error"))) : real.append(payments)),
-      list: (query) => real.list(query),
-      latestOffset: (trackingId) => real.latestOffset(trackingId),
-      readCheckpoint: (source) => real.readCheckpoint(source),
-      writeCheckpoint: (source, value) => real.writeCheckpoint(source, value),
-      ping: () => real.ping(),
-      close: () => real.close(),
-    };
+    });
     // Without an onFatalStoreError of its own, the app closes itself, as main does before exiting 1.
     const server = await startTestServer({}, { store });
     try {
@@ -152,17 +145,10 @@ describe("store failures", () => {
   test("a store found broken by a health check, not a publish, also drops clients and closes the app", async () => {
     const real = openSqliteStore({ path: join(dataDir, "broken-ping.sqlite") });
     let broken = false;
-    const store: PaymentStore = {
-      append: (payments) => real.append(payments),
-      list: (query) => real.list(query),
-      latestOffset: (trackingId) => real.latestOffset(trackingId),
-      readCheckpoint: (source) => real.readCheckpoint(source),
-      writeCheckpoint: (source, value) => real.writeCheckpoint(source, value),
-      prune: (policy) => real.prune(policy),
+    const store = replacing(real, {
       // What the SQLite store answers once its writer thread has died.
       ping: () => (broken ? Promise.reject(new StoreFatalError(new Error("the SQLite writer thread exited with code 1"))) : real.ping()),
-      close: () => real.close(),
-    };
+    });
     const server = await startTestServer({}, { store });
     try {
       const socket = await server.connect({ reconnection: false });
@@ -180,3 +166,18 @@ describe("store failures", () => {
     }
   });
 });
+
+/** The real store with some methods replaced; delegated one by one, since spreading a class instance copies none of its methods. */
+function replacing(real: PaymentStore, replaced: Partial<PaymentStore>): PaymentStore {
+  return {
+    append: (payments) => real.append(payments),
+    list: (query) => real.list(query),
+    latestOffset: (trackingId) => real.latestOffset(trackingId),
+    readCheckpoint: (source) => real.readCheckpoint(source),
+    writeCheckpoint: (source, value) => real.writeCheckpoint(source, value),
+    prune: (policy) => real.prune(policy),
+    ping: () => real.ping(),
+    close: () => real.close(),
+    ...replaced,
+  };
+}
