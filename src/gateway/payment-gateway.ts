@@ -13,6 +13,7 @@ import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
 import { VacatedRooms } from "./vacated-rooms.js";
 import { releaseOpeningRequest } from "./opening-request.js";
+import { RecoveryAdapter } from "./recovery-adapter.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
@@ -132,7 +133,12 @@ export class PaymentGateway {
         const refusal = this.refuseHandshake(request);
         callback(refusal ?? null, refusal === undefined);
       },
-      ...(options.adapter === undefined ? {} : { adapter: options.adapter }),
+      // With recovery on and no cluster adapter, our own recovery adapter rather than Socket.IO's stock one (see it for why).
+      ...(options.adapter !== undefined
+        ? { adapter: options.adapter }
+        : options.recoveryWindowMs > 0
+          ? { adapter: RecoveryAdapter }
+          : {}),
       ...(options.recoveryWindowMs > 0
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: true } }
         : {}),
