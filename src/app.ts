@@ -206,6 +206,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     maxSubscriptionsPerSocket: config.MAX_SUBSCRIPTIONS_PER_SOCKET,
     maxHttpBufferSize: config.MAX_HTTP_BUFFER_SIZE,
     recoveryWindowMs: config.RECOVERY_WINDOW_MS,
+    recoveryMaxPackets: config.RECOVERY_MAX_PACKETS,
     corsOrigins: config.CORS_ORIGINS,
     replayPageSize: config.REPLAY_PAGE_SIZE,
     authorizer,

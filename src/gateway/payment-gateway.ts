@@ -13,7 +13,7 @@ import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
 import { VacatedRooms } from "./vacated-rooms.js";
 import { releaseOpeningRequest } from "./opening-request.js";
-import { RecoveryAdapter } from "./recovery-adapter.js";
+import { recoveryAdapter } from "./recovery-adapter.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
@@ -40,6 +40,8 @@ export interface PaymentGatewayOptions {
   maxHttpBufferSize: number;
   /** How long a dropped client's rooms and missed payments are kept; 0 turns recovery off. */
   recoveryWindowMs: number;
+  /** Most broadcasts kept for recovery, whatever their age. */
+  recoveryMaxPackets: number;
   /** Allowed browser origins; `*` allows all. */
   corsOrigins: readonly string[];
   /** Where `subscribe {since}` reads what a client missed. */
@@ -137,7 +139,7 @@ export class PaymentGateway {
       ...(options.adapter !== undefined
         ? { adapter: options.adapter }
         : options.recoveryWindowMs > 0
-          ? { adapter: RecoveryAdapter }
+          ? { adapter: recoveryAdapter({ maxPackets: options.recoveryMaxPackets }) }
           : {}),
       ...(options.recoveryWindowMs > 0
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: true } }

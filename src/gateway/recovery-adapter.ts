@@ -18,6 +18,15 @@ interface RecoveryNamespace {
   server: { opts: { connectionStateRecovery?: { maxDisconnectionDuration?: number } } };
 }
 
+export interface RecoveryLimits {
+  /**
+   * Most packets kept, whatever their age. Past it the oldest go first, and a
+   * client whose offset went with them reconnects without recovery (the client
+   * library then asks the store with `since`). Bounds memory under sustained load.
+   */
+  maxPackets: number;
+}
+
 const EVENT = 2;
 const SWEEP_INTERVAL_MS = 60_000;
 const OFFSET_PATTERN = /^[0-9]{1,15}$/;
@@ -49,7 +58,10 @@ function includes(rooms: readonly Room[], packet: KeptPacket): boolean {
  *   index, not a search through every packet of the window.
  *
  * Per subscribed connection this is the subscribe ack's entry (about 1 KB
- * with the stock adapter); under load it is every payment of the window.
+ * with the stock adapter); under load it is every payment of the window, so
+ * unlike the stock adapter it also keeps at most `maxPackets`.
+ *
+ * Socket.IO builds one per namespace from a class: {@link recoveryAdapter} makes one with the limits set.
  */
 export class RecoveryAdapter extends Adapter {
   private readonly windowMs: number;
@@ -60,7 +72,10 @@ export class RecoveryAdapter extends Adapter {
   private nextOffset = 1;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(nsp: unknown) {
+  constructor(
+    nsp: unknown,
+    private readonly limits: RecoveryLimits,
+  ) {
     super(nsp);
     this.windowMs = (nsp as RecoveryNamespace).server.opts.connectionStateRecovery?.maxDisconnectionDuration ?? 2 * 60 * 1000;
     this.sweeper = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
@@ -110,7 +125,7 @@ export class RecoveryAdapter extends Adapter {
         json: JSON.stringify(packet.data),
         emittedAt: now,
       });
-      this.dropOlderThan(now - this.windowMs);
+      this.drop(now - this.windowMs);
     }
     super.broadcast(packet, opts);
   }
@@ -132,16 +147,29 @@ export class RecoveryAdapter extends Adapter {
     for (const [pid, session] of this.sessions) {
       if (session.disconnectedAt + this.windowMs < now) this.sessions.delete(pid);
     }
-    this.dropOlderThan(now - this.windowMs);
+    this.drop(now - this.windowMs);
   }
 
-  private dropOlderThan(threshold: number): void {
+  /** Drops the packets emitted before `threshold`, and the oldest beyond `maxPackets`. */
+  private drop(threshold: number): void {
     const { packets } = this;
-    while (this.head < packets.length && (packets[this.head]?.emittedAt ?? threshold) < threshold) packets[this.head++] = undefined;
+    const keepFrom = packets.length - this.limits.maxPackets;
+    while (this.head < packets.length && (this.head < keepFrom || (packets[this.head]?.emittedAt ?? threshold) < threshold)) {
+      packets[this.head++] = undefined;
+    }
     // Compacted once the dropped front outweighs the rest, so each packet is copied at most about once.
     if (this.head > 1024 && this.head * 2 > packets.length) {
       this.packets = packets.slice(this.head);
       this.head = 0;
     }
   }
+}
+
+/** The adapter class Socket.IO is given: a {@link RecoveryAdapter} with these limits for each namespace. */
+export function recoveryAdapter(limits: RecoveryLimits): typeof Adapter {
+  return class LimitedRecoveryAdapter extends RecoveryAdapter {
+    constructor(nsp: unknown) {
+      super(nsp, limits);
+    }
+  };
 }

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";
 import { Server } from "socket.io";
-import { RecoveryAdapter } from "../../src/gateway/recovery-adapter.js";
+import { recoveryAdapter, type RecoveryAdapter } from "../../src/gateway/recovery-adapter.js";
 
 const WINDOW_MS = 120_000;
+const MAX_PACKETS = 5_000;
 let io: Server;
 
 beforeEach(() => {
   mock.timers.enable({ apis: ["Date", "setInterval"], now: 1_000_000 });
-  io = new Server({ adapter: RecoveryAdapter, connectionStateRecovery: { maxDisconnectionDuration: WINDOW_MS } });
+  io = new Server({ adapter: recoveryAdapter({ maxPackets: MAX_PACKETS }), connectionStateRecovery: { maxDisconnectionDuration: WINDOW_MS } });
 });
 
 afterEach(() => {
@@ -106,4 +107,12 @@ test("a long run of packets keeps offsets addressable after the dropped front is
   const kept = Array.from({ length: 10 }, (_, i) => emit(["t:a"], ["payment", { i: 3000 + i }]));
   assert.equal(adapter().keptPackets, 10);
   assert.deepEqual((await adapter().restoreSession("p1", "3005")).missedPackets, kept.slice(5));
+});
+
+test("past the packet cap the oldest packets go, whatever their age", async () => {
+  persist("p1", ["t:a"]);
+  const all = Array.from({ length: MAX_PACKETS + 3 }, (_, i) => emit(["t:a"], ["payment", { i }]));
+  assert.equal(adapter().keptPackets, MAX_PACKETS);
+  assert.equal(await adapter().restoreSession("p1", "3"), null, "offset 3 was dropped to make room");
+  assert.deepEqual((await adapter().restoreSession("p1", "4")).missedPackets, all.slice(4));
 });
