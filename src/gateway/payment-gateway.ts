@@ -268,8 +268,6 @@ export class PaymentGateway {
    * A client that does not read leaves its payments in this process: in
    * Engine.IO's write buffer and in the WebSocket's send buffer. Past the cap
    * it is dropped, which frees both; it catches up by `subscribe {since}`.
-   */
-  /**
    * Backlogs are checked once per room per turn, after the turn's writes
    * were flushed (the coalescer's flush was queued first), not once per
    * payment: a burst to a large room would otherwise walk every member's
