@@ -46,7 +46,7 @@ const envShape = z.object({
   /** How long (ms) a dropped client keeps its rooms and missed payments through Socket.IO recovery. */
   RECOVERY_WINDOW_MS: integer(0, 24 * 60 * 60 * 1000).default(2 * 60 * 1000),
   /** Most broadcasts kept for recovery, whatever their age; past it the oldest go, so memory stays bounded under sustained load. */
-  RECOVERY_MAX_PACKETS: integer(1, 100_000_000).default(500_000),
+  RECOVERY_MAX_PACKETS: integer(1, 100_000_000).default(250_000),
   /** Payments read from the store per step when a client replays with `since`. */
   REPLAY_PAGE_SIZE: integer(1, 10_000).default(500),
   /** Retention by age: delete payments received more than this many seconds ago; 0 keeps them forever. */

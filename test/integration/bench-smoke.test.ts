@@ -10,6 +10,12 @@ import { startBaselineServer, type BaselineServer } from "../../bench/baseline-s
 import { EioClient, parseEventArgs } from "../../bench/eio-client.js";
 import { Publisher } from "../../bench/publisher.js";
 import bs58 from "bs58";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const API_KEY = "bench-smoke-key";
 let server: BaselineServer;
@@ -101,4 +107,28 @@ test("client answers heartbeats so the server keeps it", async () => {
   assert.equal(client.isConnected, true);
   client.close();
   await fast.close();
+});
+
+test("bench:recovery measures both recovery adapters, and both restore the same packets", async () => {
+  const out = mkdtempSync(join(tmpdir(), "recovery-bench-"));
+  try {
+    const script = fileURLToPath(new URL("../../bench/recovery-buffer.ts", import.meta.url));
+    const args = ["--import", "tsx", script, "--payments", "20000", "--behind", "10000", "--sessions", "50", "--out", out];
+    await promisify(execFile)(process.execPath, args);
+    const [file] = readdirSync(out);
+    assert.ok(file !== undefined && file.startsWith("recovery-buffer-"), "a JSON report is written");
+    const { results } = JSON.parse(readFileSync(join(out, file), "utf8")) as {
+      results: Array<{ adapter: string; heapBytesPerPayment: number; missedPerSession: number }>;
+    };
+    const [stock, ours] = results;
+    assert.equal(stock?.adapter, "stock");
+    assert.equal(ours?.adapter, "ours");
+    // 10,000 packets behind, round-robin over 5,000 rooms: two for each session's tracking room.
+    assert.equal(stock.missedPerSession, 2);
+    assert.equal(ours.missedPerSession, 2);
+    assert.ok(stock.heapBytesPerPayment > 0 && ours.heapBytesPerPayment > 0);
+    assert.ok(ours.heapBytesPerPayment < stock.heapBytesPerPayment, `ours ${ours.heapBytesPerPayment} B, stock ${stock.heapBytesPerPayment} B`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
