@@ -31,12 +31,49 @@ const EVENT = 2;
 const SWEEP_INTERVAL_MS = 60_000;
 const OFFSET_PATTERN = /^[0-9]{1,15}$/;
 
-function includes(rooms: readonly Room[], packet: KeptPacket): boolean {
-  if (packet.room !== undefined) return rooms.includes(packet.room);
-  const { opts } = packet;
-  if (opts === undefined) return false;
+/** Whether a packet kept with its broadcast options (several rooms, or exceptions) was meant for a socket in these rooms. */
+function meantFor(rooms: readonly Room[], opts: BroadcastOptions): boolean {
   const included = opts.rooms.size === 0 || rooms.some((room) => opts.rooms.has(room));
   return included && !rooms.some((room) => opts.except?.has(room));
+}
+
+/** Offsets in increasing order, dropped from the front. */
+class OffsetQueue {
+  private offsets: number[] = [];
+  private head = 0;
+
+  constructor(...offsets: number[]) {
+    this.offsets = offsets;
+  }
+
+  get size(): number {
+    return this.offsets.length - this.head;
+  }
+
+  push(offset: number): void {
+    this.offsets.push(offset);
+  }
+
+  /** Drops the oldest offset; compacts once the dropped front outweighs the rest. */
+  shift(): void {
+    this.head++;
+    if (this.head > 64 && this.head * 2 > this.offsets.length) {
+      this.offsets = this.offsets.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Appends to `into` every offset after `after`. */
+  collectAfter(after: number, into: number[]): void {
+    let low = this.head;
+    let high = this.offsets.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.offsets[middle]! <= after) low = middle + 1;
+      else high = middle;
+    }
+    for (let i = low; i < this.offsets.length; i++) into.push(this.offsets[i]!);
+  }
 }
 
 /**
@@ -55,7 +92,10 @@ function includes(rooms: readonly Room[], packet: KeptPacket): boolean {
  *   envelope objects, which the GC would otherwise walk for the whole window.
  *   Every event this service sends is JSON (no binary attachments).
  * - Offsets are consecutive integers, so a returning client's offset is an
- *   index, not a search through every packet of the window.
+ *   index, not a search through every packet of the window; and each room
+ *   keeps the offsets of its packets, so what a client missed is found from
+ *   its own rooms, not by filtering everything sent since (a reconnect storm
+ *   under load would otherwise cost each client a pass over the window).
  *
  * Per subscribed connection this is the subscribe ack's entry (about 1 KB
  * with the stock adapter); under load it is every payment of the window, so
@@ -70,6 +110,10 @@ export class RecoveryAdapter extends Adapter {
   private packets: Array<KeptPacket | undefined> = [];
   private head = 0;
   private nextOffset = 1;
+  /** Per room, the offsets of the kept packets sent to it alone: one number until there are two. */
+  private readonly byRoom = new Map<Room, number | OffsetQueue>();
+  /** Offsets of the kept packets sent with broadcast options (several rooms, or exceptions). */
+  private readonly withOptions = new OffsetQueue();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -100,13 +144,24 @@ export class RecoveryAdapter extends Adapter {
       this.sessions.delete(pid);
       return none;
     }
-    const index = this.indexOf(offset);
-    if (index === undefined) return none;
-    const missedPackets: unknown[][] = [];
-    for (let i = index + 1; i < this.packets.length; i++) {
-      const packet = this.packets[i];
-      if (packet !== undefined && includes(session.rooms, packet)) missedPackets.push(JSON.parse(packet.json) as unknown[]);
+    if (!OFFSET_PATTERN.test(offset)) return none;
+    const after = Number(offset);
+    if (this.packetAt(after) === undefined) return none;
+    const missed: number[] = [];
+    for (const room of session.rooms) {
+      const kept = this.byRoom.get(room);
+      if (typeof kept === "number") {
+        if (kept > after) missed.push(kept);
+      } else kept?.collectAfter(after, missed);
     }
+    const withOptions: number[] = [];
+    this.withOptions.collectAfter(after, withOptions);
+    for (const candidate of withOptions) {
+      const opts = this.packetAt(candidate)?.opts;
+      if (opts !== undefined && meantFor(session.rooms, opts)) missed.push(candidate);
+    }
+    missed.sort((a, b) => a - b);
+    const missedPackets = missed.map((missedOffset) => JSON.parse(this.packetAt(missedOffset)!.json) as unknown[]);
     const { disconnectedAt: _, ...restored } = session;
     return Promise.resolve({ ...restored, missedPackets });
   }
@@ -117,14 +172,16 @@ export class RecoveryAdapter extends Adapter {
       const offset = this.nextOffset++;
       packet.data.push(String(offset));
       const single = opts.rooms.size === 1 && (opts.except === undefined || opts.except.size === 0);
+      const room = single ? opts.rooms.values().next().value : undefined;
       const now = Date.now();
-      this.packets.push({
-        offset,
-        room: single ? opts.rooms.values().next().value : undefined,
-        opts: single ? undefined : opts,
-        json: JSON.stringify(packet.data),
-        emittedAt: now,
-      });
+      this.packets.push({ offset, room, opts: single ? undefined : opts, json: JSON.stringify(packet.data), emittedAt: now });
+      if (room === undefined) this.withOptions.push(offset);
+      else {
+        const kept = this.byRoom.get(room);
+        if (kept === undefined) this.byRoom.set(room, offset);
+        else if (typeof kept === "number") this.byRoom.set(room, new OffsetQueue(kept, offset));
+        else kept.push(offset);
+      }
       this.drop(now - this.windowMs);
     }
     super.broadcast(packet, opts);
@@ -135,12 +192,17 @@ export class RecoveryAdapter extends Adapter {
     return this.packets.length - this.head;
   }
 
-  /** Index of the packet with this offset, if it is still kept. */
-  private indexOf(offset: string): number | undefined {
+  /** Rooms with kept packets of their own; for tests and stats. */
+  get indexedRooms(): number {
+    return this.byRoom.size;
+  }
+
+  /** The packet with this offset, if it is still kept. */
+  private packetAt(offset: number): KeptPacket | undefined {
     const oldest = this.packets[this.head];
-    if (!OFFSET_PATTERN.test(offset) || oldest === undefined) return undefined;
-    const index = this.head + (Number(offset) - oldest.offset);
-    return index >= this.head && index < this.packets.length ? index : undefined;
+    if (oldest === undefined) return undefined;
+    const index = this.head + (offset - oldest.offset);
+    return index >= this.head ? this.packets[index] : undefined;
   }
 
   private sweep(now: number): void {
@@ -154,14 +216,28 @@ export class RecoveryAdapter extends Adapter {
   private drop(threshold: number): void {
     const { packets } = this;
     const keepFrom = packets.length - this.limits.maxPackets;
-    while (this.head < packets.length && (this.head < keepFrom || (packets[this.head]?.emittedAt ?? threshold) < threshold)) {
+    for (;;) {
+      const oldest = packets[this.head];
+      if (oldest === undefined || (this.head >= keepFrom && oldest.emittedAt >= threshold)) break;
       packets[this.head++] = undefined;
+      this.forget(oldest);
     }
     // Compacted once the dropped front outweighs the rest, so each packet is copied at most about once.
     if (this.head > 1024 && this.head * 2 > packets.length) {
       this.packets = packets.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** Takes a dropped packet out of its room's offsets; it is the oldest there. */
+  private forget(packet: KeptPacket): void {
+    if (packet.room === undefined) {
+      this.withOptions.shift();
+      return;
+    }
+    const kept = this.byRoom.get(packet.room);
+    if (typeof kept === "number" || kept === undefined || kept.size <= 1) this.byRoom.delete(packet.room);
+    else kept.shift();
   }
 }
 

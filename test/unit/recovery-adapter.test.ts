@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";
+import fc from "fast-check";
 import { Server } from "socket.io";
+import { SessionAwareAdapter, type Adapter } from "socket.io-adapter";
 import { recoveryAdapter, type RecoveryAdapter } from "../../src/gateway/recovery-adapter.js";
 
 const WINDOW_MS = 120_000;
@@ -94,9 +96,10 @@ test("packets and sessions are kept for the recovery window and dropped after it
   assert.deepEqual((await adapter().restoreSession("p2", "2")).missedPackets, [third]);
   assert.equal(second.at(-1), "2");
 
-  // With nothing broadcast, the periodic sweep drops what expired.
+  // With nothing broadcast, the periodic sweep drops what expired, and with it every room's offsets.
   mock.timers.tick(WINDOW_MS + 60_000);
   assert.equal(adapter().keptPackets, 0);
+  assert.equal(adapter().indexedRooms, 0);
   assert.equal(await adapter().restoreSession("p2", "3"), null);
 });
 
@@ -115,4 +118,49 @@ test("past the packet cap the oldest packets go, whatever their age", async () =
   assert.equal(adapter().keptPackets, MAX_PACKETS);
   assert.equal(await adapter().restoreSession("p1", "3"), null, "offset 3 was dropped to make room");
   assert.deepEqual((await adapter().restoreSession("p1", "4")).missedPackets, all.slice(4));
+});
+
+test("a returning session misses exactly what it would with Socket.IO's stock adapter", async () => {
+  const stockServer = new Server({ connectionStateRecovery: { maxDisconnectionDuration: WINDOW_MS } });
+  const stock = stockServer.of("/").adapter as Adapter;
+  assert.ok(stock instanceof SessionAwareAdapter);
+  const rooms = ["s1", "s2", "t:a", "t:b", "t:c"];
+  const broadcastArb = fc.record({
+    to: fc.subarray(rooms, { maxLength: 3 }),
+    except: fc.subarray(rooms, { maxLength: 2 }),
+  });
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(broadcastArb, { minLength: 1, maxLength: 40 }),
+        fc.subarray(rooms, { minLength: 1 }),
+        fc.nat(),
+        async (broadcasts, sessionRooms, at) => {
+          const ours = recoveryAdapter({ maxPackets: MAX_PACKETS });
+          const oursServer = new Server({ adapter: ours, connectionStateRecovery: { maxDisconnectionDuration: WINDOW_MS } });
+          const mine = oursServer.of("/").adapter as RecoveryAdapter;
+          const offsets: Array<[string, string]> = [];
+          broadcasts.forEach(({ to, except }, n) => {
+            const sent: Array<string> = [];
+            for (const target of [stock, mine]) {
+              const packet = { type: 2, data: ["event", { n }] as unknown[] };
+              target.broadcast(packet, { rooms: new Set(to), except: new Set(except), flags: {} });
+              sent.push(String(packet.data.at(-1)));
+            }
+            offsets.push([sent[0]!, sent[1]!]);
+          });
+          const pid = `pid-${Math.random()}`;
+          for (const target of [stock, mine]) target.persistSession({ sid: "s1", pid, rooms: sessionRooms, data: undefined });
+          const [stockOffset, ourOffset] = offsets[at % offsets.length]!;
+          const expected = (await stock.restoreSession(pid, stockOffset)).missedPackets.map((data) => data.slice(0, -1));
+          const actual = (await mine.restoreSession(pid, ourOffset)).missedPackets.map((data) => data.slice(0, -1));
+          mine.close();
+          assert.deepEqual(actual, expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  } finally {
+    stock.close();
+  }
 });
