@@ -83,9 +83,11 @@ function summaryRows(report: BenchReport): Row[] {
     const s = service?.connect.find((c) => c.clients === n);
     const b = baseline?.connect.find((c) => c.clients === n);
     const skipped = (r: ConnectResult | undefined): string | undefined => (r?.skipped ? "skipped" : undefined);
-    rows.push({ metric: `connect ${fmt(n)}: connects/s`, service: s?.connectsPerSec, baseline: b?.connectsPerSec, ...opt(skipped(s), skipped(b)) });
-    rows.push({ metric: `connect ${fmt(n)}: RSS KB/conn (after GC)`, service: s?.rssPerConnKb, baseline: b?.rssPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
-    rows.push({ metric: `connect ${fmt(n)}: heap KB/conn (after GC)`, service: s?.heapPerConnKb, baseline: b?.heapPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
+    const asked = s?.requested ?? b?.requested;
+    const label = asked === undefined ? fmt(n) : `${fmt(n)} (${fmt(asked)} asked; the most this machine holds)`;
+    rows.push({ metric: `connect ${label}: connects/s`, service: s?.connectsPerSec, baseline: b?.connectsPerSec, ...opt(skipped(s), skipped(b)) });
+    rows.push({ metric: `connect ${label}: RSS KB/conn (after GC)`, service: s?.rssPerConnKb, baseline: b?.rssPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
+    rows.push({ metric: `connect ${label}: heap KB/conn (after GC)`, service: s?.heapPerConnKb, baseline: b?.heapPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
   }
   if (service?.unicast || baseline?.unicast) {
     rows.push({ metric: "unicast: peak delivered/s", service: service?.unicast?.peakDeliveredPerSec, baseline: baseline?.unicast?.peakDeliveredPerSec });
@@ -186,7 +188,7 @@ export function renderMarkdown(report: BenchReport): string {
       out.push("### connect", "", "| clients | subscribed | failed | connects/s | server CPU % | RSS KB/conn after GC | RSS KB/conn no GC | heap KB/conn | note |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|");
       for (const c of t.connect) {
         out.push(
-          `| ${fmt(c.clients)} | ${fmt(c.subscribed)} | ${fmt(c.failed)} | ${fmt(c.connectsPerSec)} | ${fmt(c.serverCpuPercent)} | ${fmt(c.rssPerConnKb, 1)} | ${fmt(c.rssPerConnNoGcKb, 1)} | ${fmt(c.heapPerConnKb, 1)} | ${c.skipped ? `skipped: ${c.skipped}` : (c.firstError ?? "")} |`,
+          `| ${fmt(c.clients)} | ${fmt(c.subscribed)} | ${fmt(c.failed)} | ${fmt(c.connectsPerSec)} | ${fmt(c.serverCpuPercent)} | ${fmt(c.rssPerConnKb, 1)} | ${fmt(c.rssPerConnNoGcKb, 1)} | ${fmt(c.heapPerConnKb, 1)} | ${c.skipped ? `skipped: ${c.skipped}` : c.cappedBy ? `${fmt(c.requested)} asked; ${c.cappedBy}` : (c.firstError ?? "")} |`,
         );
       }
       out.push("");

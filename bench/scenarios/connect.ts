@@ -13,7 +13,12 @@ import { round, sleep, SOCKET_PATH, withServer, type ScenarioContext } from "../
 import type { ServerProcess } from "../server-process.js";
 
 export interface ConnectResult {
+  /** Clients connected in this step: the count asked for, or less when the machine cannot hold that many (see cappedBy). */
   clients: number;
+  /** The count asked for, when the step ran with fewer. */
+  requested?: number;
+  /** Why the step ran with fewer clients than asked for. */
+  cappedBy?: string;
   skipped?: string;
   subscribed?: number;
   failed?: number;
@@ -32,15 +37,23 @@ export interface ConnectResult {
 
 /** Room for the listening socket, the database, logs and inspector. */
 const FD_MARGIN = 200;
+/** A capped step runs a round number of clients. */
+const CAP_STEP = 500;
 
-export function connectLimitReason(clients: number, serverPid: number): string | undefined {
+/** How many clients this machine lets the step connect, and what limits it; undefined when the count asked for fits. */
+export function connectCapacity(clients: number, serverPid: number): { max: number; reason: string } | undefined {
   const fdLimit = openFileLimit(serverPid);
-  if (clients + FD_MARGIN > fdLimit) {
-    return `server open-file limit is ${fdLimit} (hard limit in this environment; raising it needs CAP_SYS_RESOURCE)`;
-  }
   const ports = ephemeralPortCount();
-  if (clients > ports) return `only ${ports} ephemeral ports towards one 127.0.0.1 port`;
-  return undefined;
+  const limits = [
+    {
+      max: fdLimit - FD_MARGIN,
+      reason: `server open-file limit is ${fdLimit} (hard limit in this environment; raising it needs CAP_SYS_RESOURCE)`,
+    },
+    { max: ports, reason: `only ${ports} ephemeral ports towards one 127.0.0.1 port` },
+  ];
+  const tightest = limits.reduce((a, b) => (b.max < a.max ? b : a));
+  if (clients <= tightest.max) return undefined;
+  return { max: Math.floor(tightest.max / CAP_STEP) * CAP_STEP, reason: tightest.reason };
 }
 
 async function measureMemory(server: ServerProcess): Promise<{ rssKb: number; heap?: HeapFigures; error?: string }> {
@@ -52,13 +65,17 @@ async function measureMemory(server: ServerProcess): Promise<{ rssKb: number; he
   }
 }
 
-export async function runConnect(ctx: ScenarioContext, clients: number): Promise<ConnectResult> {
+export async function runConnect(ctx: ScenarioContext, requested: number): Promise<ConnectResult> {
   return withServer(ctx, async (server) => {
-    const skip = connectLimitReason(clients, server.pid);
-    if (skip) {
-      ctx.progress(`  connect ${clients}: skipped, ${skip}`);
-      return { clients, skipped: skip };
+    // Where the machine cannot hold the count asked for, the step runs as many as it can rather than nothing.
+    const capacity = connectCapacity(requested, server.pid);
+    if (capacity !== undefined && capacity.max < CAP_STEP) {
+      ctx.progress(`  connect ${requested}: skipped, ${capacity.reason}`);
+      return { clients: requested, skipped: capacity.reason };
     }
+    const clients = capacity?.max ?? requested;
+    const capped = capacity === undefined ? {} : { requested, cappedBy: capacity.reason };
+    if (capacity !== undefined) ctx.progress(`  connect ${requested}: running ${clients} instead, ${capacity.reason}`);
     await sleep(ctx.options.settleMs);
     const before = await measureMemory(server);
     const subscriptions = Array.from({ length: clients }, (_, i) => ({ trackingId: `${ctx.runTag}-c${i}` }));
@@ -79,6 +96,7 @@ export async function runConnect(ctx: ScenarioContext, clients: number): Promise
     const n = Math.max(1, connected.subscribed);
     const result: ConnectResult = {
       clients,
+      ...capped,
       subscribed: connected.subscribed,
       failed: connected.failed,
       ...(connected.firstError === undefined ? {} : { firstError: connected.firstError }),

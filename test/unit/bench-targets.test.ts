@@ -83,3 +83,19 @@ test("a fan-out that never saturated is reported as a floor, and a skipped scena
   assert.equal(checks.find((c) => c.target.includes("ingest"))?.met, false);
   assert.equal(checks.find((c) => c.target.includes("p99"))?.met, true);
 });
+
+test("a connect step the machine capped is judged on its rate only", () => {
+  const capped = (connectsPerSec: number) =>
+    checkTargets(
+      report(
+        target("service", [], {
+          connect: [{ clients: 19_500, requested: 50_000, cappedBy: "open-file limit", subscribed: 19_500, connectsPerSec }],
+        }),
+        target("baseline", []),
+      ),
+    ).find((c) => c.target.includes("50,000"));
+  const slow = capped(1_600);
+  assert.equal(slow?.met, false, "too slow even with fewer clients");
+  assert.match(slow?.measured ?? "", /19,500 subscribed at 1,600\/s, the most this machine holds: open-file limit/);
+  assert.equal(capped(2_400)?.met, undefined, "fast enough, but 50,000 was not reached: not judged");
+});
