@@ -13,9 +13,10 @@ const NO_QUERY: ParsedUrlQuery = Object.freeze({});
  * What a connection keeps of the HTTP request it was opened with, once
  * Socket.IO is connected: nothing of the request itself, and of the
  * handshake Socket.IO built from it only what is not the client's to size,
- * less the time it was made (a date string). The gateway reads `handshake.auth` (subscriber tokens) and nothing else;
- * the request's headers, query and URL stay in the handshake otherwise, for
- * the connection's life (a browser sends a dozen headers or more, cookies too).
+ * less the time it was made (a date string). The gateway reads
+ * `handshake.auth` (subscriber tokens) and nothing else; the request's
+ * headers, query and URL stay in the handshake otherwise, for the
+ * connection's life (a browser sends a dozen headers or more, cookies too).
  */
 export function releaseOpeningRequest(socket: Socket): void {
   releaseUpgradeRequest(socket.conn as unknown as EngineConnection);

@@ -1,4 +1,5 @@
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
+import { FrontQueue } from "./front-queue.js";
 
 type SessionToPersist = Omit<Session, "missedPackets">;
 
@@ -37,43 +38,16 @@ function meantFor(rooms: readonly Room[], opts: BroadcastOptions): boolean {
   return included && !rooms.some((room) => opts.except?.has(room));
 }
 
-/** Offsets in increasing order, dropped from the front. */
-class OffsetQueue {
-  private offsets: number[] = [];
-  private head = 0;
-
-  constructor(...offsets: number[]) {
-    this.offsets = offsets;
+/** Appends to `into` every offset of the queue (increasing) greater than `after`. */
+function collectAfter(offsets: FrontQueue<number>, after: number, into: number[]): void {
+  let low = 0;
+  let high = offsets.size;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (offsets.at(middle)! <= after) low = middle + 1;
+    else high = middle;
   }
-
-  get size(): number {
-    return this.offsets.length - this.head;
-  }
-
-  push(offset: number): void {
-    this.offsets.push(offset);
-  }
-
-  /** Drops the oldest offset; compacts once the dropped front outweighs the rest. */
-  shift(): void {
-    this.head++;
-    if (this.head > 64 && this.head * 2 > this.offsets.length) {
-      this.offsets = this.offsets.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Appends to `into` every offset after `after`. */
-  collectAfter(after: number, into: number[]): void {
-    let low = this.head;
-    let high = this.offsets.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.offsets[middle]! <= after) low = middle + 1;
-      else high = middle;
-    }
-    for (let i = low; i < this.offsets.length; i++) into.push(this.offsets[i]!);
-  }
+  for (let i = low; i < offsets.size; i++) into.push(offsets.at(i)!);
 }
 
 /**
@@ -106,14 +80,13 @@ class OffsetQueue {
 export class RecoveryAdapter extends Adapter {
   private readonly windowMs: number;
   private readonly sessions = new Map<PrivateSessionId, SessionToPersist & { disconnectedAt: number }>();
-  /** Kept packets from index `head` on, oldest first; offsets consecutive. */
-  private packets: Array<KeptPacket | undefined> = [];
-  private head = 0;
+  /** Kept packets, oldest first; their offsets are consecutive. */
+  private readonly packets = new FrontQueue<KeptPacket>();
   private nextOffset = 1;
   /** Per room, the offsets of the kept packets sent to it alone: one number until there are two. */
-  private readonly byRoom = new Map<Room, number | OffsetQueue>();
+  private readonly byRoom = new Map<Room, number | FrontQueue<number>>();
   /** Offsets of the kept packets sent with broadcast options (several rooms, or exceptions). */
-  private readonly withOptions = new OffsetQueue();
+  private readonly withOptions = new FrontQueue<number>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -152,10 +125,10 @@ export class RecoveryAdapter extends Adapter {
       const kept = this.byRoom.get(room);
       if (typeof kept === "number") {
         if (kept > after) missed.push(kept);
-      } else kept?.collectAfter(after, missed);
+      } else if (kept !== undefined) collectAfter(kept, after, missed);
     }
     const withOptions: number[] = [];
-    this.withOptions.collectAfter(after, withOptions);
+    collectAfter(this.withOptions, after, withOptions);
     for (const candidate of withOptions) {
       const opts = this.packetAt(candidate)?.opts;
       if (opts !== undefined && meantFor(session.rooms, opts)) missed.push(candidate);
@@ -179,7 +152,7 @@ export class RecoveryAdapter extends Adapter {
       else {
         const kept = this.byRoom.get(room);
         if (kept === undefined) this.byRoom.set(room, offset);
-        else if (typeof kept === "number") this.byRoom.set(room, new OffsetQueue(kept, offset));
+        else if (typeof kept === "number") this.byRoom.set(room, new FrontQueue(kept, offset));
         else kept.push(offset);
       }
       this.drop(now - this.windowMs);
@@ -189,7 +162,7 @@ export class RecoveryAdapter extends Adapter {
 
   /** Packets kept now; for tests and stats. */
   get keptPackets(): number {
-    return this.packets.length - this.head;
+    return this.packets.size;
   }
 
   /** Rooms with kept packets of their own; for tests and stats. */
@@ -199,10 +172,8 @@ export class RecoveryAdapter extends Adapter {
 
   /** The packet with this offset, if it is still kept. */
   private packetAt(offset: number): KeptPacket | undefined {
-    const oldest = this.packets[this.head];
-    if (oldest === undefined) return undefined;
-    const index = this.head + (offset - oldest.offset);
-    return index >= this.head ? this.packets[index] : undefined;
+    const oldest = this.packets.at(0);
+    return oldest === undefined ? undefined : this.packets.at(offset - oldest.offset);
   }
 
   private sweep(now: number): void {
@@ -214,18 +185,11 @@ export class RecoveryAdapter extends Adapter {
 
   /** Drops the packets emitted before `threshold`, and the oldest beyond `maxPackets`. */
   private drop(threshold: number): void {
-    const { packets } = this;
-    const keepFrom = packets.length - this.limits.maxPackets;
     for (;;) {
-      const oldest = packets[this.head];
-      if (oldest === undefined || (this.head >= keepFrom && oldest.emittedAt >= threshold)) break;
-      packets[this.head++] = undefined;
+      const oldest = this.packets.at(0);
+      if (oldest === undefined || (this.packets.size <= this.limits.maxPackets && oldest.emittedAt >= threshold)) return;
+      this.packets.shift();
       this.forget(oldest);
-    }
-    // Compacted once the dropped front outweighs the rest, so each packet is copied at most about once.
-    if (this.head > 1024 && this.head * 2 > packets.length) {
-      this.packets = packets.slice(this.head);
-      this.head = 0;
     }
   }
 
