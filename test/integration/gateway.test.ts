@@ -309,4 +309,37 @@ describe("limits and recovery", () => {
       [1, 2, 3],
     );
   });
+
+  test("past RECOVERY_MAX_PACKETS a dropped client is not recovered, and `since` still brings what it missed", async () => {
+    const capped = await startTestServer({ RECOVERY_MAX_PACKETS: "2" });
+    try {
+      const socket = await capped.connect({ reconnection: false });
+      const trackingId = uniqueId("recovery-cap");
+      await subscribe(socket, trackingId);
+      const payments = collect<any>(socket, "payment");
+      await capped.publish(paymentBody({ trackingId }));
+      await payments.until(1);
+
+      const serverSocket = capped.app.gateway.io.sockets.sockets.get(socket.id!);
+      assert.ok(serverSocket);
+      const serverSawDrop = nextEvent(serverSocket, "disconnect");
+      socket.io.engine.close();
+      await serverSawDrop;
+      // Two more broadcasts push the packet the client's offset names out of a buffer of two.
+      await capped.publish(paymentBody({ trackingId }));
+      await capped.publish(paymentBody({ trackingId }));
+
+      socket.connect();
+      await nextEvent(socket, "connect");
+      assert.equal(socket.recovered, false);
+      socket.emit("subscribe", { trackingId, since: 1 });
+      const all = await payments.until(3);
+      assert.deepEqual(
+        all.map((m) => m.data.offset),
+        [1, 2, 3],
+      );
+    } finally {
+      await capped.close();
+    }
+  });
 });
