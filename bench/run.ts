@@ -45,56 +45,63 @@ async function attempt<T>(report: TargetReport, scenario: string, body: () => Pr
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     report.errors.push({ scenario, message });
-    progress(`  ${scenario} FAILED: ${message.split("\n")[0] ?? ""}`);
+    progress(`${report.name.padEnd(8)} ${scenario} FAILED: ${message.split("\n")[0] ?? ""}`);
     return undefined;
   }
 }
 
-async function benchTarget(ctx: ScenarioContext): Promise<TargetReport> {
-  const { options, target } = ctx;
-  const report: TargetReport = { name: target.name, command: target.command.join(" "), errors: [], connect: [], fanOut: [], ingest: [] };
-  if (target.name === "service") {
-    const missing = serviceUnavailable(options);
-    if (missing) {
-      report.unavailable = missing;
-      progress(`service: not available (${missing}); skipping`);
-      return report;
-    }
-  }
-  progress(`${target.name}: ${report.command}`);
+/** One scenario step, run against each target in turn. */
+interface Step {
+  label: string;
+  run(ctx: ScenarioContext, report: TargetReport): Promise<void>;
+}
+
+/**
+ * The steps in order. Each runs on every target before the next begins, so a
+ * service figure and the baseline's it is compared with are measured minutes
+ * apart at most, not a whole run apart: this shared machine's speed drifts.
+ */
+function steps(options: BenchOptions): Step[] {
+  const list: Step[] = [];
+  const step = <T>(label: string, run: (ctx: ScenarioContext) => Promise<T>, keep: (report: TargetReport, result: T) => void): Step => ({
+    label,
+    async run(ctx, report) {
+      const result = await attempt(report, label, () => run(ctx));
+      if (result !== undefined) keep(report, result);
+    },
+  });
+  // The baseline stores nothing: for it these steps only say why they are empty.
+  const serviceOnly = (inner: Step, onBaseline: (report: TargetReport) => void): Step => ({
+    label: inner.label,
+    async run(ctx, report) {
+      if (ctx.target.name === "baseline") onBaseline(report);
+      else await inner.run(ctx, report);
+    },
+  });
   if (options.scenarios.has("connect")) {
     for (const clients of options.connectCounts) {
-      const r = await attempt(report, `connect ${clients}`, () => runConnect(ctx, clients));
-      if (r) report.connect.push(r);
+      list.push(step(`connect ${clients}`, (ctx) => runConnect(ctx, clients), (report, r) => report.connect.push(r)));
     }
   }
   if (options.scenarios.has("unicast")) {
-    const r = await attempt(report, "unicast", () => runUnicast(ctx));
-    if (r) report.unicast = r;
+    list.push(step("unicast", runUnicast, (report, r) => (report.unicast = r)));
   }
   if (options.scenarios.has("fanout")) {
     for (const plan of options.fanOut) {
-      const r = await attempt(report, `fan-out ${plan.subscribersPerId}`, () => runFanOut(ctx, plan));
-      if (r) report.fanOut.push(r);
+      list.push(step(`fan-out ${plan.subscribersPerId}`, (ctx) => runFanOut(ctx, plan), (report, r) => report.fanOut.push(r)));
     }
   }
   if (options.scenarios.has("ingest")) {
-    if (target.name === "baseline") report.ingestNotApplicable = NO_STORAGE;
-    else {
-      for (const plan of options.ingest) {
-        const r = await attempt(report, `ingest batch ${plan.batchSize}`, () => runIngest(ctx, plan));
-        if (r) report.ingest.push(r);
-      }
+    for (const plan of options.ingest) {
+      const inner = step(`ingest batch ${plan.batchSize}`, (ctx) => runIngest(ctx, plan), (report, r) => report.ingest.push(r));
+      list.push(serviceOnly(inner, (report) => (report.ingestNotApplicable = NO_STORAGE)));
     }
   }
   if (options.scenarios.has("replay")) {
-    if (target.name === "baseline") report.replayNotApplicable = NO_STORAGE;
-    else {
-      const r = await attempt(report, "replay", () => runReplay(ctx));
-      if (r) report.replay = r;
-    }
+    const inner = step("replay", runReplay, (report, r) => (report.replay = r));
+    list.push(serviceOnly(inner, (report) => (report.replayNotApplicable = NO_STORAGE)));
   }
-  return report;
+  return list;
 }
 
 function generatorPeaks(targets: readonly TargetReport[]): { worker: number; publisher: number } {
@@ -123,15 +130,31 @@ async function main(): Promise<void> {
 
   const pool = await WorkerPool.start(options.workers);
   cleanup.add(() => pool.kill());
-  const targets: TargetReport[] = [];
+  const runs = options.targets.map((name) => {
+    const target = targetSpec(name, options);
+    const report: TargetReport = { name, command: target.command.join(" "), errors: [], connect: [], fanOut: [], ingest: [] };
+    const missing = name === "service" ? serviceUnavailable(options) : undefined;
+    if (missing !== undefined) {
+      report.unavailable = missing;
+      progress(`service: not available (${missing}); skipping`);
+    } else {
+      progress(`${name}: ${report.command}`);
+    }
+    // Each line a scenario prints names its target, as the two now take turns.
+    const prefixed = (line: string) => progress(`${name.padEnd(8)} ${line.trimStart()}`);
+    const ctx: ScenarioContext = { target, pool, cleanup, apiKey: `bench-${runTag}`, options, runTag, progress: prefixed };
+    return { ctx, report };
+  });
   try {
-    for (const name of options.targets) {
-      const ctx: ScenarioContext = { target: targetSpec(name, options), pool, cleanup, apiKey: `bench-${runTag}`, options, runTag, progress };
-      targets.push(await benchTarget(ctx));
+    for (const step of steps(options)) {
+      for (const { ctx, report } of runs) {
+        if (report.unavailable === undefined) await step.run(ctx, report);
+      }
     }
   } finally {
     await pool.stop();
   }
+  const targets = runs.map((run) => run.report);
 
   const peaks = generatorPeaks(targets);
   const cpuList = cpus();

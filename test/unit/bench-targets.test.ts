@@ -99,3 +99,11 @@ test("a connect step the machine capped is judged on its rate only", () => {
   assert.match(slow?.measured ?? "", /19,500 subscribed at 1,600\/s, the most this machine holds: open-file limit/);
   assert.equal(capped(2_400)?.met, undefined, "fast enough, but 50,000 was not reached: not judged");
 });
+
+test("a fan-out where the baseline never saturated either gives no ratio", () => {
+  const service = target("service", [fanOut([step(5_000, 20)])]);
+  const baseline = target("baseline", [fanOut([step(5_000, 10)])]);
+  const ratio = checkTargets(report(service, baseline)).find((c) => c.target.includes("2×"));
+  assert.equal(ratio?.met, undefined);
+  assert.match(ratio?.measured ?? "", /both kept up with every step up to 5,000\/s: no ratio/);
+});
