@@ -25,6 +25,26 @@ async function subscribe(socket: Socket, trackingId: string): Promise<any> {
   return ack;
 }
 
+/** A stock client that does not reconnect by itself, subscribed to a new tracking ID and holding its first payment. */
+async function subscribedWithOnePayment(on: TestServer, label: string) {
+  const socket = await on.connect({ reconnection: false });
+  const trackingId = uniqueId(label);
+  await subscribe(socket, trackingId);
+  const payments = collect<any>(socket, "payment");
+  await on.publish(paymentBody({ trackingId }));
+  await payments.until(1);
+  return { socket, trackingId, payments };
+}
+
+/** Closes the client's transport without a Socket.IO disconnect (a network drop) and waits until the server has seen it. */
+async function dropTransport(on: TestServer, socket: Socket): Promise<void> {
+  const serverSocket = on.app.gateway.io.sockets.sockets.get(socket.id!);
+  assert.ok(serverSocket);
+  const serverSawDrop = nextEvent(serverSocket, "disconnect");
+  socket.io.engine.close();
+  await serverSawDrop;
+}
+
 function assertEnvelopeTimestamp(message: any): void {
   assert.equal(typeof message.timestamp, "number");
   assert.ok(Math.abs(message.timestamp - Date.now()) < 60_000, "envelope timestamp is server time in ms");
@@ -281,18 +301,8 @@ describe("limits and recovery", () => {
   });
 
   test("connection-state recovery: after a transport drop the stock client keeps its rooms and gets what it missed", async () => {
-    const socket = await server.connect({ reconnection: false });
-    const trackingId = uniqueId("recovery");
-    await subscribe(socket, trackingId);
-    const payments = collect<any>(socket, "payment");
-    await server.publish(paymentBody({ trackingId }));
-    await payments.until(1);
-
-    const serverSocket = server.app.gateway.io.sockets.sockets.get(socket.id!);
-    assert.ok(serverSocket);
-    const serverSawDrop = nextEvent(serverSocket, "disconnect");
-    socket.io.engine.close();
-    await serverSawDrop;
+    const { socket, trackingId, payments } = await subscribedWithOnePayment(server, "recovery");
+    await dropTransport(server, socket);
     const missed = paymentBody({ trackingId });
     await server.publish(missed);
 
@@ -313,18 +323,8 @@ describe("limits and recovery", () => {
   test("past RECOVERY_MAX_PACKETS a dropped client is not recovered, and `since` still brings what it missed", async () => {
     const capped = await startTestServer({ RECOVERY_MAX_PACKETS: "2" });
     try {
-      const socket = await capped.connect({ reconnection: false });
-      const trackingId = uniqueId("recovery-cap");
-      await subscribe(socket, trackingId);
-      const payments = collect<any>(socket, "payment");
-      await capped.publish(paymentBody({ trackingId }));
-      await payments.until(1);
-
-      const serverSocket = capped.app.gateway.io.sockets.sockets.get(socket.id!);
-      assert.ok(serverSocket);
-      const serverSawDrop = nextEvent(serverSocket, "disconnect");
-      socket.io.engine.close();
-      await serverSawDrop;
+      const { socket, trackingId, payments } = await subscribedWithOnePayment(capped, "recovery-cap");
+      await dropTransport(capped, socket);
       // Two more broadcasts push the packet the client's offset names out of a buffer of two.
       await capped.publish(paymentBody({ trackingId }));
       await capped.publish(paymentBody({ trackingId }));
