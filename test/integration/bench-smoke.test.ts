@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startBaselineServer, type BaselineServer } from "../../bench/baseline-server.js";
 import { EioClient, parseEventArgs } from "../../bench/eio-client.js";
+import type { BenchReport } from "../../bench/bench-report.js";
 import { Publisher } from "../../bench/publisher.js";
 import bs58 from "bs58";
 import { execFile } from "node:child_process";
@@ -128,6 +129,38 @@ test("bench:recovery measures both recovery adapters, and both restore the same 
     assert.equal(ours.missedPerSession, 2);
     assert.ok(stock.heapBytesPerPayment > 0 && ours.heapBytesPerPayment > 0);
     assert.ok(ours.heapBytesPerPayment < stock.heapBytesPerPayment, `ours ${ours.heapBytesPerPayment} B, stock ${stock.heapBytesPerPayment} B`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("npm run bench -- --quick runs every scenario on both targets and writes its report", async () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-quick-"));
+  try {
+    const script = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script, "--quick", "--out", out], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const json = readdirSync(out).find((name) => name.endsWith(".json"));
+    assert.ok(json !== undefined, "a JSON report is written");
+    assert.ok(readdirSync(out).includes(json.replace(/\.json$/, ".md")), "and its Markdown summary");
+    const report = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchReport;
+    assert.deepEqual(
+      report.targets.map((t) => t.name),
+      ["service", "baseline"],
+    );
+    for (const target of report.targets) {
+      assert.deepEqual(target.errors, [], `${target.name} ran every scenario`);
+      assert.ok(target.connect.every((c) => (c.subscribed ?? 0) === c.clients && c.clients > 0), `${target.name}: every client subscribed`);
+      assert.ok((target.unicast?.steps.length ?? 0) > 0, `${target.name}: unicast steps`);
+      assert.ok(target.fanOut.length > 0 && target.fanOut.every((f) => f.steps.length > 0), `${target.name}: fan-out steps`);
+    }
+    const [service, baseline] = report.targets;
+    assert.ok((service?.ingest.length ?? 0) > 0 && service?.replay !== undefined, "the service's ingest and replay ran");
+    assert.ok(baseline?.ingestNotApplicable !== undefined && baseline.replayNotApplicable !== undefined, "and the baseline says why it has none");
+    // The scenarios take turns: the baseline's first connect line comes before the service's unicast line.
+    assert.ok(stdout.indexOf("baseline connect") < stdout.indexOf("service  unicast"), "each scenario runs on both targets before the next");
+    assert.match(stdout, /\| target \| measured \| met \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
