@@ -9,16 +9,6 @@ export function ackEnvelope(data: string, now: number = Date.now()): AckEnvelope
   return { type: "ack", data, timestamp: now };
 }
 
-/**
- * A subscribe's ack with the tracking ID's newest offset. One literal rather
- * than a spread of {@link ackEnvelope}: the spread gave every envelope a hidden
- * class of its own (about 300 bytes each), and Socket.IO keeps every ack in
- * its recovery buffer for the recovery window.
- */
-export function subscribedAckEnvelope(data: string, latestOffset: number, now: number = Date.now()): AckEnvelope {
-  return { type: "ack", data, timestamp: now, latestOffset };
-}
-
 export function errorEnvelope(code: ErrorCode, message: string = ERRORS[code].message, now = Date.now()): ErrorEnvelope {
   return { type: "error", data: { code, message }, timestamp: now };
 }

@@ -6,7 +6,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
 import type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
-import { ackEnvelope, errorEnvelope, paymentEnvelope, subscribedAckEnvelope } from "./envelopes.js";
+import { ackEnvelope, errorEnvelope, paymentEnvelope } from "./envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
@@ -471,8 +471,8 @@ export class PaymentGateway {
       since === undefined || latestOffset === undefined || this.replays.get(trackingId)?.has(socket.id)
         ? undefined
         : this.startReplay(socket, trackingId, since as number, latestOffset);
-    const text = `Subscribed to trackingId: ${trackingId}`;
-    socket.emit("ack", latestOffset === undefined ? ackEnvelope(text) : subscribedAckEnvelope(text, latestOffset));
+    const ack = ackEnvelope(`Subscribed to trackingId: ${trackingId}`);
+    socket.emit("ack", latestOffset === undefined ? ack : { ...ack, latestOffset });
     acknowledge?.(
       latestOffset === undefined ? { ok: true, trackingId, subscribed: true } : { ok: true, trackingId, subscribed: true, latestOffset },
     );
