@@ -32,7 +32,7 @@ export interface BenchReport {
 }
 
 export const METHOD_NOTES = [
-  "Load: raw `ws` clients speaking Engine.IO v4 / Socket.IO v5 by hand (bench/eio-client.ts), spread over forked load-worker processes; payments published over HTTP (POST /v1/payments) from the orchestrator.",
+  "Load: lean clients speaking WebSocket, Engine.IO v4 and Socket.IO v5 by hand over plain TCP sockets (bench/eio-client.ts), spread over forked load-worker processes; payments published over HTTP (POST /v1/payments) from the orchestrator.",
   "Latency: each payment's amount is the publish moment as process.hrtime in µs (CLOCK_MONOTONIC, one clock for all processes on a Linux host; checked at start-up). The receiving worker subtracts it from its own hrtime. So latency = HTTP publish + server work (+ durable store for the service) + delivery. All payments of one request carry the request's stamp.",
   "Delivery steps are open loop: the publisher sends at a fixed rate for the window (batched per 10 ms tick, ≤ 100 payments per request). delivered/s = all deliveries / max(window, last delivery − window start), so a backlog that drains after the window lowers it; what arrived inside the window alone is kept in the JSON as inWindowPerSec. Latency covers every delivery, drain included. A step is saturated when delivered/s < 90% of offered, p99 > 500 ms, anything is missing after a bounded drain, or publishing fails; stepping stops at the first saturated step.",
   "Memory: fresh server, settle, two forced full GCs over the inspector (HeapProfiler.collectGarbage), read RSS (/proc/<pid>/status) and heapUsed; connect and subscribe N clients; settle, GC, read again; per-connection = delta / N. The RSS delta without the forced GC is kept in the JSON as rssPerConnNoGcKb.",
