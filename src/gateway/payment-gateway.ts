@@ -268,15 +268,15 @@ export class PaymentGateway {
    * A client that does not read leaves its payments in this process: in
    * Engine.IO's write buffer and in the WebSocket's send buffer. Past the cap
    * it is dropped, which frees both; it catches up by `subscribe {since}`.
-   * Backlogs are checked once per room per turn, after the turn's writes
-   * were flushed (the coalescer's flush was queued first), not once per
-   * payment: a burst to a large room would otherwise walk every member's
-   * buffers once for each payment.
+   * Backlogs are checked once per room per burst, after the burst's writes
+   * were flushed (the coalescer's flush microtask was queued first), not
+   * once per payment: a burst to a large room would otherwise walk every
+   * member's buffers once for each payment.
    */
   private scheduleBacklogCheck(room: string): void {
     if (this.options.maxBufferedBytesPerSocket === undefined || this.backlogRooms.has(room)) return;
     if (this.backlogRooms.size === 0) {
-      process.nextTick(() => {
+      queueMicrotask(() => {
         const rooms = [...this.backlogRooms];
         this.backlogRooms.clear();
         for (const pending of rooms) this.checkBacklogs(pending);

