@@ -56,6 +56,9 @@ export interface EioClientOptions {
   path: string;
   /** Gives up if the namespace is not joined within this time. */
   connectTimeoutMs?: number;
+  /** Source address and port to connect from; see WorkerPool.connect for why the generator picks them. */
+  localAddress?: string;
+  localPort?: number;
 }
 
 export interface EioClientHandlers {
@@ -210,7 +213,14 @@ export class EioClient {
       };
       const timer = setTimeout(() => settle(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
 
-      const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+      const { localAddress, localPort } = this.options;
+      const socket = connect({
+        host: url.hostname,
+        port: Number(url.port),
+        noDelay: true,
+        ...(localAddress === undefined ? {} : { localAddress }),
+        ...(localPort === undefined ? {} : { localPort }),
+      });
       this.socket = socket;
       socket.write(
         `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +

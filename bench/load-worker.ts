@@ -10,6 +10,7 @@
  */
 import { EioClient } from "./eio-client.js";
 import { LatencyHistogram } from "./latency-histogram.js";
+import { ephemeralPortRange } from "./proc-stats.js";
 import type { ConnectReply, StatsReply, Subscription, WorkerCommand, WorkerReply } from "./worker-protocol.js";
 
 const STAMP_MARKER = '"amountRaw":"';
@@ -30,6 +31,8 @@ class LoadWorker {
   private cpuAtReset = process.cpuUsage();
   private resetAtNs = nowNs();
   private closingAll = false;
+  private readonly ports = ephemeralPortRange();
+  private nextPort = this.ports.first;
 
   onPayment(raw: string): void {
     const now = nowNs();
@@ -66,7 +69,12 @@ class LoadWorker {
         resolveAck = resolve;
       });
       const client = new EioClient(
-        { baseUrl: command.baseUrl, path: command.path, connectTimeoutMs: Math.max(1000, deadline - Date.now()) },
+        {
+          baseUrl: command.baseUrl,
+          path: command.path,
+          connectTimeoutMs: Math.max(1000, deadline - Date.now()),
+          ...(command.localAddress === undefined ? {} : { localAddress: command.localAddress, localPort: this.takePort() }),
+        },
         {
           onEvent: (name, raw) => {
             if (name === "payment") this.onPayment(raw);
@@ -119,6 +127,17 @@ class LoadWorker {
       endNs: nowNs().toString(),
       lastSubscribeNs: lastSubscribeNs.toString(),
     };
+  }
+
+  /**
+   * The next source port, round the kernel's ephemeral range. With a source
+   * address of its own, this process is the only user of these ports, so it
+   * can name them and spare the kernel its search (see WorkerPool.connect).
+   */
+  private takePort(): number {
+    const port = this.nextPort;
+    this.nextPort = port >= this.ports.last ? this.ports.first : port + 1;
+    return port;
   }
 
   reset(): void {

@@ -42,9 +42,15 @@ export function openFileLimit(pid: number): number {
   return Number(match[1]);
 }
 
+/** The kernel's ephemeral port range, first and last port. */
+export function ephemeralPortRange(): { first: number; last: number } {
+  const [first, last] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+  return { first: first ?? Number.NaN, last: last ?? Number.NaN };
+}
+
 export function ephemeralPortCount(): number {
-  const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
-  return low !== undefined && high !== undefined ? high - low + 1 : Number.NaN;
+  const { first, last } = ephemeralPortRange();
+  return last - first + 1;
 }
 
 export interface MachineSample {

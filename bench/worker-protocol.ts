@@ -15,6 +15,8 @@ export type WorkerCommand =
       /** Handshakes in flight at once, so the listen backlog never overflows. */
       concurrency: number;
       timeoutMs: number;
+      /** Source address for this worker's connections (see WorkerPool.connect). */
+      localAddress?: string;
     }
   | { type: "reset"; requestId: number }
   | { type: "stats"; requestId: number }

@@ -41,15 +41,20 @@ const FD_MARGIN = 200;
 const CAP_STEP = 500;
 
 /** How many clients this machine lets the step connect, and what limits it; undefined when the count asked for fits. */
-export function connectCapacity(clients: number, serverPid: number): { max: number; reason: string } | undefined {
+export function connectCapacity(
+  clients: number,
+  serverPid: number,
+  sourceAddresses: number,
+): { max: number; reason: string } | undefined {
   const fdLimit = openFileLimit(serverPid);
-  const ports = ephemeralPortCount();
+  // Each load worker connects from a loopback address of its own, with its own ephemeral ports.
+  const ports = ephemeralPortCount() * sourceAddresses;
   const limits = [
     {
       max: fdLimit - FD_MARGIN,
       reason: `server open-file limit is ${fdLimit} (hard limit in this environment; raising it needs CAP_SYS_RESOURCE)`,
     },
-    { max: ports, reason: `only ${ports} ephemeral ports towards one 127.0.0.1 port` },
+    { max: ports, reason: `only ${ports} ephemeral ports from ${sourceAddresses} source addresses towards one port` },
   ];
   const tightest = limits.reduce((a, b) => (b.max < a.max ? b : a));
   if (clients <= tightest.max) return undefined;
@@ -68,7 +73,7 @@ async function measureMemory(server: ServerProcess): Promise<{ rssKb: number; he
 export async function runConnect(ctx: ScenarioContext, requested: number): Promise<ConnectResult> {
   return withServer(ctx, async (server) => {
     // Where the machine cannot hold the count asked for, the step runs as many as it can rather than nothing.
-    const capacity = connectCapacity(requested, server.pid);
+    const capacity = connectCapacity(requested, server.pid, ctx.pool.size);
     if (capacity !== undefined && capacity.max < CAP_STEP) {
       ctx.progress(`  connect ${requested}: skipped, ${capacity.reason}`);
       return { clients: requested, skipped: capacity.reason };
