@@ -13,6 +13,7 @@ import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
 import { WriteCoalescer } from "./write-coalescer.js";
 import { VacatedRooms } from "./vacated-rooms.js";
 import { releaseOpeningRequest } from "./opening-request.js";
+import { mergeHandshakeWrites } from "./handshake-writes.js";
 import { recoveryAdapter } from "./recovery-adapter.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
@@ -173,9 +174,10 @@ export class PaymentGateway {
     };
     this.io.engine.on("connection", (conn: EngineConnection) => this.onEngineConnection(conn));
     // Socket.IO's own HTTP answers (long-polling) get the headers Fastify's answers get from helmet.
-    this.io.engine.on("headers", (headers: Record<string, string>) => {
+    this.io.engine.on("headers", (headers: Record<string, string>, request: IncomingMessage) => {
       headers["X-Content-Type-Options"] = "nosniff";
       headers["Cache-Control"] = "no-store";
+      mergeHandshakeWrites(request);
     });
     this.io.on("connection", (socket) => this.onConnection(socket));
   }

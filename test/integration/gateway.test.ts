@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { Socket } from "socket.io-client";
 import { paymentBody } from "../support/payments.js";
@@ -127,6 +128,35 @@ describe("transports", () => {
     // The ack comes over the new transport, after the server took the upgrade packet sent before it.
     await subscribe(upgrading, uniqueId("released-upgrade"));
     assert.deepEqual(held(upgrading), released);
+  });
+
+  test("a new WebSocket client's 101 and Engine.IO open packet leave the server in one write", async () => {
+    // Every write the server makes on the upgraded TCP socket, with whether it was corked at the time.
+    const writes: Array<{ text: string; corked: boolean }> = [];
+    const spy = (_headers: unknown, request: IncomingMessage) => {
+      if (request.headers.upgrade === undefined) return;
+      const tcp = request.socket;
+      const write = tcp.write.bind(tcp) as (...args: unknown[]) => boolean;
+      tcp.write = ((...args: unknown[]) => {
+        writes.push({ text: String(args[0]).slice(0, 12), corked: tcp.writableCorked > 0 });
+        return write(...args);
+      }) as typeof tcp.write;
+    };
+    server.app.gateway.io.engine.on("headers", spy);
+    try {
+      const socket = await server.connect({ transports: ["websocket"] });
+      await subscribe(socket, uniqueId("one-write"));
+    } finally {
+      server.app.gateway.io.engine.off("headers", spy);
+    }
+    const upgrade = writes.findIndex((w) => w.text.startsWith("HTTP/1.1 101"));
+    const open = writes.findIndex((w) => w.text.includes('0{"sid"'));
+    assert.ok(upgrade >= 0 && open > upgrade, `the 101, then the open packet: ${JSON.stringify(writes)}`);
+    // Corked from the 101 through the open packet: one writev when the cork comes off.
+    assert.deepEqual(
+      writes.slice(upgrade, open + 1).map((w) => w.corked),
+      writes.slice(upgrade, open + 1).map(() => true),
+    );
   });
 
   test("polling only works end to end", async () => {
