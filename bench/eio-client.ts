@@ -214,13 +214,7 @@ export class EioClient {
       const timer = setTimeout(() => settle(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
 
       const { localAddress, localPort } = this.options;
-      const socket = connect({
-        host: url.hostname,
-        port: Number(url.port),
-        noDelay: true,
-        ...(localAddress === undefined ? {} : { localAddress }),
-        ...(localPort === undefined ? {} : { localPort }),
-      });
+      const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true, localAddress, localPort });
       this.socket = socket;
       socket.write(
         `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -257,7 +251,7 @@ export class EioClient {
       const onFrames = (chunk: Buffer): void => {
         for (const { opcode, payload } of this.frames.push(chunk)) {
           if (opcode === OP_TEXT) onText(payload.toString("utf8"));
-          else if (opcode === OP_PING) socket.write(encodeClientFrame(OP_PONG, Buffer.from(payload)));
+          else if (opcode === OP_PING) socket.write(encodeClientFrame(OP_PONG, payload));
           else if (opcode === OP_CLOSE) this.close("server close");
         }
       };

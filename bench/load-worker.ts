@@ -73,7 +73,8 @@ class LoadWorker {
           baseUrl: command.baseUrl,
           path: command.path,
           connectTimeoutMs: Math.max(1000, deadline - Date.now()),
-          ...(command.localAddress === undefined ? {} : { localAddress: command.localAddress, localPort: this.takePort() }),
+          localAddress: command.localAddress,
+          localPort: command.localAddress === undefined ? undefined : this.takePort(),
         },
         {
           onEvent: (name, raw) => {

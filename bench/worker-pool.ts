@@ -165,7 +165,7 @@ export class WorkerPool {
                 subscriptions,
                 concurrency: options.concurrencyPerWorker,
                 timeoutMs: options.timeoutMs,
-                ...(isLoopback(options.baseUrl) ? { localAddress: loopbackSourceAddress(i) } : {}),
+                localAddress: isLoopback(options.baseUrl) ? loopbackSourceAddress(i) : undefined,
               },
               options.timeoutMs + 30_000,
             ),
