@@ -86,6 +86,7 @@ function summaryRows(report: BenchReport): Row[] {
     const asked = s?.requested ?? b?.requested;
     const label = asked === undefined ? fmt(n) : `${fmt(n)} (${fmt(asked)} asked; the most this machine holds)`;
     rows.push({ metric: `connect ${label}: connects/s`, service: s?.connectsPerSec, baseline: b?.connectsPerSec, ...opt(skipped(s), skipped(b)) });
+    rows.push({ metric: `connect ${label}: server CPU µs/connect`, service: s?.serverCpuUsPerConnect, baseline: b?.serverCpuUsPerConnect, ...opt(skipped(s), skipped(b)) });
     rows.push({ metric: `connect ${label}: RSS KB/conn (after GC)`, service: s?.rssPerConnKb, baseline: b?.rssPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
     rows.push({ metric: `connect ${label}: heap KB/conn (after GC)`, service: s?.heapPerConnKb, baseline: b?.heapPerConnKb, digits: 1, ...opt(skipped(s), skipped(b)) });
   }
@@ -185,10 +186,15 @@ export function renderMarkdown(report: BenchReport): string {
     for (const e of t.errors) out.push(`- **${e.scenario} failed:** ${e.message.split("\n")[0] ?? ""}`);
     if (t.errors.length > 0) out.push("");
     if (t.connect.length > 0) {
-      out.push("### connect", "", "| clients | subscribed | failed | connects/s | server CPU % | RSS KB/conn after GC | RSS KB/conn no GC | heap KB/conn | note |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+      out.push(
+        "### connect",
+        "",
+        "| clients | subscribed | failed | connects/s | server CPU % | server CPU µs/connect | generator CPU µs/connect | RSS KB/conn after GC | RSS KB/conn no GC | heap KB/conn | note |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+      );
       for (const c of t.connect) {
         out.push(
-          `| ${fmt(c.clients)} | ${fmt(c.subscribed)} | ${fmt(c.failed)} | ${fmt(c.connectsPerSec)} | ${fmt(c.serverCpuPercent)} | ${fmt(c.rssPerConnKb, 1)} | ${fmt(c.rssPerConnNoGcKb, 1)} | ${fmt(c.heapPerConnKb, 1)} | ${c.skipped ? `skipped: ${c.skipped}` : c.cappedBy ? `${fmt(c.requested)} asked; ${c.cappedBy}` : (c.firstError ?? "")} |`,
+          `| ${fmt(c.clients)} | ${fmt(c.subscribed)} | ${fmt(c.failed)} | ${fmt(c.connectsPerSec)} | ${fmt(c.serverCpuPercent)} | ${fmt(c.serverCpuUsPerConnect)} | ${fmt(c.generatorCpuUsPerConnect)} | ${fmt(c.rssPerConnKb, 1)} | ${fmt(c.rssPerConnNoGcKb, 1)} | ${fmt(c.heapPerConnKb, 1)} | ${c.skipped ? `skipped: ${c.skipped}` : c.cappedBy ? `${fmt(c.requested)} asked; ${c.cappedBy}` : (c.firstError ?? "")} |`,
         );
       }
       out.push("");

@@ -26,6 +26,12 @@ export interface ConnectResult {
   elapsedMs?: number;
   connectsPerSec?: number;
   serverCpuPercent?: number;
+  /**
+   * CPU per connect and subscribe, server and generator: what sets the rate
+   * on any machine, where connects/s also depends on what else ran.
+   */
+  serverCpuUsPerConnect?: number;
+  generatorCpuUsPerConnect?: number;
   rssBeforeKb?: number;
   rssAfterKb?: number;
   rssPerConnKb?: number;
@@ -108,6 +114,9 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
       elapsedMs: round(connected.elapsedMs),
       connectsPerSec: round((connected.subscribed * 1000) / connected.elapsedMs, 0),
       serverCpuPercent: round(cpuPercent(cpuFrom, cpuTo)),
+      serverCpuUsPerConnect: round(((cpuTo.cpuMs - cpuFrom.cpuMs) * 1000) / n, 0),
+      // The workers' CPU shares are over the time since the reset just before the connect.
+      generatorCpuUsPerConnect: round((generator.workerCpuPercent.reduce((a, b) => a + b, 0) * connected.elapsedMs * 10) / n, 0),
       rssBeforeKb: before.rssKb,
       rssAfterKb: after.rssKb,
       rssPerConnKb: round((after.rssKb - before.rssKb) / n, 2),

@@ -152,6 +152,10 @@ test("npm run bench -- --quick runs every scenario on both targets and writes it
     for (const target of report.targets) {
       assert.deepEqual(target.errors, [], `${target.name} ran every scenario`);
       assert.ok(target.connect.every((c) => (c.subscribed ?? 0) === c.clients && c.clients > 0), `${target.name}: every client subscribed`);
+      assert.ok(
+        target.connect.every((c) => (c.serverCpuUsPerConnect ?? 0) > 0 && (c.generatorCpuUsPerConnect ?? 0) > 0),
+        `${target.name}: CPU per connect measured for the server and the generator`,
+      );
       assert.ok((target.unicast?.steps.length ?? 0) > 0, `${target.name}: unicast steps`);
       assert.ok(target.fanOut.length > 0 && target.fanOut.every((f) => f.steps.length > 0), `${target.name}: fan-out steps`);
     }
