@@ -3,9 +3,8 @@ import { FrontQueue } from "./front-queue.js";
 
 type SessionToPersist = Omit<Session, "missedPackets">;
 
-/** One broadcast kept for the recovery window. */
+/** One broadcast kept for the recovery window; its offset is its place in the queue (see packetAt). */
 interface KeptPacket {
-  offset: number;
   /** The one room it went to (the common case: a tracking room, or one socket's own room); undefined when `opts` is kept instead. */
   room: Room | undefined;
   opts: BroadcastOptions | undefined;
@@ -80,7 +79,7 @@ function collectAfter(offsets: FrontQueue<number>, after: number, into: number[]
 export class RecoveryAdapter extends Adapter {
   private readonly windowMs: number;
   private readonly sessions = new Map<PrivateSessionId, SessionToPersist & { disconnectedAt: number }>();
-  /** Kept packets, oldest first; their offsets are consecutive. */
+  /** Kept packets, oldest first; their offsets are consecutive, ending at `nextOffset - 1`. */
   private readonly packets = new FrontQueue<KeptPacket>();
   private nextOffset = 1;
   /** Per room, the offsets of the kept packets sent to it alone: one number until there are two. */
@@ -147,7 +146,7 @@ export class RecoveryAdapter extends Adapter {
       const single = opts.rooms.size === 1 && (opts.except === undefined || opts.except.size === 0);
       const room = single ? opts.rooms.values().next().value : undefined;
       const now = Date.now();
-      this.packets.push({ offset, room, opts: single ? undefined : opts, json: JSON.stringify(packet.data), emittedAt: now });
+      this.packets.push({ room, opts: single ? undefined : opts, json: JSON.stringify(packet.data), emittedAt: now });
       if (room === undefined) this.withOptions.push(offset);
       else {
         const kept = this.byRoom.get(room);
@@ -172,8 +171,7 @@ export class RecoveryAdapter extends Adapter {
 
   /** The packet with this offset, if it is still kept. */
   private packetAt(offset: number): KeptPacket | undefined {
-    const oldest = this.packets.at(0);
-    return oldest === undefined ? undefined : this.packets.at(offset - oldest.offset);
+    return this.packets.at(offset - (this.nextOffset - this.packets.size));
   }
 
   private sweep(now: number): void {
