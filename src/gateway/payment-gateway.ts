@@ -137,11 +137,8 @@ export class PaymentGateway {
         callback(refusal ?? null, refusal === undefined);
       },
       // With recovery on and no cluster adapter, our own recovery adapter rather than Socket.IO's stock one (see it for why).
-      ...(options.adapter !== undefined
-        ? { adapter: options.adapter }
-        : options.recoveryWindowMs > 0
-          ? { adapter: recoveryAdapter({ maxPackets: options.recoveryMaxPackets }) }
-          : {}),
+      adapter:
+        options.adapter ?? (options.recoveryWindowMs > 0 ? recoveryAdapter({ maxPackets: options.recoveryMaxPackets }) : undefined),
       ...(options.recoveryWindowMs > 0
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: true } }
         : {}),
@@ -174,11 +171,12 @@ export class PaymentGateway {
     };
     this.io.engine.on("connection", (conn: EngineConnection) => this.onEngineConnection(conn));
     // Socket.IO's own HTTP answers (long-polling) get the headers Fastify's answers get from helmet.
-    this.io.engine.on("headers", (headers: Record<string, string>, request: IncomingMessage) => {
+    this.io.engine.on("headers", (headers: Record<string, string>) => {
       headers["X-Content-Type-Options"] = "nosniff";
       headers["Cache-Control"] = "no-store";
-      mergeHandshakeWrites(request);
     });
+    // Emitted just before `ws` writes a WebSocket client's 101: the moment to cork.
+    this.io.engine.on("headers", (_headers: unknown, request: IncomingMessage) => mergeHandshakeWrites(request));
     this.io.on("connection", (socket) => this.onConnection(socket));
   }
 
