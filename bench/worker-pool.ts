@@ -15,7 +15,7 @@ const WORKER_ENTRY = fileURLToPath(new URL("./load-worker.ts", import.meta.url))
 const REQUEST_TIMEOUT_MS = 180_000;
 
 /** The loopback address worker `index` connects from. */
-export function loopbackSourceAddress(index: number): string {
+function loopbackSourceAddress(index: number): string {
   return `127.0.0.${index + 2}`;
 }
 
@@ -29,6 +29,8 @@ export interface PoolStats {
   histogram: LatencyHistogram;
   /** CPU time per worker as a share of one core over the measured interval. */
   workerCpuPercent: number[];
+  /** CPU time of all workers together over the measured interval, µs. */
+  workerCpuUs: number;
   firstReceiveNs: bigint;
   lastReceiveNs: bigint;
   openConnections: number;
@@ -197,6 +199,7 @@ export class WorkerPool {
       unstamped: 0,
       histogram,
       workerCpuPercent: [],
+      workerCpuUs: 0,
       firstReceiveNs: 0n,
       lastReceiveNs: 0n,
       openConnections: 0,
@@ -207,7 +210,9 @@ export class WorkerPool {
       result.received += r.received;
       result.unstamped += r.unstamped;
       histogram.merge(LatencyHistogram.fromSparse(r.histogram));
-      result.workerCpuPercent.push(r.elapsedUs > 0 ? (100 * (r.cpuUserUs + r.cpuSystemUs)) / r.elapsedUs : 0);
+      const cpuUs = r.cpuUserUs + r.cpuSystemUs;
+      result.workerCpuUs += cpuUs;
+      result.workerCpuPercent.push(r.elapsedUs > 0 ? (100 * cpuUs) / r.elapsedUs : 0);
       const first = BigInt(r.firstReceiveNs);
       const last = BigInt(r.lastReceiveNs);
       if (first !== 0n && (result.firstReceiveNs === 0n || first < result.firstReceiveNs)) result.firstReceiveNs = first;

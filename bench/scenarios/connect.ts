@@ -115,8 +115,8 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
       connectsPerSec: round((connected.subscribed * 1000) / connected.elapsedMs, 0),
       serverCpuPercent: round(cpuPercent(cpuFrom, cpuTo)),
       serverCpuUsPerConnect: round(((cpuTo.cpuMs - cpuFrom.cpuMs) * 1000) / n, 0),
-      // The workers' CPU shares are over the time since the reset just before the connect.
-      generatorCpuUsPerConnect: round((generator.workerCpuPercent.reduce((a, b) => a + b, 0) * connected.elapsedMs * 10) / n, 0),
+      // The workers' CPU since the reset just before the connect.
+      generatorCpuUsPerConnect: round(generator.workerCpuUs / n, 0),
       rssBeforeKb: before.rssKb,
       rssAfterKb: after.rssKb,
       rssPerConnKb: round((after.rssKb - before.rssKb) / n, 2),
