@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { setupWorker as setupStickyWorker } from "@socket.io/sticky";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { ServiceError } from "./errors.js";
@@ -17,6 +18,9 @@ import { RedisStreamSource } from "./sources/redis-stream/redis-stream-source.js
 import { SolanaChainWatcher } from "./sources/solana/chain-watcher.js";
 import { createSingleNodeLink, type ClusterLink } from "./cluster/cluster-link.js";
 import { createRedisClusterLink } from "./cluster/redis-cluster-link.js";
+import { createWorkerClusterLink } from "./cluster/worker-cluster-link.js";
+import { registryMetricsView } from "./metrics-view.js";
+import { primaryMetricsView } from "./workers/primary-metrics-view.js";
 import { webRoot } from "./package-root.js";
 import { openStore } from "./store/open-store.js";
 import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
@@ -31,6 +35,15 @@ export interface AppDependencies {
   onFatalStoreError?: (error: StoreFatalError) => void;
   /** Directory of the built live payments page; `null` serves no page. Default: the package's web/dist. */
   webRoot?: string | null;
+  /** Set when this app is one worker process behind a primary (WORKERS above 1). */
+  worker?: WorkerRole;
+}
+
+export interface WorkerRole {
+  /** 0 … WORKERS-1; worker 0 also runs the sources and retention, which must run once per node. */
+  index: number;
+  /** The IPC channel to the primary: this process. */
+  channel: NodeJS.Process;
 }
 
 export interface App {
@@ -44,6 +57,8 @@ export interface App {
   readonly retention: RetentionJob;
   readonly sources: readonly PaymentSource[];
   listen(): Promise<AddressInfo>;
+  /** Worker mode: takes the connections the primary hands over instead of listening. */
+  serveFromPrimary(): Promise<void>;
   /** Drains and closes everything; safe to call more than once. */
   close(reason?: string): Promise<void>;
 }
@@ -79,19 +94,25 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     (dependencies.onFatalStoreError ?? (() => void close("has a broken payment store")))(error);
   }
 
+  const { worker } = dependencies;
+  // Redis joins every worker of every node; without it, worker processes are joined over IPC.
   const cluster: ClusterLink =
-    config.REDIS_URL === undefined
-      ? createSingleNodeLink()
-      : createRedisClusterLink({
+    config.REDIS_URL !== undefined
+      ? createRedisClusterLink({
           url: config.REDIS_URL,
           logger: logger.child({ component: "cluster" }),
           maxPendingPublishes: config.CLUSTER_MAX_PENDING_PUBLISHES,
           onShed: () => metrics.clusterShed.inc(),
-        });
+        })
+      : worker !== undefined
+        ? createWorkerClusterLink({ logger: logger.child({ component: "cluster" }), isConnected: () => worker.channel.connected })
+        : createSingleNodeLink();
+  const metricsView = worker === undefined ? registryMetricsView(metrics.registry) : primaryMetricsView(metrics.registry, worker.channel, worker.index);
+  const runsNodeJobs = worker === undefined || worker.index === 0;
 
   // The sources configured, each feeding the same ingest through its own sink.
   const sources: PaymentSource[] = [];
-  if (config.SOLANA_RPC_URL !== undefined) {
+  if (runsNodeJobs && config.SOLANA_RPC_URL !== undefined) {
     sources.push(
       new SolanaChainWatcher({
         rpcUrl: config.SOLANA_RPC_URL,
@@ -107,7 +128,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     );
   }
 
-  if (config.INGEST_REDIS_STREAM !== undefined && config.REDIS_URL !== undefined) {
+  if (runsNodeJobs && config.INGEST_REDIS_STREAM !== undefined && config.REDIS_URL !== undefined) {
     sources.push(
       new RedisStreamSource({
         url: config.REDIS_URL,
@@ -189,9 +210,8 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
           }
         : {}),
     },
-    health: { health, registry: metrics.registry },
-    // The gateway is built below, once the HTTP server exists; stats are only read after start-up.
-    stats: { metrics, connections: () => gateway.connectionCount },
+    health: { health, metrics: metricsView },
+    stats: { metrics: metricsView },
     webRoot: dependencies.webRoot === null ? undefined : (dependencies.webRoot ?? webRoot()),
   });
   http.addHook("onRequest", async (request) => {
@@ -236,12 +256,17 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   const retention = startRetentionJob(
     store,
     {
-      maxAgeSeconds: config.RETENTION_MAX_AGE_SECONDS,
-      maxPerTrackingId: config.RETENTION_MAX_PER_TRACKING_ID,
+      maxAgeSeconds: runsNodeJobs ? config.RETENTION_MAX_AGE_SECONDS : 0,
+      maxPerTrackingId: runsNodeJobs ? config.RETENTION_MAX_PER_TRACKING_ID : 0,
       intervalMs: config.RETENTION_INTERVAL_MS,
     },
     logger.child({ component: "retention" }),
   );
+
+  const warnWithoutApiKeys = () => {
+    if (config.TRIBUTARY_API_KEYS.length > 0) return;
+    logger.warn("no API key is configured, so POST /v1/payments is refused; set TRIBUTARY_API_KEYS=<key>[,<key>…] to enable publishing");
+  };
 
   let closing: Promise<void> | undefined;
   const close = (reason = "is shutting down"): Promise<void> => {
@@ -250,7 +275,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       logger.info({ reason }, "draining");
       retention.stop();
       // Stop taking new TCP connections first; established ones finish below.
-      http.server.close();
+      // A worker does not listen (its primary does): closing its server would
+      // emit "close" at once, and Engine.IO would drop every client untold.
+      if (http.server.listening) http.server.close();
       // Sources first, so that nothing new starts; then the ingests in flight finish.
       await Promise.allSettled(sources.map((source) => source.stop()));
       await ingest.idle();
@@ -280,12 +307,15 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       for (const source of sources) await source.start();
       const address = http.server.address() as AddressInfo;
       logger.info({ host: address.address, port: address.port, path: "/ws/v1" }, "listening");
-      if (config.TRIBUTARY_API_KEYS.length === 0) {
-        logger.warn(
-          "no API key is configured, so POST /v1/payments is refused; set TRIBUTARY_API_KEYS=<key>[,<key>…] to enable publishing",
-        );
-      }
+      warnWithoutApiKeys();
       return address;
+    },
+    async serveFromPrimary() {
+      if (worker === undefined) throw new Error("serveFromPrimary is for worker processes; call listen()");
+      await http.ready();
+      setupStickyWorker(gateway.io);
+      for (const source of sources) await source.start();
+      if (runsNodeJobs) warnWithoutApiKeys();
     },
     close,
   };

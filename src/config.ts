@@ -28,6 +28,11 @@ const addressList = list.refine(
 
 const envShape = z.object({
   PORT: integer(0, 65535).default(8080),
+  /**
+   * Processes serving this node's clients: one (the default) or more, one per
+   * core, behind a primary that keeps each client on one worker.
+   */
+  WORKERS: integer(1, 64).default(1),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: z
     .string()
@@ -158,6 +163,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(["REDIS_URL: is required when INGEST_REDIS_STREAM is set (the stream is read from that Redis)"]);
   }
   const url = parsed.data.DATABASE_URL;
+  if (parsed.data.WORKERS > 1 && url === "sqlite::memory:") {
+    throw new ConfigError(["WORKERS: needs a store the workers share; sqlite::memory: would give each worker its own"]);
+  }
   const database: Config["database"] = url.startsWith("sqlite:")
     ? { driver: "sqlite", path: url.slice("sqlite:".length) }
     : { driver: "postgres", url };

@@ -1,18 +1,30 @@
+import cluster from "node:cluster";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
+import { createLogger } from "./logger.js";
+import { runPrimary, WORKER_INDEX_VARIABLE } from "./workers/run-primary.js";
+import type { WorkerMessage } from "./workers/worker-messages.js";
 
 /**
  * Runs the service until a signal: SIGTERM and SIGINT drain (clients are
  * told and reconnect elsewhere) and exit 0; a broken store exits 1 so a
  * supervisor restarts the node. Shared by `npm start` and `tributary-ws serve`.
+ * With WORKERS above 1 this process becomes the primary, and each worker it
+ * forks comes back here and runs the service behind it.
  */
 export async function runService(config: Config): Promise<void> {
+  if (config.WORKERS > 1 && cluster.isPrimary) return runPrimary(config);
+  const workerIndex = cluster.isWorker ? Number(process.env[WORKER_INDEX_VARIABLE]) : undefined;
+
   let exitCode = 0;
   const app = await createApp(config, {
     onFatalStoreError: () => {
       exitCode = 1;
       void shutdown("store failure");
     },
+    ...(workerIndex === undefined
+      ? {}
+      : { logger: createLogger(config.LOG_LEVEL).child({ worker: workerIndex }), worker: { index: workerIndex, channel: process } }),
   });
 
   let stopping = false;
@@ -28,7 +40,20 @@ export async function runService(config: Config): Promise<void> {
     process.exit(exitCode);
   }
 
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  await app.listen();
+  if (workerIndex === undefined) {
+    // Once: a second Ctrl-C ends the process without waiting for the drain.
+    process.once("SIGTERM", () => void shutdown("SIGTERM"));
+    process.once("SIGINT", () => void shutdown("SIGINT"));
+    await app.listen();
+    return;
+  }
+  // A worker is often signalled twice, by a process-group signal (Ctrl-C,
+  // systemd) and again by the primary passing it on; the drain must survive that.
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  // The primary is gone (killed, crashed): nobody routes clients here any more.
+  process.once("disconnect", () => void shutdown("primary gone"));
+  await app.serveFromPrimary();
+  const ready: WorkerMessage = { type: "tributary:worker-ready" };
+  process.send?.(ready);
 }

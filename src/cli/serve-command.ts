@@ -6,6 +6,7 @@ import { runService } from "../run-service.js";
 const FLAGS: Array<{ flag: string; variable: string; description: string }> = [
   { flag: "port", variable: "PORT", description: "HTTP and WebSocket port (0 picks a free one)" },
   { flag: "host", variable: "HOST", description: "address to listen on" },
+  { flag: "workers", variable: "WORKERS", description: "worker processes, one per core; 1 runs in this process" },
   { flag: "database-url", variable: "DATABASE_URL", description: "payment store, sqlite:<path> or sqlite::memory:" },
   { flag: "api-keys", variable: "TRIBUTARY_API_KEYS", description: "comma-separated keys allowed to publish" },
   { flag: "log-level", variable: "LOG_LEVEL", description: "fatal, error, warn, info, debug, trace or silent" },

@@ -1,6 +1,9 @@
 import { paymentNotificationData, type PaymentNotificationData } from "../gateway/envelopes.js";
 import { PAYMENT_STATUSES, type StoredPayment } from "../payment.js";
 
+/** The server-side event that carries a committed payment to the other nodes or workers. */
+export const CLUSTER_PAYMENT_EVENT = "tributary:payment";
+
 /** A committed payment as it travels between nodes: the wire data plus the commit time. */
 export interface ClusterPaymentMessage extends PaymentNotificationData {
   receivedAt: number;

@@ -4,7 +4,7 @@ import type { Server } from "socket.io";
 import type { Logger } from "../logger.js";
 import type { StoredPayment } from "../payment.js";
 import type { ClusterLink, ClusterStatus } from "./cluster-link.js";
-import { fromClusterMessage, toClusterMessage } from "./cluster-message.js";
+import { CLUSTER_PAYMENT_EVENT, fromClusterMessage, toClusterMessage } from "./cluster-message.js";
 
 export interface RedisClusterLinkOptions {
   url: string;
@@ -21,7 +21,6 @@ export interface RedisClusterLinkOptions {
   onShed?: () => void;
 }
 
-const PAYMENT_EVENT = "tributary:payment";
 const RESYNC_EVENT = "tributary:resync";
 /** After shedding, ask the other nodes to resync at most this often. */
 const RESYNC_REQUEST_INTERVAL_MS = 1000;
@@ -78,7 +77,7 @@ export function createRedisClusterLink(options: RedisClusterLinkOptions): Cluste
 
     attach(server, handlers) {
       io = server;
-      server.on(PAYMENT_EVENT, (message: unknown) => {
+      server.on(CLUSTER_PAYMENT_EVENT, (message: unknown) => {
         const payment = fromClusterMessage(message);
         if (payment === undefined) logger.warn("ignored a malformed cluster payment message");
         else handlers.deliver(payment);
@@ -105,7 +104,7 @@ export function createRedisClusterLink(options: RedisClusterLinkOptions): Cluste
         requestResync();
         return;
       }
-      io.serverSideEmit(PAYMENT_EVENT, toClusterMessage(payment));
+      io.serverSideEmit(CLUSTER_PAYMENT_EVENT, toClusterMessage(payment));
       requestResync();
     },
 

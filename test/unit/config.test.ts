@@ -54,3 +54,14 @@ test("the queue source needs REDIS_URL, and the error names it", () => {
   assert.equal(config.INGEST_REDIS_CLAIM_IDLE_MS, 30_000);
   assert.throws(() => loadConfig({ INGEST_REDIS_MAX_DELIVERIES: "0" }), /INGEST_REDIS_MAX_DELIVERIES/);
 });
+
+test("WORKERS runs one process by default, and more only with a store the workers share", () => {
+  assert.equal(loadConfig({}).WORKERS, 1);
+  assert.equal(loadConfig({ WORKERS: "3" }).WORKERS, 3);
+  assert.throws(() => loadConfig({ WORKERS: "0" }), /WORKERS/);
+  assert.throws(
+    () => loadConfig({ WORKERS: "2", DATABASE_URL: "sqlite::memory:" }),
+    (error: unknown) => error instanceof ConfigError && /WORKERS: .*sqlite::memory:/.test(error.message),
+  );
+  assert.equal(loadConfig({ WORKERS: "2", DATABASE_URL: "sqlite:./data/shared.sqlite" }).WORKERS, 2);
+});

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import type { Registry } from "prom-client";
 import type { ClusterStatus } from "../../cluster/cluster-link.js";
+import type { MetricsView } from "../../metrics-view.js";
 import type { SourceStatus } from "../../sources/payment-source.js";
 
 export interface HealthReport {
@@ -15,7 +15,7 @@ export interface HealthReport {
 
 export interface HealthRoutesOptions {
   health: () => Promise<HealthReport>;
-  registry: Registry;
+  metrics: MetricsView;
 }
 
 export function healthRoutes(app: FastifyInstance, options: HealthRoutesOptions): void {
@@ -25,7 +25,7 @@ export function healthRoutes(app: FastifyInstance, options: HealthRoutesOptions)
   });
 
   app.get("/metrics", async (_request, reply) => {
-    const body = await options.registry.metrics();
-    return reply.type(options.registry.contentType).send(body);
+    const body = await options.metrics.text();
+    return reply.type(options.metrics.contentType).send(body);
   });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { Metrics } from "../../metrics.js";
+import { sumSamples, type MetricsView } from "../../metrics-view.js";
 
 /** A small, stable summary for dashboards (the live payments page polls it); /metrics has the rest. */
 export interface StatsReport {
@@ -13,24 +13,19 @@ export interface StatsReport {
 }
 
 export interface StatsRoutesOptions {
-  metrics: Metrics;
-  /** Live connection count from the gateway, which the gauge only mirrors. */
-  connections: () => number;
+  metrics: MetricsView;
 }
 
 export function statsRoutes(app: FastifyInstance, options: StatsRoutesOptions): void {
-  const { metrics } = options;
-  const sum = async (metric: { get(): Promise<{ values: Array<{ value: number }> }> }) =>
-    (await metric.get()).values.reduce((total, sample) => total + sample.value, 0);
-
   app.get("/v1/stats", async (_request, reply): Promise<StatsReport> => {
     // A dashboard polls this; a cached copy would show a frozen rate.
     void reply.header("cache-control", "no-store");
+    const exposition = await options.metrics.text();
     return {
-      connections: options.connections(),
-      subscriptions: await sum(metrics.subscriptions),
-      paymentsIngestedTotal: await sum(metrics.paymentsIngested),
-      deliveriesTotal: await sum(metrics.deliveries),
+      connections: sumSamples(exposition, "tributary_connections"),
+      subscriptions: sumSamples(exposition, "tributary_subscriptions"),
+      paymentsIngestedTotal: sumSamples(exposition, "tributary_payments_ingested_total"),
+      deliveriesTotal: sumSamples(exposition, "tributary_deliveries_total"),
       timestamp: Date.now(),
     };
   });

@@ -1,0 +1,130 @@
+import cluster, { type Worker } from "node:cluster";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setupPrimary as relayClusterAdapter } from "@socket.io/cluster-adapter";
+import { setupMaster as routeSticky } from "@socket.io/sticky";
+import { AggregatorRegistry } from "prom-client";
+import type { Config } from "../config.js";
+import { createLogger } from "../logger.js";
+import { isWorkerMessage, type PrimaryMessage } from "./worker-messages.js";
+
+/** The environment variable that tells a worker its place; the worker that is 0 runs the sources and retention. */
+export const WORKER_INDEX_VARIABLE = "TRIBUTARY_WORKER_INDEX";
+/** A worker that dies is started again; this many deaths inside the window mean it cannot run, and the node stops. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+const RESTART_DELAY_MS = 500;
+
+/**
+ * The primary of a node with several worker processes. It owns the port:
+ * Socket.IO's sticky router hands each TCP connection to a worker, and keeps
+ * every long-polling request of a session on the worker that holds it. It
+ * relays the cluster adapter's messages between workers (how a payment
+ * committed on one reaches the sockets of the others), sums the workers'
+ * metrics, restarts a worker that dies, and on SIGTERM or SIGINT lets every
+ * worker drain before it exits.
+ */
+export async function runPrimary(config: Config): Promise<void> {
+  const logger = createLogger(config.LOG_LEVEL).child({ component: "primary" });
+  // Binary-safe IPC: the sticky router sends request bytes, the adapter encoded packets.
+  cluster.setupPrimary({ serialization: "advanced" });
+  relayClusterAdapter();
+  const aggregator = new AggregatorRegistry();
+  const server = createServer();
+  // Round-robin, not least-connection: the router learns of a session only after the worker has
+  // accepted it, so a burst of connects would all go to whichever worker looked emptiest.
+  routeSticky(server, { loadBalancingMethod: "round-robin" });
+
+  const workers = new Map<number, Worker>();
+  const restarts: number[] = [];
+  let stopping = false;
+  let exitCode = 0;
+  let notReady = config.WORKERS;
+  let started: () => void = () => undefined;
+  const allReady = new Promise<void>((resolve) => (started = resolve));
+
+  const fork = (index: number) => {
+    const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(index) });
+    workers.set(index, worker);
+    let ready = false;
+    worker.on("message", (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      if (message.type === "tributary:worker-ready") {
+        ready = true;
+        logger.info({ worker: index, pid: worker.process.pid }, "worker ready");
+        if (--notReady === 0) started();
+        return;
+      }
+      aggregator.clusterMetrics().then(
+        (text) => send(worker, { type: "tributary:metrics", requestId: message.requestId, text }),
+        (error: unknown) =>
+          send(worker, { type: "tributary:metrics", requestId: message.requestId, error: error instanceof Error ? error.message : String(error) }),
+      );
+    });
+    worker.on("exit", (code, signal) => {
+      if (workers.get(index) === worker) workers.delete(index);
+      if (stopping) return;
+      if (!ready && notReady > 0) {
+        logger.fatal({ worker: index, code, signal }, "a worker exited while starting; stopping the node");
+        exitCode = 1;
+        void stop();
+        return;
+      }
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts.length > 0 && (restarts[0] ?? now) < now - RESTART_WINDOW_MS) restarts.shift();
+      if (restarts.length > MAX_RESTARTS) {
+        logger.fatal({ worker: index, code, signal, restarts: restarts.length }, "workers keep dying; stopping the node");
+        exitCode = 1;
+        void stop();
+        return;
+      }
+      logger.error({ worker: index, code, signal }, "a worker exited; starting it again");
+      setTimeout(() => {
+        if (!stopping) fork(index);
+      }, RESTART_DELAY_MS).unref();
+    });
+  };
+
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      stopping = true;
+      server.close();
+      const exits = [...workers.values()].filter((worker) => !worker.isDead()).map((worker) => once(worker, "exit"));
+      // Each worker drains its own clients (bounded by SHUTDOWN_TIMEOUT_MS) and exits.
+      for (const worker of workers.values()) worker.process.kill("SIGTERM");
+      const deadline = setTimeout(() => {
+        logger.error("workers took too long to drain; killing them");
+        for (const worker of workers.values()) worker.process.kill("SIGKILL");
+      }, config.SHUTDOWN_TIMEOUT_MS + 2000);
+      await Promise.all(exits);
+      clearTimeout(deadline);
+      logger.info("all workers stopped");
+      process.exit(exitCode);
+    })();
+    return stopped;
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+
+  for (let index = 0; index < config.WORKERS; index++) fork(index);
+  await allReady;
+  if (stopping) return;
+  try {
+    server.listen(config.PORT, config.HOST);
+    await once(server, "listening");
+  } catch (error) {
+    logger.fatal({ err: error, port: config.PORT }, "cannot listen");
+    exitCode = 1;
+    await stop();
+    return;
+  }
+  const address = server.address() as AddressInfo;
+  logger.info({ host: address.address, port: address.port, path: "/ws/v1", workers: config.WORKERS }, "listening");
+}
+
+function send(worker: Worker, message: PrimaryMessage): void {
+  if (worker.isConnected()) worker.send(message);
+}

@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { io, type Socket } from "socket.io-client";
+import { paymentBody, randomPubkey } from "../support/payments.js";
+import { startServerProcess, type ServerProcess } from "../support/server-process.js";
+import { SolanaRpcStandIn } from "../support/solana-rpc-stand-in.js";
+import { TEST_API_KEY } from "../support/test-server.js";
+import { executePayment } from "../support/tributary-instructions.js";
+import { collect, nextEvent, waitUntil } from "../support/wait.js";
+
+const WORKERS = 3;
+const dataDir = mkdtempSync(join(tmpdir(), "tributary-workers-"));
+let chain: SolanaRpcStandIn;
+let node: ServerProcess;
+const sockets: Socket[] = [];
+
+before(async () => {
+  chain = await SolanaRpcStandIn.start();
+  node = await startServerProcess({
+    WORKERS: String(WORKERS),
+    DATABASE_URL: `sqlite:${join(dataDir, "workers.sqlite")}`,
+    TRIBUTARY_API_KEYS: TEST_API_KEY,
+    SOLANA_RPC_URL: chain.httpUrl,
+    SOLANA_WS_URL: chain.wsUrl,
+  });
+});
+after(async () => {
+  for (const socket of sockets) socket.close();
+  node.child.kill("SIGKILL");
+  await chain.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** As the spec's examples connect: without `transports` (long-polling, then the upgrade), or WebSocket only. */
+async function subscribed(trackingId: string, transports?: ["websocket"]): Promise<Socket> {
+  const socket = io(node.url, { path: "/ws/v1", forceNew: true, reconnection: false, ...(transports ? { transports } : {}) });
+  sockets.push(socket);
+  await nextEvent(socket, "connect");
+  const ack = await socket.timeout(5000).emitWithAck("subscribe", { trackingId });
+  assert.equal(ack.ok, true, JSON.stringify(ack));
+  return socket;
+}
+
+function publish(body: unknown): Promise<Response> {
+  return fetch(`${node.url}/v1/payments`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${TEST_API_KEY}` },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Samples of one metric in /metrics, by their worker label. */
+async function perWorker(name: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const samples = new Map<string, number>();
+  for (const match of text.matchAll(new RegExp(`^${name}\\{worker="(\\d+)"\\} (\\S+)$`, "gm"))) {
+    samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
+
+describe(`a node with ${WORKERS} worker processes`, () => {
+  test("clients on every worker, long-polling first or WebSocket only, get each payment once and in order", async () => {
+    const trackingId = "workers-fan-out";
+    const clients = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => subscribed(trackingId, index % 2 === 0 ? undefined : ["websocket"])),
+    );
+    const received = clients.map((socket) => collect<any>(socket, "payment"));
+    // The sticky router spreads sessions over the workers.
+    const connections = await perWorker("tributary_connections");
+    assert.equal(connections.size, WORKERS, `connections by worker: ${[...connections]}`);
+    assert.equal([...connections.values()].reduce((a, b) => a + b, 0), 12);
+    assert.ok([...connections.values()].every((count) => count > 0), `connections by worker: ${[...connections]}`);
+
+    // Each publish lands on one worker; the others get the payment over the cluster link.
+    for (let i = 0; i < 10; i++) assert.equal((await publish(paymentBody({ trackingId, amount: String(i + 1) }))).status, 200);
+    for (const [index, payments] of received.entries()) {
+      const all = await payments.until(10);
+      assert.deepEqual(
+        all.map((message) => [message.data.offset, message.data.amountRaw]),
+        Array.from({ length: 10 }, (_, i) => [i + 1, String(i + 1)]),
+        `client ${index}`,
+      );
+    }
+    // Long-polling sessions stayed on their worker through the upgrade.
+    assert.ok(clients.every((socket) => socket.io.engine.transport.name === "websocket"));
+
+    const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
+    assert.equal(stats.connections, 12);
+    assert.ok(stats.deliveriesTotal! >= 120, `deliveries ${stats.deliveriesTotal}`);
+    assert.ok(stats.paymentsIngestedTotal! >= 10);
+    for (const socket of clients) socket.close();
+  });
+
+  test("the chain source runs in one worker only, and its payments reach clients of every worker once", async () => {
+    await waitUntil(() => chain.subscriptionCount > 0, "the chain watcher subscribes", 10_000);
+    const trackingId = "workers-chain";
+    const clients = await Promise.all(Array.from({ length: 6 }, () => subscribed(trackingId, ["websocket"])));
+    const received = clients.map((socket) => collect<any>(socket, "payment"));
+    const payer = randomPubkey();
+    const transactions = [1n, 2n, 3n].map((amount) =>
+      chain.addTransaction({
+        instructions: [executePayment([{ memo: trackingId, amount, payer, recipient: randomPubkey(), tokenMint: randomPubkey() }])],
+      }),
+    );
+    for (const payments of received) {
+      const all = await payments.until(3, 10_000);
+      assert.deepEqual(
+        all.map((message) => message.data.signature),
+        transactions.map((transaction) => transaction.signature),
+      );
+    }
+    assert.equal(chain.subscriptionCount, 1, "one watcher for the node, not one per worker");
+    for (const socket of clients) socket.close();
+  });
+
+  test("a worker that dies is started again, and the node keeps serving", async () => {
+    const ready = () => node.logs.filter((log) => log.msg === "worker ready");
+    const before = ready().length;
+    const victim = ready().find((log) => log.worker === 1);
+    assert.ok(victim !== undefined);
+    process.kill(victim.pid as number, "SIGKILL");
+    await waitUntil(() => node.logs.some((log) => log.msg === "a worker exited; starting it again" && log.worker === 1), "the primary notices", 10_000);
+    await waitUntil(() => ready().length > before, "the worker is back", 20_000);
+
+    const trackingId = "workers-restart";
+    const clients = await Promise.all(Array.from({ length: WORKERS * 2 }, () => subscribed(trackingId, ["websocket"])));
+    const received = clients.map((socket) => collect<any>(socket, "payment"));
+    assert.equal((await publish(paymentBody({ trackingId }))).status, 200);
+    for (const payments of received) await payments.until(1);
+    assert.equal((await perWorker("tributary_connections")).size, WORKERS);
+    for (const socket of clients) socket.close();
+  });
+
+  test("SIGTERM drains every worker: clients are told, and the node exits 0", async () => {
+    const client = await subscribed("workers-drain", ["websocket"]);
+    const told = nextEvent<any>(client, "error");
+    node.child.kill("SIGTERM");
+    const error = await told;
+    assert.equal(error.data.code, "CONNECTION_ERROR");
+    assert.equal(await node.exited, 0);
+    assert.equal(node.logs.filter((log) => log.msg === "closed").length, WORKERS);
+  });
+});
