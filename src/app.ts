@@ -20,6 +20,7 @@ import { createSingleNodeLink, type ClusterLink } from "./cluster/cluster-link.j
 import { createRedisClusterLink } from "./cluster/redis-cluster-link.js";
 import { createWorkerClusterLink } from "./cluster/worker-cluster-link.js";
 import { registryMetricsView } from "./metrics-view.js";
+import type { PrimaryChannel } from "./workers/primary-channel.js";
 import { primaryMetricsView } from "./workers/primary-metrics-view.js";
 import { webRoot } from "./package-root.js";
 import { openStore } from "./store/open-store.js";
@@ -42,8 +43,8 @@ export interface AppDependencies {
 export interface WorkerRole {
   /** 0 … WORKERS-1; worker 0 also runs the sources and retention, which must run once per node. */
   index: number;
-  /** The IPC channel to the primary: this process. */
-  channel: NodeJS.Process;
+  /** The IPC channel to the primary. */
+  primary: PrimaryChannel;
 }
 
 export interface App {
@@ -105,9 +106,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
           onShed: () => metrics.clusterShed.inc(),
         })
       : worker !== undefined
-        ? createWorkerClusterLink({ logger: logger.child({ component: "cluster" }), isConnected: () => worker.channel.connected })
+        ? createWorkerClusterLink({ logger: logger.child({ component: "cluster" }), isConnected: () => worker.primary.connected })
         : createSingleNodeLink();
-  const metricsView = worker === undefined ? registryMetricsView(metrics.registry) : primaryMetricsView(metrics.registry, worker.channel, worker.index);
+  const metricsView = worker === undefined ? registryMetricsView(metrics.registry) : primaryMetricsView(metrics.registry, worker.primary, worker.index);
   const runsNodeJobs = worker === undefined || worker.index === 0;
 
   // The sources configured, each feeding the same ingest through its own sink.
@@ -145,7 +146,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     );
   }
 
-  const health = async (): Promise<HealthReport> => {
+  const workerHealth = async (): Promise<HealthReport> => {
     const storeOk = await store.ping().then(
       () => true,
       (error: unknown) => {
@@ -173,6 +174,10 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     };
   };
+  // With worker processes, the node's health is every worker's, gathered by the primary.
+  worker?.primary.onHealthProbe(workerHealth);
+  const health =
+    worker === undefined ? workerHealth : async (): Promise<HealthReport> => (await worker.primary.ask("health")) as HealthReport;
 
   const addresses = new ClientAddressResolver(config.TRUSTED_PROXIES);
   const identifyApiKey = createApiKeyMatcher(config.TRIBUTARY_API_KEYS);

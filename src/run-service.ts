@@ -3,7 +3,7 @@ import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { runPrimary, WORKER_INDEX_VARIABLE } from "./workers/run-primary.js";
-import type { WorkerMessage } from "./workers/worker-messages.js";
+import { PrimaryChannel } from "./workers/primary-channel.js";
 
 /**
  * Runs the service until a signal: SIGTERM and SIGINT drain (clients are
@@ -14,7 +14,7 @@ import type { WorkerMessage } from "./workers/worker-messages.js";
  */
 export async function runService(config: Config): Promise<void> {
   if (config.WORKERS > 1 && cluster.isPrimary) return runPrimary(config);
-  const workerIndex = cluster.isWorker ? Number(process.env[WORKER_INDEX_VARIABLE]) : undefined;
+  const worker = cluster.isWorker ? { index: Number(process.env[WORKER_INDEX_VARIABLE]), primary: new PrimaryChannel(process) } : undefined;
 
   let exitCode = 0;
   const app = await createApp(config, {
@@ -22,9 +22,7 @@ export async function runService(config: Config): Promise<void> {
       exitCode = 1;
       void shutdown("store failure");
     },
-    ...(workerIndex === undefined
-      ? {}
-      : { logger: createLogger(config.LOG_LEVEL).child({ worker: workerIndex }), worker: { index: workerIndex, channel: process } }),
+    ...(worker === undefined ? {} : { logger: createLogger(config.LOG_LEVEL).child({ worker: worker.index }), worker }),
   });
 
   let stopping = false;
@@ -40,7 +38,7 @@ export async function runService(config: Config): Promise<void> {
     process.exit(exitCode);
   }
 
-  if (workerIndex === undefined) {
+  if (worker === undefined) {
     // Once: a second Ctrl-C ends the process without waiting for the drain.
     process.once("SIGTERM", () => void shutdown("SIGTERM"));
     process.once("SIGINT", () => void shutdown("SIGINT"));
@@ -54,6 +52,5 @@ export async function runService(config: Config): Promise<void> {
   // The primary is gone (killed, crashed): nobody routes clients here any more.
   process.once("disconnect", () => void shutdown("primary gone"));
   await app.serveFromPrimary();
-  const ready: WorkerMessage = { type: "tributary:worker-ready" };
-  process.send?.(ready);
+  worker.primary.send({ type: "tributary:worker-ready" });
 }

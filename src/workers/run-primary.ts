@@ -7,6 +7,8 @@ import { setupMaster as routeSticky } from "@socket.io/sticky";
 import { AggregatorRegistry } from "prom-client";
 import type { Config } from "../config.js";
 import { createLogger } from "../logger.js";
+import type { HealthReport } from "../http/routes/health-routes.js";
+import { nodeHealth } from "./node-health.js";
 import { isWorkerMessage, type PrimaryMessage } from "./worker-messages.js";
 
 /** The environment variable that tells a worker its place; the worker that is 0 runs the sources and retention. */
@@ -15,6 +17,8 @@ export const WORKER_INDEX_VARIABLE = "TRIBUTARY_WORKER_INDEX";
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
 const RESTART_DELAY_MS = 500;
+/** A health check waits this long for every worker's report; one that is late counts as missing. */
+const HEALTH_PROBE_TIMEOUT_MS = 2000;
 
 /**
  * The primary of a node with several worker processes. It owns the port:
@@ -37,6 +41,32 @@ export async function runPrimary(config: Config): Promise<void> {
   routeSticky(server, { loadBalancingMethod: "round-robin" });
 
   const workers = new Map<number, Worker>();
+  // Health: each probe collects one report per worker, until all answered or the wait is over.
+  const probes = new Map<number, (report: unknown) => void>();
+  let nextProbeId = 0;
+  const gatherHealth = async (): Promise<HealthReport> => {
+    const probeId = nextProbeId++;
+    const asked = [...workers.values()].filter((worker) => worker.isConnected());
+    const reports: HealthReport[] = [];
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, HEALTH_PROBE_TIMEOUT_MS);
+      let waiting = asked.length;
+      const settle = () => {
+        if (waiting > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      probes.set(probeId, (report) => {
+        if (typeof report === "object" && report !== null) reports.push(report as HealthReport);
+        waiting--;
+        settle();
+      });
+      for (const worker of asked) send(worker, { type: "tributary:probe", probeId, topic: "health" });
+      settle();
+    });
+    probes.delete(probeId);
+    return nodeHealth(reports, config.WORKERS);
+  };
   const restarts: number[] = [];
   let stopping = false;
   let exitCode = 0;
@@ -56,10 +86,14 @@ export async function runPrimary(config: Config): Promise<void> {
         if (--notReady === 0) started();
         return;
       }
-      aggregator.clusterMetrics().then(
-        (text) => send(worker, { type: "tributary:metrics", requestId: message.requestId, text }),
-        (error: unknown) =>
-          send(worker, { type: "tributary:metrics", requestId: message.requestId, error: error instanceof Error ? error.message : String(error) }),
+      if (message.type === "tributary:probe-answer") {
+        probes.get(message.probeId)?.(message.value);
+        return;
+      }
+      const { requestId } = message;
+      (message.topic === "metrics" ? aggregator.clusterMetrics() : gatherHealth()).then(
+        (value) => send(worker, { type: "tributary:answer", requestId, value }),
+        (error: unknown) => send(worker, { type: "tributary:answer", requestId, error: error instanceof Error ? error.message : String(error) }),
       );
     });
     worker.on("exit", (code, signal) => {

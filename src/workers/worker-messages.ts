@@ -3,31 +3,52 @@
  * Socket.IO's sticky routing, its cluster adapter and prom-client, which
  * share the same IPC channel and ignore types they do not know.
  */
+
+/** What a worker can ask the primary about the whole node. */
+export type NodeTopic = "metrics" | "health";
+
 export type WorkerMessage =
   /** The worker takes connections now; the primary listens once every worker has said so. */
   | { type: "tributary:worker-ready" }
-  /** The worker wants every worker's metrics, summed. */
-  | { type: "tributary:metrics-request"; requestId: number };
+  /** A request about the whole node, answered with `tributary:answer`. */
+  | { type: "tributary:ask"; requestId: number; topic: NodeTopic }
+  /** This worker's own part of a node-wide answer. */
+  | { type: "tributary:probe-answer"; probeId: number; value: unknown };
 
 export type PrimaryMessage =
-  | { type: "tributary:metrics"; requestId: number; text: string }
-  | { type: "tributary:metrics"; requestId: number; error: string };
+  | { type: "tributary:answer"; requestId: number; value: unknown }
+  | { type: "tributary:answer"; requestId: number; error: string }
+  /** Asks a worker for its own health report. */
+  | { type: "tributary:probe"; probeId: number; topic: "health" };
+
+const TOPICS: readonly string[] = ["metrics", "health"] satisfies NodeTopic[];
+
+function fields(message: unknown): Record<string, unknown> | undefined {
+  return typeof message === "object" && message !== null ? (message as Record<string, unknown>) : undefined;
+}
 
 export function isWorkerMessage(message: unknown): message is WorkerMessage {
-  return (
-    typeof message === "object" &&
-    message !== null &&
-    ((message as { type?: unknown }).type === "tributary:worker-ready" ||
-      ((message as { type?: unknown }).type === "tributary:metrics-request" &&
-        typeof (message as { requestId?: unknown }).requestId === "number"))
-  );
+  const m = fields(message);
+  switch (m?.type) {
+    case "tributary:worker-ready":
+      return true;
+    case "tributary:ask":
+      return typeof m.requestId === "number" && TOPICS.includes(m.topic as string);
+    case "tributary:probe-answer":
+      return typeof m.probeId === "number";
+    default:
+      return false;
+  }
 }
 
 export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
-  return (
-    typeof message === "object" &&
-    message !== null &&
-    (message as { type?: unknown }).type === "tributary:metrics" &&
-    typeof (message as { requestId?: unknown }).requestId === "number"
-  );
+  const m = fields(message);
+  switch (m?.type) {
+    case "tributary:answer":
+      return typeof m.requestId === "number";
+    case "tributary:probe":
+      return typeof m.probeId === "number" && m.topic === "health";
+    default:
+      return false;
+  }
 }

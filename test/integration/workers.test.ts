@@ -88,6 +88,12 @@ describe(`a node with ${WORKERS} worker processes`, () => {
     // Long-polling sessions stayed on their worker through the upgrade.
     assert.ok(clients.every((socket) => socket.io.engine.transport.name === "websocket"));
 
+    // Health is the node's, whichever worker answered: all connections, and the source that runs in worker 0.
+    const health = (await (await fetch(`${node.url}/v1/health`)).json()) as any;
+    assert.equal(health.connections, 12);
+    assert.deepEqual(health.workers, { configured: WORKERS, answering: WORKERS });
+    assert.equal(typeof health.sources.solana?.state, "string");
+
     const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
     assert.equal(stats.connections, 12);
     assert.ok(stats.deliveriesTotal! >= 120, `deliveries ${stats.deliveriesTotal}`);

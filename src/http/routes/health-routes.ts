@@ -11,6 +11,8 @@ export interface HealthReport {
   cluster: ClusterStatus;
   sources: Record<string, SourceStatus>;
   uptimeSeconds: number;
+  /** With worker processes: how many are configured and how many answered for this report. */
+  workers?: { configured: number; answering: number };
 }
 
 export interface HealthRoutesOptions {
