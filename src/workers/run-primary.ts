@@ -1,14 +1,13 @@
 import cluster, { type Worker } from "node:cluster";
 import { once } from "node:events";
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setupPrimary as relayClusterAdapter } from "@socket.io/cluster-adapter";
-import { setupMaster as routeSticky } from "@socket.io/sticky";
 import { AggregatorRegistry } from "prom-client";
 import type { Config } from "../config.js";
 import { createLogger } from "../logger.js";
 import type { HealthReport } from "../http/routes/health-routes.js";
 import { nodeHealth } from "./node-health.js";
+import { StickyRouter } from "./sticky-router.js";
 import { isWorkerMessage, type PrimaryMessage } from "./worker-messages.js";
 
 /** The environment variable that tells a worker its place; the worker that is 0 runs the sources and retention. */
@@ -22,8 +21,8 @@ const HEALTH_PROBE_TIMEOUT_MS = 2000;
 
 /**
  * The primary of a node with several worker processes. It owns the port:
- * Socket.IO's sticky router hands each TCP connection to a worker, and keeps
- * every long-polling request of a session on the worker that holds it. It
+ * its sticky router hands each TCP connection to a worker, and keeps every
+ * long-polling request of a session on the worker that holds it. It
  * relays the cluster adapter's messages between workers (how a payment
  * committed on one reaches the sockets of the others), sums the workers'
  * metrics, restarts a worker that dies, and on SIGTERM or SIGINT lets every
@@ -35,12 +34,9 @@ export async function runPrimary(config: Config): Promise<void> {
   cluster.setupPrimary({ serialization: "advanced" });
   relayClusterAdapter();
   const aggregator = new AggregatorRegistry();
-  const server = createServer();
-  // Round-robin, not least-connection: the router learns of a session only after the worker has
-  // accepted it, so a burst of connects would all go to whichever worker looked emptiest.
-  routeSticky(server, { loadBalancingMethod: "round-robin" });
-
   const workers = new Map<number, Worker>();
+  const router = new StickyRouter({ workers: () => [...workers.values()] });
+  const { server } = router;
   // Health: each probe collects one report per worker, until all answered or the wait is over.
   const probes = new Map<number, (report: unknown) => void>();
   let nextProbeId = 0;
@@ -79,6 +75,7 @@ export async function runPrimary(config: Config): Promise<void> {
     workers.set(index, worker);
     let ready = false;
     worker.on("message", (message: unknown) => {
+      router.onWorkerMessage(worker, message);
       if (!isWorkerMessage(message)) return;
       if (message.type === "tributary:worker-ready") {
         ready = true;
@@ -98,6 +95,7 @@ export async function runPrimary(config: Config): Promise<void> {
     });
     worker.on("exit", (code, signal) => {
       if (workers.get(index) === worker) workers.delete(index);
+      router.forget(worker);
       if (stopping) return;
       if (!ready && notReady > 0) {
         logger.fatal({ worker: index, code, signal }, "a worker exited while starting; stopping the node");

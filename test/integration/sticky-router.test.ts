@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { fork, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { StickyRouter, type RoutableWorker } from "../../src/workers/sticky-router.js";
+
+const RECEIVER = fileURLToPath(new URL("../support/handle-receiver.ts", import.meta.url));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+async function startReceiver(): Promise<{ child: ChildProcess; worker: RoutableWorker }> {
+  const child = fork(RECEIVER, [], { execArgv: ["--import", "tsx"], serialization: "advanced" });
+  children.push(child);
+  const [message] = (await once(child, "message")) as [{ type: string }];
+  assert.equal(message.type, "ready");
+  return {
+    child,
+    worker: { send: (message, handle, callback) => child.send(message as object, handle, callback), isConnected: () => child.connected },
+  };
+}
+
+async function listen(router: StickyRouter): Promise<number> {
+  router.server.listen(0, "127.0.0.1");
+  await once(router.server, "listening");
+  return (router.server.address() as AddressInfo).port;
+}
+
+function write(socket: Socket, text: string): Promise<void> {
+  return new Promise((resolve, reject) => socket.write(text, (error) => (error ? reject(error) : resolve())));
+}
+
+/** What the stand-in worker read from the next connection it took, up to "END\n". */
+function received(child: ChildProcess, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off("message", onMessage);
+      reject(new Error(`the worker did not read up to END within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (message: { type: string; text: string }) => {
+      if (message.type !== "received") return;
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      resolve(message.text);
+    };
+    child.on("message", onMessage);
+  });
+}
+
+test("bytes a client sends while the worker has not yet taken its connection reach the worker, none stay with the primary", async () => {
+  const { child, worker } = await startReceiver();
+  let handedOver: () => void = () => undefined;
+  const handover = new Promise<void>((resolve) => (handedOver = resolve));
+  const router = new StickyRouter({ workers: () => [worker], onHandedOver: () => handedOver() });
+  const port = await listen(router);
+  try {
+    // A stopped worker cannot acknowledge the handle, so the primary's copy
+    // stays open for as long as the test needs: the window where it used to read.
+    child.kill("SIGSTOP");
+    const client = connect(port, "127.0.0.1");
+    await write(client, "GET /ws/v1/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\r\n");
+    await handover;
+    await write(client, "the namespace connect and a subscribe END\n");
+    // Two turns of the primary's event loop: where it would read the bytes, it has.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    const text = received(child);
+    child.kill("SIGCONT");
+    assert.equal(await text, "GET /ws/v1/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\r\nthe namespace connect and a subscribe END\n");
+    client.destroy();
+  } finally {
+    child.kill("SIGCONT");
+    router.server.close();
+  }
+});
+
+test("a request of a known session goes to the worker that holds it; new ones take turns", async () => {
+  const receivers = [await startReceiver(), await startReceiver()];
+  const router = new StickyRouter({ workers: () => receivers.map((receiver) => receiver.worker) });
+  const port = await listen(router);
+  const sid = "AbCdEfGhIjKlMnOp-_12";
+  router.onWorkerMessage(receivers[1]!.worker, { type: "sticky:connection", data: sid });
+  // Which receiver took each connection, in order.
+  const takers: number[] = [];
+  let onTaken: () => void = () => undefined;
+  receivers.forEach((receiver, index) =>
+    receiver.child.on("message", (message: { type: string }) => {
+      if (message.type !== "received") return;
+      takers.push(index);
+      onTaken();
+    }),
+  );
+  const send = async (path: string) => {
+    const taken = new Promise<void>((resolve) => (onTaken = resolve));
+    const client = connect(port, "127.0.0.1");
+    await write(client, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\nEND\n`);
+    await taken;
+    client.destroy();
+    return takers.at(-1);
+  };
+  try {
+    for (let i = 0; i < 4; i++) assert.equal(await send(`/ws/v1/?EIO=4&transport=polling&sid=${sid}`), 1);
+    const fresh = [await send("/ws/v1/?EIO=4&transport=polling"), await send("/ws/v1/?EIO=4&transport=polling")];
+    assert.deepEqual(fresh.sort(), [0, 1]);
+    // The session closed: its next request is a new one's.
+    router.onWorkerMessage(receivers[1]!.worker, { type: "sticky:disconnection", data: sid });
+    const after = [await send(`/ws/v1/?EIO=4&transport=polling&sid=${sid}`), await send(`/ws/v1/?EIO=4&transport=polling&sid=${sid}`)];
+    assert.deepEqual(after.sort(), [0, 1]);
+  } finally {
+    router.server.close();
+  }
+});
+
+test("with no worker to take it, a connection is answered 503", async () => {
+  const router = new StickyRouter({ workers: () => [] });
+  const port = await listen(router);
+  try {
+    const client = connect(port, "127.0.0.1");
+    await write(client, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    let answer = "";
+    client.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    await once(client, "end");
+    assert.match(answer, /^HTTP\/1\.1 503 /);
+  } finally {
+    router.server.close();
+  }
+});
