@@ -127,6 +127,11 @@ export class PaymentGateway {
   };
 
   constructor(private readonly options: PaymentGatewayOptions) {
+    // Recovery is in memory, in our own adapter. A cluster adapter keeps no
+    // sessions, and with recovery on Socket.IO sends every socket.emit (each
+    // ack, each replayed payment) as a broadcast, which a cluster adapter
+    // publishes to every other node or worker: all cost, no recovery.
+    const recoveryWindowMs = options.adapter === undefined ? options.recoveryWindowMs : 0;
     this.io = new Server(options.httpServer, {
       path: SOCKET_PATH,
       serveClient: false,
@@ -136,15 +141,14 @@ export class PaymentGateway {
         const refusal = this.refuseHandshake(request);
         callback(refusal ?? null, refusal === undefined);
       },
-      // With recovery on and no cluster adapter, our own recovery adapter rather than Socket.IO's stock one (see it for why).
-      adapter:
-        options.adapter ?? (options.recoveryWindowMs > 0 ? recoveryAdapter({ maxPackets: options.recoveryMaxPackets }) : undefined),
-      ...(options.recoveryWindowMs > 0
-        ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: true } }
+      // With recovery on, our own recovery adapter rather than Socket.IO's stock one (see it for why).
+      adapter: options.adapter ?? (recoveryWindowMs > 0 ? recoveryAdapter({ maxPackets: options.recoveryMaxPackets }) : undefined),
+      ...(recoveryWindowMs > 0
+        ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: true } }
         : {}),
     });
     this.writes = new WriteCoalescer(this.io);
-    this.vacated = new VacatedRooms(options.recoveryWindowMs);
+    this.vacated = new VacatedRooms(recoveryWindowMs);
     this.sequencer = new RoomSequencer({
       read: (query) => options.history.list(query),
       emit: (payment) => this.emitLive(payment),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
 import { io, type Socket } from "socket.io-client";
 import { paymentBody } from "../support/payments.js";
 import { startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
@@ -37,6 +38,28 @@ const offsets = (messages: any[]) => messages.map((m) => m.data.offset);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe("several nodes on Redis and PostgreSQL", () => {
+  test("what a node sends its own sockets (acks, replays) stays off Redis; only committed payments cross", async () => {
+    const [a, b] = await startNodes(2);
+    const watcher = new Redis(redis.url);
+    try {
+      const seen: string[] = [];
+      watcher.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer) => seen.push(channel.toString()));
+      await watcher.psubscribe("tributary#*", "tributary-request#*");
+      const clients = await Promise.all(Array.from({ length: 5 }, () => subscriber(a!, "stays-local")));
+      await a!.publish(paymentBody({ trackingId: "stays-local" }));
+      const late = await subscriber(a!, "stays-local", 0);
+      await late.payments.until(1);
+      // The payment's hand-off to node B goes out after every ack and replay above, on the same Redis connection.
+      await a!.publish(paymentBody({ trackingId: "stays-local" }));
+      await waitUntil(() => seen.filter((channel) => channel.startsWith("tributary-request#")).length >= 2, "both payments reached Redis");
+      assert.deepEqual(seen.filter((channel) => channel.startsWith("tributary#")), [], "acks and replayed payments were published to the cluster");
+      for (const { socket } of [...clients, late]) socket.close();
+    } finally {
+      watcher.disconnect();
+      await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
   test("a payment published on either node reaches subscribers on both", async () => {
     const [a, b] = await startNodes(2);
     try {
