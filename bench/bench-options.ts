@@ -19,6 +19,8 @@ export interface BenchOptions {
   serviceCwd: string;
   baselineCommand: string[];
   workers: number;
+  /** The service's WORKERS: worker processes behind its primary; 1 runs it in one process. */
+  serviceWorkers: number;
   outDir: string;
   connectCounts: number[];
   connectConcurrency: number;
@@ -36,7 +38,7 @@ export interface BenchOptions {
 
 type Preset = Omit<
   BenchOptions,
-  "quick" | "targets" | "scenarios" | "serviceCommand" | "serviceCwd" | "baselineCommand" | "workers" | "outDir"
+  "quick" | "targets" | "scenarios" | "serviceCommand" | "serviceCwd" | "baselineCommand" | "workers" | "serviceWorkers" | "outDir"
 >;
 
 const FULL: Preset = {
@@ -107,6 +109,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--service-cmd <command>", "how to start the service (space-separated argv)", "node --import tsx src/main.ts")
     .option("--service-cwd <dir>", "working directory for --service-cmd", REPO_ROOT)
     .option("--workers <n>", "load-generator processes", positiveInt, 3)
+    .option("--service-workers <n>", "worker processes of the service (its WORKERS setting); 1 runs it in one process", positiveInt, 1)
     .option("--connect-counts <list>", "override connection counts, e.g. 1000,10000")
     .option("--unicast-rates <list>", "override unicast payment rates, e.g. 5000,20000,40000")
     .option("--step-ms <ms>", "override the publish window per rate step", positiveInt)
@@ -120,6 +123,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     serviceCmd: string;
     serviceCwd: string;
     workers: number;
+    serviceWorkers: number;
     connectCounts?: string;
     unicastRates?: string;
     stepMs?: number;
@@ -145,6 +149,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     serviceCwd: resolve(flags.serviceCwd),
     baselineCommand: ["node", "--import", "tsx", resolve(REPO_ROOT, "bench/baseline-server.ts")],
     workers: flags.workers,
+    serviceWorkers: flags.serviceWorkers,
     outDir: resolve(flags.out),
   };
 }

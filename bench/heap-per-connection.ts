@@ -227,8 +227,8 @@ async function main(): Promise<void> {
   if (groupBy !== "kind" && groupBy !== "holder") throw new Error("--by is kind or holder");
   const target: TargetSpec =
     name === "service"
-      ? { name, command: values["service-cmd"].split(" ").filter((arg) => arg.length > 0), cwd: values["service-cwd"] }
-      : { name, command: ["node", "--import", "tsx", join(REPO_ROOT, "bench/baseline-server.ts")], cwd: REPO_ROOT };
+      ? { name, command: values["service-cmd"].split(" ").filter((arg) => arg.length > 0), cwd: values["service-cwd"], workers: 1 }
+      : { name, command: ["node", "--import", "tsx", join(REPO_ROOT, "bench/baseline-server.ts")], cwd: REPO_ROOT, workers: 1 };
   const cleanup = new Cleanup();
   cleanup.installProcessHandlers();
   const server = await ServerProcess.start(target, "heap-key", cleanup);

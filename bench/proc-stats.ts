@@ -2,7 +2,7 @@
  * CPU and memory of another process, read from /proc so the server under
  * test needs no cooperation (the service exposes no such endpoint).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Linux USER_HZ; fixed at 100 on every mainstream kernel build. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -27,6 +27,40 @@ export function sampleProcess(pid: number): ProcSample {
     rssKb: rssMatch?.[1] ? Number(rssMatch[1]) : Number.NaN,
     atMs: performance.now(),
   };
+}
+
+/**
+ * One sample over a process and its descendants: a service running worker
+ * processes spends its CPU and memory in them, not in the primary.
+ */
+export function sampleProcessTree(pid: number): ProcSample {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    const children = readdirSync(`/proc/${pids[i]}/task`).flatMap((task) =>
+      readFileOrEmpty(`/proc/${pids[i]}/task/${task}/children`).split(" ").filter((child) => child.length > 0).map(Number),
+    );
+    pids.push(...children);
+  }
+  const samples = pids.flatMap((each) => {
+    try {
+      return [sampleProcess(each)];
+    } catch {
+      return []; // exited between the listing and the read
+    }
+  });
+  return {
+    cpuMs: samples.reduce((total, sample) => total + sample.cpuMs, 0),
+    rssKb: samples.reduce((total, sample) => total + sample.rssKb, 0),
+    atMs: performance.now(),
+  };
+}
+
+function readFileOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 /** CPU use between two samples as a percentage of one core. */

@@ -24,8 +24,8 @@ const NO_STORAGE = "the baseline keeps nothing, so there is nothing durable to c
 
 function targetSpec(name: TargetName, options: BenchOptions): TargetSpec {
   return name === "service"
-    ? { name, command: options.serviceCommand, cwd: options.serviceCwd }
-    : { name, command: options.baselineCommand, cwd: REPO_ROOT };
+    ? { name, command: options.serviceCommand, cwd: options.serviceCwd, workers: options.serviceWorkers }
+    : { name, command: options.baselineCommand, cwd: REPO_ROOT, workers: 1 };
 }
 
 /** The service is being built alongside; until its entry point exists there is nothing to start. */
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   cleanup.add(() => pool.kill());
   const runs = options.targets.map((name) => {
     const target = targetSpec(name, options);
-    const report: TargetReport = { name, command: target.command.join(" "), errors: [], connect: [], fanOut: [], ingest: [] };
+    const report: TargetReport = { name, command: target.workers > 1 ? `WORKERS=${target.workers} ${target.command.join(" ")}` : target.command.join(" "), errors: [], connect: [], fanOut: [], ingest: [] };
     const missing = name === "service" ? serviceUnavailable(options) : undefined;
     if (missing !== undefined) {
       report.unavailable = missing;

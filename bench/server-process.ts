@@ -9,12 +9,15 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cleanup } from "./cleanup.js";
+import { sampleProcessTree, type ProcSample } from "./proc-stats.js";
 
 export interface TargetSpec {
   name: "service" | "baseline";
   /** argv; when argv[0] is node the inspector flag goes right after it. */
   command: string[];
   cwd: string;
+  /** Processes serving clients: above 1, the service runs that many workers (WORKERS) behind its primary. */
+  workers: number;
 }
 
 const HEALTH_TIMEOUT_MS = 60_000;
@@ -73,6 +76,20 @@ export class ServerProcess {
     return this.child.pid;
   }
 
+  /** CPU and RSS of the server with its worker processes, if any. */
+  sample(): ProcSample {
+    return sampleProcessTree(this.pid);
+  }
+
+  /**
+   * Inspector ports of the processes that hold clients: the server itself, or
+   * its workers, to which Node's cluster gives the primary's port plus 1, 2, …
+   */
+  get heapInspectPorts(): number[] {
+    if (this.spec.workers <= 1) return [this.inspectPort];
+    return Array.from({ length: this.spec.workers }, (_, index) => this.inspectPort + 1 + index);
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -107,6 +124,7 @@ export class ServerProcess {
       MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: "0",
       SOCKET_EVENTS_PER_SECOND: "0",
       PUBLISH_RATE_PER_SECOND: "0",
+      WORKERS: String(spec.workers),
     };
     let argv = args;
     if (isNode(executable)) argv = [inspectFlag, ...args];

@@ -8,7 +8,7 @@
  * without the forced GC is kept too, as the figure an operator would see.
  */
 import { collectGarbage, type HeapFigures } from "../inspector-gc.js";
-import { ephemeralPortCount, openFileLimit, sampleProcess, cpuPercent } from "../proc-stats.js";
+import { ephemeralPortCount, openFileLimit, cpuPercent } from "../proc-stats.js";
 import { round, sleep, SOCKET_PATH, withServer, type ScenarioContext } from "../scenario-context.js";
 import type { ServerProcess } from "../server-process.js";
 
@@ -51,14 +51,17 @@ export function connectCapacity(
   clients: number,
   serverPid: number,
   sourceAddresses: number,
+  serverProcesses: number,
 ): { max: number; reason: string } | undefined {
   const fdLimit = openFileLimit(serverPid);
+  // Each worker process of the server holds its own clients under its own limit.
+  const descriptors = (fdLimit - FD_MARGIN) * serverProcesses;
   // Each load worker connects from a loopback address of its own, with its own ephemeral ports.
   const ports = ephemeralPortCount() * sourceAddresses;
   const limits = [
     {
-      max: fdLimit - FD_MARGIN,
-      reason: `server open-file limit is ${fdLimit} (hard limit in this environment; raising it needs CAP_SYS_RESOURCE)`,
+      max: descriptors,
+      reason: `server open-file limit is ${fdLimit} per process${serverProcesses > 1 ? `, ${serverProcesses} processes` : ""} (hard limit in this environment; raising it needs CAP_SYS_RESOURCE)`,
     },
     { max: ports, reason: `only ${ports} ephemeral ports from ${sourceAddresses} source addresses towards one port` },
   ];
@@ -69,17 +72,21 @@ export function connectCapacity(
 
 async function measureMemory(server: ServerProcess): Promise<{ rssKb: number; heap?: HeapFigures; error?: string }> {
   try {
-    const heap = await collectGarbage(server.inspectPort);
-    return { rssKb: sampleProcess(server.pid).rssKb, heap };
+    const heaps = await Promise.all(server.heapInspectPorts.map((port) => collectGarbage(port)));
+    const heap = {
+      heapUsedKb: heaps.reduce((total, each) => total + each.heapUsedKb, 0),
+      externalKb: heaps.reduce((total, each) => total + each.externalKb, 0),
+    };
+    return { rssKb: server.sample().rssKb, heap };
   } catch (error) {
-    return { rssKb: sampleProcess(server.pid).rssKb, error: error instanceof Error ? error.message : String(error) };
+    return { rssKb: server.sample().rssKb, error: error instanceof Error ? error.message : String(error) };
   }
 }
 
 export async function runConnect(ctx: ScenarioContext, requested: number): Promise<ConnectResult> {
   return withServer(ctx, async (server) => {
     // Where the machine cannot hold the count asked for, the step runs as many as it can rather than nothing.
-    const capacity = connectCapacity(requested, server.pid, ctx.pool.size);
+    const capacity = connectCapacity(requested, server.pid, ctx.pool.size, server.spec.workers);
     if (capacity !== undefined && capacity.max < CAP_STEP) {
       ctx.progress(`  connect ${requested}: skipped, ${capacity.reason}`);
       return { clients: requested, skipped: capacity.reason };
@@ -91,7 +98,7 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
     const before = await measureMemory(server);
     const subscriptions = Array.from({ length: clients }, (_, i) => ({ trackingId: `${ctx.runTag}-c${i}` }));
     await ctx.pool.reset();
-    const cpuFrom = sampleProcess(server.pid);
+    const cpuFrom = server.sample();
     const connected = await ctx.pool.connect({
       baseUrl: server.wsBaseUrl,
       path: SOCKET_PATH,
@@ -99,9 +106,9 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
       concurrencyPerWorker: ctx.options.connectConcurrency,
       timeoutMs: Math.max(30_000, clients * 10),
     });
-    const cpuTo = sampleProcess(server.pid);
+    const cpuTo = server.sample();
     const generator = await ctx.pool.stats();
-    const rssNoGc = sampleProcess(server.pid).rssKb;
+    const rssNoGc = server.sample().rssKb;
     await sleep(ctx.options.settleMs);
     const after = await measureMemory(server);
     const n = Math.max(1, connected.subscribed);

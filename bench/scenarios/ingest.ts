@@ -3,7 +3,7 @@
  * service answers only after its store committed, so accepted = durable. No
  * subscribers, so delivery cost is left out.
  */
-import { cpuPercent, sampleProcess } from "../proc-stats.js";
+import { cpuPercent } from "../proc-stats.js";
 import { Publisher } from "../publisher.js";
 import { round, withServer, type ScenarioContext } from "../scenario-context.js";
 
@@ -26,7 +26,7 @@ export async function runIngest(ctx: ScenarioContext, plan: IngestPlan): Promise
   return withServer(ctx, async (server) => {
     const publisher = new Publisher(server.baseUrl, ctx.apiKey, plan.concurrency);
     try {
-      const from = sampleProcess(server.pid);
+      const from = server.sample();
       const outcome = await publisher.closedLoop({
         durationMs: ctx.options.ingestMs,
         batchSize: plan.batchSize,
@@ -34,7 +34,7 @@ export async function runIngest(ctx: ScenarioContext, plan: IngestPlan): Promise
         // Spread over many IDs, as real traffic is; one hot ID would measure per-ID offset contention instead.
         trackingIdAt: (i) => `${ctx.runTag}-i${i % 1000}`,
       });
-      const to = sampleProcess(server.pid);
+      const to = server.sample();
       const seconds = outcome.elapsedMs / 1000;
       const result: IngestResult = {
         ...plan,

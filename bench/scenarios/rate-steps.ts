@@ -4,7 +4,7 @@
  * drain (latency of every delivery), then step up until the server no longer
  * keeps up.
  */
-import { cpuPercent, machineBusyPercent, sampleMachine, sampleProcess } from "../proc-stats.js";
+import { cpuPercent, machineBusyPercent, sampleMachine } from "../proc-stats.js";
 import type { Publisher } from "../publisher.js";
 import { round, sleep, type ScenarioContext } from "../scenario-context.js";
 import type { ServerProcess } from "../server-process.js";
@@ -71,7 +71,7 @@ export async function runRateSteps(
   const steps: RateStep[] = [];
   for (const rate of options.paymentRates) {
     await ctx.pool.reset();
-    const serverFrom = sampleProcess(server.pid);
+    const serverFrom = server.sample();
     const machineFrom = sampleMachine();
     let machineTo = machineFrom;
     const windowStartNs = process.hrtime.bigint();
@@ -83,7 +83,7 @@ export async function runRateSteps(
       batchSize: options.batchSize,
       trackingIdAt: options.trackingIdAt,
       onWindowEnd: () => {
-        serverTo = sampleProcess(server.pid);
+        serverTo = server.sample();
         machineTo = sampleMachine();
         windowStats = ctx.pool.stats();
       },
@@ -124,7 +124,7 @@ export async function runRateSteps(
       p999Ms: latency.p999Ms,
       maxMs: latency.maxMs,
       serverCpuPercent: round(cpuPercent(serverFrom, serverTo)),
-      serverRssKb: sampleProcess(server.pid).rssKb,
+      serverRssKb: server.sample().rssKb,
       machineBusyPercent: round(machineBusyPercent(machineFrom, machineTo)),
       workerCpuPercent: atWindowEnd.workerCpuPercent.map((c) => round(c)),
       publisherCpuPercent: round(published.cpuPercent),

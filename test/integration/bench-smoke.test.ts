@@ -169,3 +169,28 @@ test("npm run bench -- --quick runs every scenario on both targets and writes it
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("npm run bench -- --service-workers 2 measures the service's worker processes: CPU and heap of the workers, not only the primary", async () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-workers-"));
+  try {
+    const script = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
+    await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", script, "--quick", "--targets", "service", "--scenarios", "connect", "--service-workers", "2", "--out", out],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    const json = readdirSync(out).find((name) => name.endsWith(".json"));
+    assert.ok(json !== undefined, "a JSON report is written");
+    const report = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchReport;
+    const [service] = report.targets;
+    assert.equal(service?.command.startsWith("WORKERS=2 "), true, service?.command);
+    assert.deepEqual(service?.errors, []);
+    const [connect] = service?.connect ?? [];
+    assert.ok(connect !== undefined && connect.subscribed === connect.clients && connect.clients > 0, "every client subscribed");
+    // The primary alone reads no heap growth: the clients live in the workers.
+    assert.ok((connect.heapPerConnKb ?? 0) > 1, `heap per connection ${connect.heapPerConnKb} KB`);
+    assert.ok((connect.serverCpuUsPerConnect ?? 0) > 0, "CPU per connect measured");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
