@@ -35,7 +35,11 @@ export async function runPrimary(config: Config): Promise<void> {
   relayClusterAdapter();
   const aggregator = new AggregatorRegistry();
   const workers = new Map<number, Worker>();
-  const router = new StickyRouter({ workers: () => [...workers.values()] });
+  const router = new StickyRouter({
+    workers: () => [...workers.values()],
+    maxBodyBytes: Math.max(config.MAX_BODY_BYTES, config.MAX_HTTP_BUFFER_SIZE),
+    pinned: { requestLinePrefix: "POST /v1/payments", worker: () => workers.get(0) },
+  });
   const { server } = router;
   // Health: each probe collects one report per worker, until all answered or the wait is over.
   const probes = new Map<number, (report: unknown) => void>();

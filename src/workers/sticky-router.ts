@@ -8,23 +8,35 @@ export interface RoutableWorker {
 
 /** Engine.IO session ids: 20 characters of URL-safe base64, as the query's `sid`. */
 const SESSION_ID = /[?&]sid=([\w-]{20})(?:&|\s|$)/;
-/** A request line longer than this is refused; Engine.IO's are under 200 bytes. */
-const MAX_REQUEST_LINE_BYTES = 8192;
-/** A connection that sends no request line in this long is closed. */
-const REQUEST_LINE_TIMEOUT_MS = 10_000;
+/** Larger request heads are refused, as Node's HTTP server does past its 16 KB. */
+const MAX_HEAD_BYTES = 16 * 1024;
+/** A connection whose request has not fully arrived in this long is closed. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface StickyRouterOptions {
+  /**
+   * Bodies up to this size are read whole before the hand-over; a longer one
+   * is handed over at once, for the worker to refuse from its header.
+   */
+  maxBodyBytes: number;
   /** The workers that take connections now, in a stable order. */
   workers: () => readonly RoutableWorker[];
+  /**
+   * Requests that go to one worker whenever it is up: what a request line
+   * starts with, and that worker. Publishes go to the worker that runs the
+   * sources, so one process writes the store: SQLite's write lock, shared
+   * by several processes, is waited for by sleeping.
+   */
+  pinned?: { requestLinePrefix: string; worker: () => RoutableWorker | undefined };
   /** Called after a connection went to a worker; tests use it to order what they do. */
   onHandedOver?: (worker: RoutableWorker) => void;
 }
 
 /**
- * The primary's side of sticky sessions: it reads a new connection's request
- * line, sends every request of an Engine.IO session to the worker that holds
- * it (new ones in turn), and hands the connection itself to that worker,
- * with the bytes already read. Workers run @socket.io/sticky's `setupWorker`,
+ * The primary's side of sticky sessions: it reads a new connection's
+ * request, sends every request of an Engine.IO session to the worker that
+ * holds it (new ones in turn), and hands the connection itself to that
+ * worker, with the bytes already read. Workers run @socket.io/sticky's `setupWorker`,
  * whose messages this speaks: `sticky:connection` with the socket, and
  * back, the session ids a worker opened and closed.
  *
@@ -60,23 +72,31 @@ export class StickyRouter {
 
   private route(socket: Socket): void {
     let head: Buffer = Buffer.alloc(0);
-    socket.setTimeout(REQUEST_LINE_TIMEOUT_MS, () => socket.destroy());
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => socket.destroy());
     socket.on("error", () => socket.destroy());
-    const onData = (chunk: Buffer) => {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-      const lineEnd = head.indexOf("\r\n");
-      if (lineEnd < 0 && head.length < MAX_REQUEST_LINE_BYTES) return;
+    const refuse = (status: string) => {
       socket.off("data", onData);
       stopReading(socket);
-      if (lineEnd < 0) {
-        socket.end("HTTP/1.1 414 URI Too Long\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const onData = (chunk: Buffer) => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const headEnd = head.indexOf("\r\n\r\n");
+      if (headEnd < 0) {
+        if (head.length > MAX_HEAD_BYTES) refuse("431 Request Header Fields Too Large");
         return;
       }
-      const worker = this.pick(head.subarray(0, lineEnd).toString("latin1"));
-      if (worker === undefined) {
-        socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-        return;
-      }
+      const fields = head.subarray(0, headEnd).toString("latin1");
+      // The whole request comes over with the connection: bytes a worker
+      // would read after the hand-over do not always reach its HTTP parser
+      // behind the ones put back in front of its stream.
+      if (/\r\ntransfer-encoding:/i.test(fields)) return refuse("411 Length Required");
+      const bodyBytes = Number(/\r\ncontent-length:[ \t]*(\d+)/i.exec(fields)?.[1] ?? 0);
+      if (bodyBytes <= this.options.maxBodyBytes && head.length < headEnd + 4 + bodyBytes) return;
+      socket.off("data", onData);
+      stopReading(socket);
+      const worker = this.pick(fields.split("\r\n", 1)[0] ?? "");
+      if (worker === undefined) return void socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       socket.setTimeout(0);
       worker.send({ type: "sticky:connection", data: head }, socket, (error) => {
         if (error !== null) socket.destroy();
@@ -88,6 +108,11 @@ export class StickyRouter {
   }
 
   private pick(requestLine: string): RoutableWorker | undefined {
+    const { pinned } = this.options;
+    if (pinned !== undefined && requestLine.startsWith(pinned.requestLinePrefix)) {
+      const worker = pinned.worker();
+      if (worker?.isConnected()) return worker;
+    }
     const sid = SESSION_ID.exec(requestLine)?.[1];
     const owner = sid === undefined ? undefined : this.sessions.get(sid);
     if (owner?.isConnected()) return owner;

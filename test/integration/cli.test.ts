@@ -159,6 +159,8 @@ describe("tributary-ws CLI", () => {
       { args: ["watch", "x".repeat(65), "--url", server.url], code: 1, message: /refused a subscription: INVALID_TRACKING_ID/ },
       { args: ["serve", "--port", "99999"], code: 2, message: /--port \(PORT: .*\)/ },
       { args: ["serve", "--log-level", "loud"], code: 2, message: /--log-level \(LOG_LEVEL: / },
+      { args: ["serve", "--workers", "0"], code: 2, message: /--workers \(WORKERS: / },
+      { args: ["serve", "--workers", "2", "--database-url", "sqlite::memory:"], code: 2, message: /WORKERS: needs a store the workers share/ },
       { args: ["launch"], code: 1, message: /unknown command 'launch'/ },
     ];
     const results = await Promise.all(cases.map(({ args }) => runCli(args)));

@@ -50,11 +50,29 @@ function received(child: ChildProcess, timeoutMs = 5000): Promise<string> {
   });
 }
 
+/** Sends a request with the given request line per call; resolves with the index of the receiver that took it. */
+function takerOf(port: number, receivers: ReadonlyArray<{ child: ChildProcess }>): (requestLine: string) => Promise<number> {
+  let onTaken: (index: number) => void = () => undefined;
+  receivers.forEach((receiver, index) =>
+    receiver.child.on("message", (message: { type: string }) => {
+      if (message.type === "received") onTaken(index);
+    }),
+  );
+  return async (requestLine) => {
+    const taken = new Promise<number>((resolve) => (onTaken = resolve));
+    const client = connect(port, "127.0.0.1");
+    await write(client, `${requestLine}\r\nHost: x\r\n\r\nEND\n`);
+    const index = await taken;
+    client.destroy();
+    return index;
+  };
+}
+
 test("bytes a client sends while the worker has not yet taken its connection reach the worker, none stay with the primary", async () => {
   const { child, worker } = await startReceiver();
   let handedOver: () => void = () => undefined;
   const handover = new Promise<void>((resolve) => (handedOver = resolve));
-  const router = new StickyRouter({ workers: () => [worker], onHandedOver: () => handedOver() });
+  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [worker], onHandedOver: () => handedOver() });
   const port = await listen(router);
   try {
     // A stopped worker cannot acknowledge the handle, so the primary's copy
@@ -79,28 +97,12 @@ test("bytes a client sends while the worker has not yet taken its connection rea
 
 test("a request of a known session goes to the worker that holds it; new ones take turns", async () => {
   const receivers = [await startReceiver(), await startReceiver()];
-  const router = new StickyRouter({ workers: () => receivers.map((receiver) => receiver.worker) });
+  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => receivers.map((receiver) => receiver.worker) });
   const port = await listen(router);
   const sid = "AbCdEfGhIjKlMnOp-_12";
   router.onWorkerMessage(receivers[1]!.worker, { type: "sticky:connection", data: sid });
-  // Which receiver took each connection, in order.
-  const takers: number[] = [];
-  let onTaken: () => void = () => undefined;
-  receivers.forEach((receiver, index) =>
-    receiver.child.on("message", (message: { type: string }) => {
-      if (message.type !== "received") return;
-      takers.push(index);
-      onTaken();
-    }),
-  );
-  const send = async (path: string) => {
-    const taken = new Promise<void>((resolve) => (onTaken = resolve));
-    const client = connect(port, "127.0.0.1");
-    await write(client, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\nEND\n`);
-    await taken;
-    client.destroy();
-    return takers.at(-1);
-  };
+  const taker = takerOf(port, receivers);
+  const send = (path: string) => taker(`GET ${path} HTTP/1.1`);
   try {
     for (let i = 0; i < 4; i++) assert.equal(await send(`/ws/v1/?EIO=4&transport=polling&sid=${sid}`), 1);
     const fresh = [await send("/ws/v1/?EIO=4&transport=polling"), await send("/ws/v1/?EIO=4&transport=polling")];
@@ -114,8 +116,54 @@ test("a request of a known session goes to the worker that holds it; new ones ta
   }
 });
 
+test("pinned requests go to their worker while it is up, and to any worker when it is not", async () => {
+  const receivers = [await startReceiver(), await startReceiver()];
+  let pinnedUp = true;
+  const pinned = receivers[1]!.worker;
+  const router = new StickyRouter({
+    maxBodyBytes: 1_000_000,
+    workers: () => receivers.map((receiver) => receiver.worker),
+    pinned: { requestLinePrefix: "POST /v1/payments", worker: () => (pinnedUp ? pinned : undefined) },
+  });
+  const port = await listen(router);
+  const send = takerOf(port, receivers);
+  try {
+    for (let i = 0; i < 3; i++) assert.equal(await send("POST /v1/payments HTTP/1.1"), 1);
+    assert.deepEqual([await send("GET /v1/payments?trackingId=x HTTP/1.1"), await send("GET /v1/health HTTP/1.1")].sort(), [0, 1]);
+    pinnedUp = false;
+    assert.deepEqual([await send("POST /v1/payments HTTP/1.1"), await send("POST /v1/payments HTTP/1.1")].sort(), [0, 1]);
+  } finally {
+    router.server.close();
+  }
+});
+
+test("a request body in several pieces goes over whole with its connection; a chunked one is refused with 411", async () => {
+  const { child, worker } = await startReceiver();
+  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [worker] });
+  const port = await listen(router);
+  try {
+    const body = `${"x".repeat(200_000)}END\n`;
+    const text = received(child);
+    const client = connect(port, "127.0.0.1");
+    await write(client, `POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await write(client, body.slice(0, 70_000));
+    await write(client, body.slice(70_000));
+    assert.equal(await text, `POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    client.destroy();
+
+    const chunked = connect(port, "127.0.0.1");
+    await write(chunked, "POST /v1/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let answer = "";
+    chunked.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    await once(chunked, "end");
+    assert.match(answer, /^HTTP\/1\.1 411 /);
+  } finally {
+    router.server.close();
+  }
+});
+
 test("with no worker to take it, a connection is answered 503", async () => {
-  const router = new StickyRouter({ workers: () => [] });
+  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [] });
   const port = await listen(router);
   try {
     const client = connect(port, "127.0.0.1");

@@ -101,6 +101,18 @@ describe(`a node with ${WORKERS} worker processes`, () => {
     for (const socket of clients) socket.close();
   });
 
+  test("a batch of 1,000 payments, a body longer than the primary's first read, is stored and answered", async () => {
+    const batch = Array.from({ length: 1000 }, (_, i) => paymentBody({ trackingId: `workers-batch-${i % 10}` }));
+    const [first, second] = await Promise.all([publish(batch.slice(0, 500)), publish(batch.slice(500))]);
+    assert.equal(first.status, 200);
+    assert.equal(second.status, 200);
+    const all = await publish(batch);
+    assert.equal(all.status, 200);
+    const body = (await all.json()) as { payments: Array<{ duplicate: boolean }> };
+    assert.equal(body.payments.length, 1000);
+    assert.ok(body.payments.every((payment) => payment.duplicate), "the same 1,000 again are all duplicates: every one was stored once");
+  });
+
   test("the chain source runs in one worker only, and its payments reach clients of every worker once", async () => {
     await waitUntil(() => chain.subscriptionCount > 0, "the chain watcher subscribes", 10_000);
     const trackingId = "workers-chain";
