@@ -65,9 +65,13 @@ class LoadWorker {
 
     const runOne = async (subscription: Subscription): Promise<void> => {
       let resolveAck: (() => void) | undefined;
-      const acked = new Promise<void>((resolve) => {
+      let rejectAck: ((error: Error) => void) | undefined;
+      const acked = new Promise<void>((resolve, reject) => {
         resolveAck = resolve;
+        rejectAck = reject;
       });
+      // A close before the connect completes fails the connect instead; nothing waits on the ack then.
+      acked.catch(() => undefined);
       const client = new EioClient(
         {
           baseUrl: command.baseUrl,
@@ -82,8 +86,10 @@ class LoadWorker {
             else if (name === "ack") resolveAck?.();
             else this.otherEvents[name] = (this.otherEvents[name] ?? 0) + 1;
           },
-          onClose: () => {
+          onClose: (reason) => {
             if (!this.closingAll) this.closedUnexpectedly++;
+            // A client dropped before its ack fails now, with the reason, rather than at the deadline.
+            rejectAck?.(new Error(`closed before the subscribe ack: ${reason}`));
           },
         },
       );

@@ -36,6 +36,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether `count` ports from `first` on can be listened on (and none is `taken`). */
+async function portsFree(first: number, count: number, taken: number): Promise<boolean> {
+  for (let port = first; port < first + count; port++) {
+    if (port === taken || port > 65535) return false;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
+}
+
 function isNode(executable: string): boolean {
   return executable === "node" || executable === process.execPath || executable.endsWith("/node");
 }
@@ -104,9 +118,14 @@ export class ServerProcess {
 
   static async start(spec: TargetSpec, apiKey: string, cleanup: Cleanup): Promise<ServerProcess> {
     const port = await freePort();
+    // Node's cluster gives worker i the primary's inspector port plus i, so
+    // with workers the ports above it must be free too, or a worker fails to
+    // start. Both ports are free when asked for, so the kernel may hand out
+    // the same one twice.
     let inspectPort = await freePort();
-    // Both ports are free when asked for, so the kernel may hand out the same one twice.
-    while (inspectPort === port) inspectPort = await freePort();
+    while (inspectPort === port || !(await portsFree(inspectPort + 1, spec.workers > 1 ? spec.workers : 0, port))) {
+      inspectPort = await freePort();
+    }
     const dataDir = mkdtempSync(join(tmpdir(), `tributary-bench-${spec.name}-`));
     const inspectFlag = `--inspect=127.0.0.1:${inspectPort}`;
     const [executable, ...args] = spec.command;

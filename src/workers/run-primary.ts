@@ -35,10 +35,20 @@ export async function runPrimary(config: Config): Promise<void> {
   relayClusterAdapter();
   const aggregator = new AggregatorRegistry();
   const workers = new Map<number, Worker>();
+  // Connections go only to workers that said they take them: a new worker's
+  // sticky listener is not there until it is ready, and a handle sent to it
+  // before then would be dropped.
+  const ready = new Set<Worker>();
   const router = new StickyRouter({
-    workers: () => [...workers.values()],
+    workers: () => [...workers.values()].filter((worker) => ready.has(worker)),
     maxBodyBytes: Math.max(config.MAX_BODY_BYTES, config.MAX_HTTP_BUFFER_SIZE),
-    pinned: { requestLinePrefix: "POST /v1/payments", worker: () => workers.get(0) },
+    pinned: {
+      requestLinePrefix: "POST /v1/payments",
+      worker: () => {
+        const first = workers.get(0);
+        return first !== undefined && ready.has(first) ? first : undefined;
+      },
+    },
   });
   const { server } = router;
   // Health: each probe collects one report per worker, until all answered or the wait is over.
@@ -77,12 +87,12 @@ export async function runPrimary(config: Config): Promise<void> {
   const fork = (index: number) => {
     const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(index) });
     workers.set(index, worker);
-    let ready = false;
+    logger.info({ worker: index, pid: worker.process.pid }, "starting worker");
     worker.on("message", (message: unknown) => {
       router.onWorkerMessage(worker, message);
       if (!isWorkerMessage(message)) return;
       if (message.type === "tributary:worker-ready") {
-        ready = true;
+        ready.add(worker);
         logger.info({ worker: index, pid: worker.process.pid }, "worker ready");
         if (--notReady === 0) started();
         return;
@@ -99,9 +109,10 @@ export async function runPrimary(config: Config): Promise<void> {
     });
     worker.on("exit", (code, signal) => {
       if (workers.get(index) === worker) workers.delete(index);
+      const wasReady = ready.delete(worker);
       router.forget(worker);
       if (stopping) return;
-      if (!ready && notReady > 0) {
+      if (!wasReady && notReady > 0) {
         logger.fatal({ worker: index, code, signal }, "a worker exited while starting; stopping the node");
         exitCode = 1;
         void stop();

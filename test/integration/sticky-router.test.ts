@@ -50,6 +50,16 @@ function received(child: ChildProcess, timeoutMs = 5000): Promise<string> {
   });
 }
 
+/** What the router itself answers to a request, read to the end of the connection. */
+async function answerTo(port: number, request: string): Promise<string> {
+  const client = connect(port, "127.0.0.1");
+  await write(client, request);
+  let answer = "";
+  client.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+  await once(client, "end");
+  return answer;
+}
+
 /** Sends a request with the given request line per call; resolves with the index of the receiver that took it. */
 function takerOf(port: number, receivers: ReadonlyArray<{ child: ChildProcess }>): (requestLine: string) => Promise<number> {
   let onTaken: (index: number) => void = () => undefined;
@@ -151,12 +161,7 @@ test("a request body in several pieces goes over whole with its connection; a ch
     assert.equal(await text, `POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
     client.destroy();
 
-    const chunked = connect(port, "127.0.0.1");
-    await write(chunked, "POST /v1/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
-    let answer = "";
-    chunked.on("data", (chunk: Buffer) => (answer += chunk.toString()));
-    await once(chunked, "end");
-    assert.match(answer, /^HTTP\/1\.1 411 /);
+    assert.match(await answerTo(port, "POST /v1/payments HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"), /^HTTP\/1\.1 411 /);
   } finally {
     router.server.close();
   }
@@ -166,12 +171,7 @@ test("with no worker to take it, a connection is answered 503", async () => {
   const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [] });
   const port = await listen(router);
   try {
-    const client = connect(port, "127.0.0.1");
-    await write(client, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
-    let answer = "";
-    client.on("data", (chunk: Buffer) => (answer += chunk.toString()));
-    await once(client, "end");
-    assert.match(answer, /^HTTP\/1\.1 503 /);
+    assert.match(await answerTo(port, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 503 /);
   } finally {
     router.server.close();
   }

@@ -140,12 +140,18 @@ describe(`a node with ${WORKERS} worker processes`, () => {
     const before = ready().length;
     const victim = ready().find((log) => log.worker === 1);
     assert.ok(victim !== undefined);
+    const starting = () => node.logs.filter((log) => log.msg === "starting worker" && log.worker === 1).length;
+    const startedBefore = starting();
     process.kill(victim.pid as number, "SIGKILL");
     await waitUntil(() => node.logs.some((log) => log.msg === "a worker exited; starting it again" && log.worker === 1), "the primary notices", 10_000);
+    // While the new worker starts, connections go to the others, none to it before it takes them.
+    await waitUntil(() => starting() > startedBefore, "the new worker is starting", 10_000);
+    const trackingId = "workers-restart";
+    const early = await Promise.all(Array.from({ length: WORKERS * 2 }, () => subscribed(trackingId, ["websocket"])));
+    assert.equal(ready().length, before, "the early clients connected before the new worker was ready");
     await waitUntil(() => ready().length > before, "the worker is back", 20_000);
 
-    const trackingId = "workers-restart";
-    const clients = await Promise.all(Array.from({ length: WORKERS * 2 }, () => subscribed(trackingId, ["websocket"])));
+    const clients = [...early, ...(await Promise.all(Array.from({ length: WORKERS * 2 }, () => subscribed(trackingId, ["websocket"]))))];
     const received = clients.map((socket) => collect<any>(socket, "payment"));
     assert.equal((await publish(paymentBody({ trackingId }))).status, 200);
     for (const payments of received) await payments.until(1);
