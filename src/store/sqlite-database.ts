@@ -96,11 +96,13 @@ export function openSqliteConnection(options: SqliteConnectionOptions): Database
 
 /** Brings the schema up to `target` (the newest by default; tests build older files with a lower one). */
 export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(`database schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
-  }
+  // The version is read under the write lock: processes opening one file
+  // together (worker processes) migrate it once, one after the other.
   db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`database schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
+    }
     for (let version = current; version < target; version++) {
       db.exec(MIGRATIONS[version] as string);
       db.pragma(`user_version = ${version + 1}`);

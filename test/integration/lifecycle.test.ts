@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { fork } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { io } from "socket.io-client";
@@ -181,3 +184,24 @@ function replacing(real: PaymentStore, replaced: Partial<PaymentStore>): Payment
     ...replaced,
   };
 }
+
+test("processes opening one fresh SQLite file at once migrate it once, none failing", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tributary-migrate-race-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "shared.sqlite");
+  const script = fileURLToPath(new URL("../support/migrate-on-signal.ts", import.meta.url));
+  const children = Array.from({ length: 8 }, () => fork(script, [path], { execArgv: ["--import", "tsx"] }));
+  t.after(() => {
+    for (const child of children) child.kill("SIGKILL");
+  });
+  await Promise.all(children.map((child) => once(child, "message")));
+  const outcomes = children.map((child) => once(child, "message").then(([outcome]) => outcome as { ok: boolean; error?: string }));
+  for (const child of children) child.send("go");
+  assert.deepEqual(
+    (await Promise.all(outcomes)).filter((outcome) => !outcome.ok),
+    [],
+  );
+  const db = new Database(path, { readonly: true });
+  t.after(() => db.close());
+  assert.ok((db.pragma("user_version", { simple: true }) as number) > 0);
+});
