@@ -159,9 +159,13 @@ describe(`a node with ${WORKERS} worker processes`, () => {
     for (const socket of clients) socket.close();
   });
 
-  test("SIGTERM drains every worker: clients are told, and the node exits 0", async () => {
+  test("SIGTERM drains every worker, signalled twice as a process group is: clients are told, and the node exits 0", async () => {
     const client = await subscribed("workers-drain", ["websocket"]);
     const told = nextEvent<any>(client, "error");
+    // What Ctrl-C or systemd does: every process gets the signal, then the primary passes it on.
+    const live = new Map<number, number>();
+    for (const log of node.logs.filter((entry) => entry.msg === "worker ready")) live.set(log.worker as number, log.pid as number);
+    for (const pid of live.values()) process.kill(pid, "SIGTERM");
     node.child.kill("SIGTERM");
     const error = await told;
     assert.equal(error.data.code, "CONNECTION_ERROR");
