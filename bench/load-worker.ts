@@ -84,7 +84,11 @@ class LoadWorker {
           onEvent: (name, raw) => {
             if (name === "payment") this.onPayment(raw);
             else if (name === "ack") resolveAck?.();
-            else this.otherEvents[name] = (this.otherEvents[name] ?? 0) + 1;
+            else {
+              this.otherEvents[name] = (this.otherEvents[name] ?? 0) + 1;
+              // A subscribe refused with an error event fails now, with the server's words.
+              if (name === "error") rejectAck?.(new Error(`error instead of the subscribe ack: ${raw.slice(0, 300)}`));
+            }
           },
           onClose: (reason) => {
             if (!this.closingAll) this.closedUnexpectedly++;
