@@ -146,7 +146,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     );
   }
 
-  const workerHealth = async (): Promise<HealthReport> => {
+  const processHealth = async (): Promise<HealthReport> => {
     const storeOk = await store.ping().then(
       () => true,
       (error: unknown) => {
@@ -174,10 +174,10 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     };
   };
-  // With worker processes, the node's health is every worker's, gathered by the primary.
-  worker?.primary.onHealthProbe(workerHealth);
+  // With worker processes, the node's health is every worker's process health, gathered by the primary.
+  worker?.primary.onHealthProbe(processHealth);
   const health =
-    worker === undefined ? workerHealth : async (): Promise<HealthReport> => (await worker.primary.ask("health")) as HealthReport;
+    worker === undefined ? processHealth : async (): Promise<HealthReport> => (await worker.primary.ask("health")) as HealthReport;
 
   const addresses = new ClientAddressResolver(config.TRUSTED_PROXIES);
   const identifyApiKey = createApiKeyMatcher(config.TRIBUTARY_API_KEYS);
