@@ -93,10 +93,10 @@ export class StickyRouter {
       if (/\r\ntransfer-encoding:/i.test(fields)) return refuse("411 Length Required");
       const bodyBytes = Number(/\r\ncontent-length:[ \t]*(\d+)/i.exec(fields)?.[1] ?? 0);
       if (bodyBytes <= this.options.maxBodyBytes && head.length < headEnd + 4 + bodyBytes) return;
+      const worker = this.pick(fields.split("\r\n", 1)[0] ?? "");
+      if (worker === undefined) return refuse("503 Service Unavailable");
       socket.off("data", onData);
       stopReading(socket);
-      const worker = this.pick(fields.split("\r\n", 1)[0] ?? "");
-      if (worker === undefined) return void socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       socket.setTimeout(0);
       worker.send({ type: "sticky:connection", data: head }, socket, (error) => {
         if (error !== null) socket.destroy();
