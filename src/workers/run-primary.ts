@@ -71,7 +71,7 @@ export async function runPrimary(config: Config): Promise<void> {
         waiting--;
         settle();
       });
-      for (const worker of asked) send(worker, { type: "tributary:probe", probeId, topic: "health" });
+      for (const worker of asked) send(worker, { type: "tributary:probe", probeId });
       settle();
     });
     probes.delete(probeId);

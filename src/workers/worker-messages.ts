@@ -19,7 +19,7 @@ export type PrimaryMessage =
   | { type: "tributary:answer"; requestId: number; value: unknown }
   | { type: "tributary:answer"; requestId: number; error: string }
   /** Asks a worker for its own health report. */
-  | { type: "tributary:probe"; probeId: number; topic: "health" };
+  | { type: "tributary:probe"; probeId: number };
 
 const TOPICS: readonly string[] = ["metrics", "health"] satisfies NodeTopic[];
 
@@ -47,7 +47,7 @@ export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
     case "tributary:answer":
       return typeof m.requestId === "number";
     case "tributary:probe":
-      return typeof m.probeId === "number" && m.topic === "health";
+      return typeof m.probeId === "number";
     default:
       return false;
   }
