@@ -71,7 +71,14 @@ export class StickyRouter {
   }
 
   private route(socket: Socket): void {
+    // The head is searched for in one buffer (at most MAX_HEAD_BYTES and a
+    // chunk); the body's chunks are only counted until it is whole, and
+    // joined once, so a long body costs no copy per chunk.
     let head: Buffer = Buffer.alloc(0);
+    let fields: string | undefined;
+    let requestBytes = 0;
+    const body: Buffer[] = [];
+    let received = 0;
     socket.setTimeout(REQUEST_TIMEOUT_MS, () => socket.destroy());
     socket.on("error", () => socket.destroy());
     const refuse = (status: string) => {
@@ -80,25 +87,33 @@ export class StickyRouter {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     const onData = (chunk: Buffer) => {
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-      const headEnd = head.indexOf("\r\n\r\n");
-      if (headEnd < 0) {
-        if (head.length > MAX_HEAD_BYTES) refuse("431 Request Header Fields Too Large");
-        return;
+      if (fields === undefined) {
+        head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+        const headEnd = head.indexOf("\r\n\r\n");
+        if (headEnd < 0) {
+          if (head.length > MAX_HEAD_BYTES) refuse("431 Request Header Fields Too Large");
+          return;
+        }
+        fields = head.subarray(0, headEnd).toString("latin1");
+        // The whole request comes over with the connection: bytes a worker
+        // would read after the hand-over do not always reach its HTTP parser
+        // behind the ones put back in front of its stream.
+        if (/\r\ntransfer-encoding:/i.test(fields)) return refuse("411 Length Required");
+        const bodyBytes = Number(/\r\ncontent-length:[ \t]*(\d+)/i.exec(fields)?.[1] ?? 0);
+        requestBytes = bodyBytes <= this.options.maxBodyBytes ? headEnd + 4 + bodyBytes : 0;
+        received = head.length;
+      } else {
+        body.push(chunk);
+        received += chunk.length;
       }
-      const fields = head.subarray(0, headEnd).toString("latin1");
-      // The whole request comes over with the connection: bytes a worker
-      // would read after the hand-over do not always reach its HTTP parser
-      // behind the ones put back in front of its stream.
-      if (/\r\ntransfer-encoding:/i.test(fields)) return refuse("411 Length Required");
-      const bodyBytes = Number(/\r\ncontent-length:[ \t]*(\d+)/i.exec(fields)?.[1] ?? 0);
-      if (bodyBytes <= this.options.maxBodyBytes && head.length < headEnd + 4 + bodyBytes) return;
+      if (received < requestBytes) return;
       const worker = this.pick(fields.split("\r\n", 1)[0] ?? "");
       if (worker === undefined) return refuse("503 Service Unavailable");
       socket.off("data", onData);
       stopReading(socket);
       socket.setTimeout(0);
-      worker.send({ type: "sticky:connection", data: head }, socket, (error) => {
+      const data = body.length === 0 ? head : Buffer.concat([head, ...body], received);
+      worker.send({ type: "sticky:connection", data }, socket, (error) => {
         if (error !== null) socket.destroy();
         else this.options.onHandedOver?.(worker);
       });

@@ -147,17 +147,38 @@ test("pinned requests go to their worker while it is up, and to any worker when 
   }
 });
 
-test("a request body in several pieces goes over whole with its connection; a chunked one is refused with 411", async () => {
+test("a request head and body in several pieces go over whole with its connection; a chunked one is refused with 411", async () => {
   const { child, worker } = await startReceiver();
   const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [worker] });
   const port = await listen(router);
   try {
     const body = `${"x".repeat(200_000)}END\n`;
     const text = received(child);
+    const accepted = once(router.server, "connection") as Promise<[Socket]>;
     const client = connect(port, "127.0.0.1");
-    await write(client, `POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
-    await write(client, body.slice(0, 70_000));
-    await write(client, body.slice(70_000));
+    const [primarySide] = await accepted;
+    // Each piece is written once the router has read the one before, so each
+    // reaches it as a read of its own: the head's end split between two
+    // pieces, then the body in three.
+    const pieces = [
+      `POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r`,
+      `\n${body.slice(0, 70_000)}`,
+      body.slice(70_000, 140_000),
+      body.slice(140_000),
+    ];
+    for (const piece of pieces) {
+      let left = Buffer.byteLength(piece);
+      const read = new Promise<void>((resolve) =>
+        primarySide.on("data", function counted(chunk: Buffer) {
+          left -= chunk.length;
+          if (left > 0) return;
+          primarySide.off("data", counted);
+          resolve();
+        }),
+      );
+      await write(client, piece);
+      await read;
+    }
     assert.equal(await text, `POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
     client.destroy();
 
