@@ -38,7 +38,11 @@ export function createWorkerClusterLink(options: WorkerClusterLinkOptions): Clus
     attach(server, handlers) {
       io = server;
       server.on(PAYMENTS_EVENT, (messages: unknown) => {
-        for (const message of Array.isArray(messages) ? messages : [messages]) {
+        if (!Array.isArray(messages)) {
+          options.logger.warn("ignored a malformed payments message from another worker");
+          return;
+        }
+        for (const message of messages) {
           const payment = fromClusterMessage(message);
           if (payment === undefined) options.logger.warn("ignored a malformed payment message from another worker");
           else handlers.deliver(payment);

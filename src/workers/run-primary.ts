@@ -40,7 +40,7 @@ export async function runPrimary(config: Config): Promise<void> {
   // before then would be dropped.
   const ready = new Set<Worker>();
   const router = new StickyRouter({
-    workers: () => [...workers.values()].filter((worker) => ready.has(worker)),
+    workers: () => [...ready],
     maxBodyBytes: Math.max(config.MAX_BODY_BYTES, config.MAX_HTTP_BUFFER_SIZE),
     pinned: {
       requestLinePrefix: "POST /v1/payments",
