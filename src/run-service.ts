@@ -1,5 +1,4 @@
 import cluster from "node:cluster";
-import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { runPrimary, WORKER_INDEX_VARIABLE } from "./workers/run-primary.js";
@@ -14,6 +13,8 @@ import { PrimaryChannel } from "./workers/primary-channel.js";
  */
 export async function runService(config: Config): Promise<void> {
   if (config.WORKERS > 1 && cluster.isPrimary) return runPrimary(config);
+  // Loaded here, not at the top: the primary never runs the app, and loading it (~0.6 s) delayed every worker's fork.
+  const { createApp } = await import("./app.js");
   const worker = cluster.isWorker ? { index: Number(process.env[WORKER_INDEX_VARIABLE]), primary: new PrimaryChannel(process) } : undefined;
 
   let exitCode = 0;
