@@ -7,6 +7,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { ERRORS, ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import { packageVersion } from "../package-root.js";
+import { collectRouteDescriptions, openApiRoutes } from "./openapi/openapi-routes.js";
 import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.js";
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
 import { statsRoutes, type StatsRoutesOptions } from "./routes/stats-routes.js";
@@ -89,6 +91,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     reply.code(404).send({ error: { code: "NOT_FOUND", message: `No route for ${request.method} ${request.url.split("?")[0]}` } });
   });
 
+  const described = collectRouteDescriptions(app);
   paymentRoutes(app, {
     ...options.payments,
     ...(options.publishRatePerSecond > 0
@@ -113,6 +116,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
   healthRoutes(app, options.health);
   statsRoutes(app, options.stats);
+  openApiRoutes(
+    app,
+    {
+      title: "tributary-ws",
+      version: packageVersion(),
+      description: "Real-time payment notifications for Tributary: publish payments, read their history, check the node.",
+    },
+    described,
+  );
   if (options.webRoot !== undefined) await servePage(app, options.webRoot, options.logger);
   return app;
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ERRORS, ServiceError } from "../errors.js";
-import { isValidTrackingId, parseU64, PAYMENT_STATUSES, type PaymentInput } from "../payment.js";
+import { isValidTrackingId, parseU64, PAYMENT_STATUSES, TRACKING_ID_MAX_BYTES, type PaymentInput } from "../payment.js";
 import { isBase58Of as hasBase58Length } from "./base58.js";
 
 /** The most payments one publish request may carry. */
@@ -10,13 +10,22 @@ function isBase58Of(bytes: number) {
   return (value: string): boolean => hasBase58Length(value, bytes);
 }
 
-const pubkey = z.string().refine(isBase58Of(32), "must be a base58 public key (32 bytes)");
+const pubkey = z.string().refine(isBase58Of(32), "must be a base58 public key (32 bytes)").describe("base58 public key (32 bytes)");
 const safeUnsigned = (what: string) =>
   z.number({ error: `must be ${what}` }).int(`must be ${what}`).min(0, `must be ${what}`).max(Number.MAX_SAFE_INTEGER, `must be ${what}`);
 
-const paymentSchema = z.strictObject(
+/** One payment of a publish body; /openapi.json describes the body with this same schema. */
+export const paymentSchema = z.strictObject(
   {
-    trackingId: z.unknown().refine(isValidTrackingId, ERRORS.INVALID_TRACKING_ID.message).transform((value) => value as string),
+    trackingId: z
+      .unknown()
+      .refine(isValidTrackingId, ERRORS.INVALID_TRACKING_ID.message)
+      .transform((value) => value as string)
+      .meta({
+        type: "string",
+        minLength: 1,
+        description: `The payment memo subscribers watch: 1 to ${TRACKING_ID_MAX_BYTES} UTF-8 bytes, no control characters`,
+      }),
     amount: z
       .unknown()
       .transform((value, context) => {
@@ -29,11 +38,21 @@ const paymentSchema = z.strictObject(
           return z.NEVER;
         }
         return parsed;
+      })
+      .meta({
+        anyOf: [
+          { type: "string", pattern: "^(0|[1-9][0-9]{0,19})$" },
+          { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        ],
+        description: "u64 in base units: a decimal string (exact) or a safe-integer number; no sign, exponent or fraction",
       }),
-    timestamp: safeUnsigned("unix seconds (a whole number ≥ 0)"),
+    timestamp: safeUnsigned("unix seconds (a whole number ≥ 0)").describe("Chain time, unix seconds"),
     status: z.enum(PAYMENT_STATUSES, { error: `must be one of ${PAYMENT_STATUSES.join(", ")}` }).default("executed"),
-    signature: z.string({ error: "must be a string" }).refine(isBase58Of(64), "must be a base58 transaction signature (64 bytes)"),
-    eventIndex: safeUnsigned("a whole number ≥ 0").default(0),
+    signature: z
+      .string({ error: "must be a string" })
+      .refine(isBase58Of(64), "must be a base58 transaction signature (64 bytes)")
+      .describe("base58 Solana transaction signature (64 bytes); with eventIndex, the payment's identity"),
+    eventIndex: safeUnsigned("a whole number ≥ 0").default(0).describe("Position among the transaction's payment events"),
     paymentPolicy: pubkey.optional(),
     gateway: pubkey.optional(),
     payer: pubkey.optional(),

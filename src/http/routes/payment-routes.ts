@@ -7,14 +7,55 @@ import type { PaymentIngest } from "../../ingest/payment-ingest.js";
 import { parsePublishBody } from "../../ingest/payment-request.js";
 import { isValidTrackingId } from "../../payment.js";
 import type { PaymentStore } from "../../store/payment-store.js";
+import { errorResponse } from "../openapi/error-response.js";
+import type { RouteDescription } from "../openapi/route-description.js";
+import { historyResponseSchema, publishBodySchema, publishResponseSchema } from "./payment-schemas.js";
 
 export const MAX_HISTORY_LIMIT = 1000;
 
 const historyQuery = z.object({
-  trackingId: z.string().refine(isValidTrackingId),
-  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_LIMIT).default(100),
+  trackingId: z.string().refine(isValidTrackingId).describe("The tracking ID whose payments to list"),
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0).describe("List payments with an offset above this one"),
+  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_LIMIT).default(100).describe("The most payments to return"),
 });
+
+const shuttingDown = errorResponse("The node is draining for shutdown", "SHUTTING_DOWN");
+
+const publishDescription: RouteDescription = {
+  operationId: "publishPayments",
+  summary: "Publish one payment or a batch",
+  description:
+    "Stores each payment durably, then sends it to the subscribers of its tracking ID. A batch is all-or-nothing. " +
+    "Publishing a stored identity (signature, eventIndex) again stores and sends nothing and answers duplicate: true.",
+  tags: ["payments"],
+  body: publishBodySchema,
+  auth: "required",
+  responses: {
+    200: { description: "Stored (or already stored) and sent", schema: publishResponseSchema },
+    400: errorResponse("The body is not a valid payment or batch", "INVALID_PAYMENT", "INVALID_TRACKING_ID", "INVALID_BODY"),
+    401: errorResponse("No valid API key, or publishing is not configured", "UNAUTHORIZED", "PUBLISHING_DISABLED"),
+    409: errorResponse("The identity is already stored with a different content", "IDENTITY_CONFLICT"),
+    413: errorResponse("The body is larger than MAX_BODY_BYTES", "PAYLOAD_TOO_LARGE"),
+    415: errorResponse("The body is not application/json", "UNSUPPORTED_MEDIA_TYPE"),
+    429: errorResponse("Over PUBLISH_RATE_PER_SECOND for this key (or address)", "RATE_LIMITED"),
+    503: errorResponse("The store cannot take writes, or the node is draining", "STORE_UNAVAILABLE", "SHUTTING_DOWN"),
+  },
+};
+
+const historyDescription: RouteDescription = {
+  operationId: "listPayments",
+  summary: "Stored payments of one tracking ID, in offset order",
+  description: "With SUBSCRIBE_AUTH=jwt this needs a publisher's API key or a subscription token covering the tracking ID.",
+  tags: ["payments"],
+  query: historyQuery,
+  auth: "optional",
+  responses: {
+    200: { description: "The payments after `after`, at most `limit`", schema: historyResponseSchema },
+    400: errorResponse("A query parameter is invalid", "INVALID_TRACKING_ID", "INVALID_QUERY"),
+    401: errorResponse("Subscriber auth is on and the request does not cover the tracking ID", "UNAUTHORIZED"),
+    503: shuttingDown,
+  },
+};
 
 export interface PaymentRoutesOptions {
   ingest: PaymentIngest;
@@ -30,8 +71,8 @@ export interface PaymentRoutesOptions {
 }
 
 export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOptions): void {
-  const publishConfig = options.publishRateLimit === undefined ? {} : { config: { rateLimit: options.publishRateLimit } };
-  app.post("/v1/payments", publishConfig, async (request) => {
+  const rateLimitConfig = options.publishRateLimit === undefined ? {} : { rateLimit: options.publishRateLimit };
+  app.post("/v1/payments", { config: { ...rateLimitConfig, openapi: publishDescription } }, async (request) => {
     const startedAt = performance.now();
     options.checkApiKey(request.headers.authorization);
     const { payments, batch } = parsePublishBody(request.body);
@@ -42,7 +83,7 @@ export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOption
     return batch || outcomes[0] === undefined ? { payments: outcomes } : { ...outcomes[0], payments: outcomes };
   });
 
-  app.get("/v1/payments", async (request) => {
+  app.get("/v1/payments", { config: { openapi: historyDescription } }, async (request) => {
     const parsed = historyQuery.safeParse(request.query);
     if (!parsed.success) {
       const field = String(parsed.error.issues[0]?.path[0] ?? "");

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from "fastify";
+import { openApiDocument, type ApiInfo, type DescribedRoute } from "./openapi-document.js";
+import { referencePage, type Document } from "./reference-page.js";
+import "./route-description.js";
+
+/**
+ * Collects the `config.openapi` of every route registered after this call;
+ * call it before the routes, and serve the result with {@link openApiRoutes}.
+ */
+export function collectRouteDescriptions(app: FastifyInstance): DescribedRoute[] {
+  const routes: DescribedRoute[] = [];
+  app.addHook("onRoute", (route) => {
+    const description = route.config?.openapi;
+    if (description === undefined) return;
+    for (const method of [route.method].flat()) {
+      // Fastify adds a HEAD twin to every GET; the document lists the GET.
+      if (method !== "HEAD") routes.push({ method, path: route.url, description });
+    }
+  });
+  return routes;
+}
+
+/** `GET /openapi.json` and its reference page, `GET /docs`; built on first request, when every route is registered. */
+export function openApiRoutes(app: FastifyInstance, info: ApiInfo, routes: readonly DescribedRoute[]): void {
+  let document: Record<string, unknown> | undefined;
+  let page: string | undefined;
+  const built = () => (document ??= openApiDocument(info, routes));
+  app.get("/openapi.json", async () => built());
+  app.get("/docs", async (_request, reply) => reply.type("text/html; charset=utf-8").send((page ??= referencePage(built() as unknown as Document))));
+}

@@ -1,0 +1,247 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import Database from "better-sqlite3";
+import type { PaymentStore } from "../../src/store/payment-store.js";
+import { openSqliteStore } from "../../src/store/sqlite-store.js";
+import { paymentBody } from "../support/payments.js";
+import { startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
+
+/**
+ * /openapi.json is checked twice: as a document, by an OpenAPI 3.1 validator
+ * that shares nothing with how it is generated; and against the service, by
+ * sending each route requests that produce every status the document lists
+ * and validating each real answer against the documented schema.
+ */
+
+interface Answer {
+  status: number;
+  contentType: string;
+  body: unknown;
+}
+
+let document: any;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+const covered = new Set<string>();
+
+/** Asserts that the answer is documented for the route and matches its schema, and records it as covered. */
+function conforms(method: string, path: string, answer: Answer): void {
+  const operation = document.paths[path]?.[method.toLowerCase()];
+  assert.ok(operation, `${method} ${path} is in the document`);
+  const response = operation.responses[String(answer.status)];
+  assert.ok(response, `${method} ${path} answered ${answer.status}, which the document does not list: ${JSON.stringify(answer.body)}`);
+  const [mediaType, media] = Object.entries(response.content ?? {})[0] as [string, { schema: object }];
+  assert.equal(answer.contentType.split(";")[0], mediaType, `${method} ${path} ${answer.status}: content type`);
+  const validate = ajv.compile(media.schema);
+  assert.ok(
+    validate(answer.body),
+    `${method} ${path} ${answer.status} does not match its schema: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(answer.body)}`,
+  );
+  covered.add(`${method} ${path} ${answer.status}`);
+}
+
+async function send(server: TestServer, method: string, path: string, init: RequestInit = {}): Promise<Answer> {
+  const response = await fetch(`${server.url}${path}`, { method, ...init });
+  const contentType = response.headers.get("content-type") ?? "";
+  const text = await response.text();
+  return { status: response.status, contentType, body: contentType.startsWith("application/json") ? JSON.parse(text) : text };
+}
+
+const json = (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TEST_API_KEY}` }): RequestInit => ({
+  headers: { "content-type": "application/json", ...headers },
+  body: typeof body === "string" ? body : JSON.stringify(body),
+});
+
+describe("the OpenAPI document", () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer({ MAX_BODY_BYTES: "4096" }, { webRoot: null });
+    const answer = await send(server, "GET", "/openapi.json");
+    assert.equal(answer.status, 200);
+    document = answer.body;
+  });
+  after(async () => {
+    await server.close();
+    const documented = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(([path, operations]) =>
+      Object.entries(operations).flatMap(([method, operation]) =>
+        Object.keys(operation.responses).map((status) => `${method.toUpperCase()} ${path} ${status}`),
+      ),
+    );
+    const missed = documented.filter((entry) => !covered.has(entry));
+    assert.deepEqual(missed, [], "every documented answer was produced and checked");
+  });
+
+  test("is valid OpenAPI 3.1 for an independent validator, and describes every REST route", async () => {
+    const validator = new Validator();
+    const result = await validator.validate(document);
+    assert.deepEqual(result, { valid: true });
+    assert.equal(validator.version, "3.1");
+    const operations = Object.entries(document.paths as Record<string, object>).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    assert.deepEqual(operations.sort(), ["GET /metrics", "GET /v1/health", "GET /v1/payments", "GET /v1/stats", "POST /v1/payments"]);
+  });
+
+  test("POST /v1/payments: each answer matches the document", async () => {
+    const payment = paymentBody({ trackingId: "openapi-publish" });
+    conforms("POST", "/v1/payments", await send(server, "POST", "/v1/payments", json(payment)));
+    const duplicate = await send(server, "POST", "/v1/payments", json(payment));
+    assert.equal((duplicate.body as any).duplicate, true);
+    conforms("POST", "/v1/payments", duplicate);
+    const batch = await send(server, "POST", "/v1/payments", json([paymentBody({ trackingId: "openapi-publish" }), paymentBody({ trackingId: "b" })]));
+    assert.equal(batch.status, 200);
+    conforms("POST", "/v1/payments", batch);
+
+    for (const invalid of [{ ...paymentBody({ trackingId: "x" }), amount: "-1" }, { ...paymentBody({ trackingId: "" }) }, []]) {
+      const answer = await send(server, "POST", "/v1/payments", json(invalid));
+      assert.equal(answer.status, 400);
+      conforms("POST", "/v1/payments", answer);
+    }
+    const noKey = await send(server, "POST", "/v1/payments", json(payment, {}));
+    assert.equal((noKey.body as any).error.code, "UNAUTHORIZED");
+    conforms("POST", "/v1/payments", noKey);
+    const conflict = await send(server, "POST", "/v1/payments", json({ ...payment, amount: "2" }));
+    assert.equal(conflict.status, 409);
+    conforms("POST", "/v1/payments", conflict);
+    const tooLarge = await send(server, "POST", "/v1/payments", json({ ...payment, trackingId: "x".repeat(5000) }));
+    assert.equal(tooLarge.status, 413);
+    conforms("POST", "/v1/payments", tooLarge);
+    const wrongType = await send(server, "POST", "/v1/payments", {
+      headers: { "content-type": "application/xml", authorization: `Bearer ${TEST_API_KEY}` },
+      body: JSON.stringify(payment),
+    });
+    assert.equal(wrongType.status, 415);
+    conforms("POST", "/v1/payments", wrongType);
+  });
+
+  test("GET /v1/payments, /v1/stats, /v1/health and /metrics: each answer matches the document", async () => {
+    const ok = await send(server, "GET", "/v1/payments?trackingId=openapi-publish&after=0&limit=10");
+    assert.equal((ok.body as any).payments.length, 2);
+    conforms("GET", "/v1/payments", ok);
+    for (const query of ["", "?trackingId=a&limit=0", "?trackingId=a&after=-1"]) {
+      const answer = await send(server, "GET", `/v1/payments${query}`);
+      assert.equal(answer.status, 400);
+      conforms("GET", "/v1/payments", answer);
+    }
+    conforms("GET", "/v1/stats", await send(server, "GET", "/v1/stats"));
+    conforms("GET", "/v1/health", await send(server, "GET", "/v1/health"));
+    conforms("GET", "/metrics", await send(server, "GET", "/metrics"));
+  });
+
+  test("a store locked by another process: publish and health answer 503 as documented", async () => {
+    const intruder = new Database(server.databaseUrl.slice("sqlite:".length));
+    try {
+      intruder.exec("BEGIN EXCLUSIVE");
+      const health = await send(server, "GET", "/v1/health");
+      assert.equal(health.status, 503);
+      conforms("GET", "/v1/health", health);
+      const publish = await send(server, "POST", "/v1/payments", json(paymentBody({ trackingId: "locked" })));
+      assert.equal((publish.body as any).error.code, "STORE_UNAVAILABLE");
+      conforms("POST", "/v1/payments", publish);
+      intruder.exec("COMMIT");
+    } finally {
+      intruder.close();
+    }
+  });
+
+  test("publishing not configured, and over the publish rate: 401 and 429 as documented", async () => {
+    const closed = await startTestServer({ TRIBUTARY_API_KEYS: "", PUBLISH_RATE_PER_SECOND: "1" }, { webRoot: null });
+    try {
+      const codes = new Set<number>();
+      // One request per second passes the limiter (and is refused for want of a key); the next ones within it are limited.
+      for (let attempt = 0; attempt < 10 && !codes.has(429); attempt++) {
+        const answer = await send(closed, "POST", "/v1/payments", json(paymentBody({ trackingId: "closed" })));
+        conforms("POST", "/v1/payments", answer);
+        if (answer.status === 401) assert.equal((answer.body as any).error.code, "PUBLISHING_DISABLED");
+        codes.add(answer.status);
+      }
+      assert.deepEqual([...codes].sort(), [401, 429]);
+    } finally {
+      await closed.close();
+    }
+  });
+
+  test("subscriber auth on: history without a covering token answers 401 as documented", async () => {
+    const guarded = await startTestServer(
+      { SUBSCRIBE_AUTH: "jwt", SUBSCRIBE_JWT_SECRET: "s".repeat(40), SUBSCRIBE_JWT_AUDIENCE: "tributary-ws" },
+      { webRoot: null },
+    );
+    try {
+      const answer = await send(guarded, "GET", "/v1/payments?trackingId=private");
+      assert.equal(answer.status, 401);
+      conforms("GET", "/v1/payments", answer);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  test("while the node drains: every route answers 503 as documented", async () => {
+    // The drain waits for publishes in flight; one held in the store keeps the node draining while it is asked.
+    const dataDir = mkdtempSync(join(tmpdir(), "tributary-openapi-"));
+    const real = openSqliteStore({ path: join(dataDir, "drain.sqlite") });
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const reachedStore = new Promise<void>((resolve) => (entered = resolve));
+    const store = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property === "append") {
+          return async (...args: Parameters<PaymentStore["append"]>) => {
+            entered();
+            await held;
+            return target.append(...args);
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const draining = await startTestServer({}, { store, webRoot: null }, dataDir);
+    try {
+      const inFlight = draining.publish(paymentBody({ trackingId: "held" }));
+      await reachedStore;
+      const closed = draining.app.close();
+      // The drain has closed the listener, so the requests go through Fastify's injection: the same hooks, handlers and error handler.
+      for (const [method, url] of [
+        ["POST", "/v1/payments"],
+        ["GET", "/v1/payments?trackingId=held"],
+        ["GET", "/v1/stats"],
+        ["GET", "/metrics"],
+        ["GET", "/v1/health"],
+      ] as const) {
+        const response = await draining.app.http.inject({
+          method,
+          url,
+          headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+          ...(method === "POST" ? { payload: JSON.stringify(paymentBody({ trackingId: "late" })) } : {}),
+        });
+        assert.equal(response.statusCode, 503, `${method} ${url}`);
+        conforms(method, url.split("?")[0]!, {
+          status: response.statusCode,
+          contentType: String(response.headers["content-type"]),
+          body: response.json(),
+        });
+      }
+      release();
+      assert.equal((await inFlight).status, 200, "the publish in flight was finished by the drain");
+      await closed;
+    } finally {
+      release();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("/docs is a reference page that needs nothing from elsewhere", async () => {
+    const answer = await send(server, "GET", "/docs");
+    assert.equal(answer.status, 200);
+    assert.match(answer.contentType, /^text\/html/);
+    const page = answer.body as string;
+    for (const path of Object.keys(document.paths)) assert.ok(page.includes(path), `the page lists ${path}`);
+    assert.doesNotMatch(page, /<script|<link|src=|https?:\/\//, "no script, stylesheet or remote resource");
+  });
+});
