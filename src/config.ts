@@ -26,101 +26,153 @@ const addressList = list.refine(
   "must be comma-separated IP addresses or CIDR ranges (10.0.0.0/8, ::1)",
 );
 
-const envShape = z.object({
-  PORT: integer(0, 65535).default(8080),
-  /**
-   * Processes serving this node's clients: one (the default) or more, one per
-   * core, behind a primary that keeps each client on one worker.
-   */
-  WORKERS: integer(1, 64).default(1),
-  HOST: z.string().min(1).default("0.0.0.0"),
+/** Every setting with its default and description; docs/configuration.md is generated from it (`npm run docs:config`). */
+export const envShape = z.object({
+  PORT: integer(0, 65535).default(8080).describe("HTTP and WebSocket port; `0` picks a free one."),
+  WORKERS: integer(1, 64)
+    .default(1)
+    .describe(
+      "Processes serving clients: `1` runs the node in one process; more (one per core) forks that many workers behind a primary " +
+        "that owns the port and keeps each client on one worker. Needs a store the workers share: a SQLite file or PostgreSQL, not `sqlite::memory:`.",
+    ),
+  HOST: z.string().min(1).default("0.0.0.0").describe("Address to listen on."),
   DATABASE_URL: z
     .string()
     .regex(
       /^(sqlite:.+|postgres(ql)?:\/\/.+)$/,
       "must look like sqlite:<path> (sqlite::memory: for a throwaway store) or postgres://user:password@host:port/database",
     )
-    .default("sqlite:./data/tributary.sqlite"),
-  TRIBUTARY_API_KEYS: list.default([]),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** `*` allows every origin, as a public notification API needs by default. */
-  CORS_ORIGINS: list.default(["*"]),
-  MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 100_000).default(100),
-  /** Largest Engine.IO message accepted from a client; a bigger one closes that socket. */
-  MAX_HTTP_BUFFER_SIZE: integer(1024, 100 * 1024 * 1024).default(16 * 1024),
-  /** How long (ms) a dropped client keeps its rooms and missed payments through Socket.IO recovery. */
-  RECOVERY_WINDOW_MS: integer(0, 24 * 60 * 60 * 1000).default(2 * 60 * 1000),
-  /** Most broadcasts kept for recovery, whatever their age; past it the oldest go, so memory stays bounded under sustained load. */
-  RECOVERY_MAX_PACKETS: integer(1, 100_000_000).default(250_000),
-  /** Payments read from the store per step when a client replays with `since`. */
-  REPLAY_PAGE_SIZE: integer(1, 10_000).default(500),
-  /** Retention by age: delete payments received more than this many seconds ago; 0 keeps them forever. */
-  RETENTION_MAX_AGE_SECONDS: integer(0, 100 * 365 * 24 * 3600).default(0),
-  /** Retention by count: keep at most this many newest payments per tracking ID; 0 keeps all. */
-  RETENTION_MAX_PER_TRACKING_ID: integer(0, 1_000_000_000).default(0),
-  /** How often (ms) retention runs, when a bound is set. */
-  RETENTION_INTERVAL_MS: integer(1000, 24 * 3600 * 1000).default(60_000),
-  /** Redis for several nodes: payments committed on any node reach the subscribers of every node. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
-  /** Most cross-node publishes waiting on Redis before new ones are shed (and caught up from the store). */
-  CLUSTER_MAX_PENDING_PUBLISHES: integer(1, 10_000_000).default(10_000),
-  /** Solana JSON-RPC endpoint; setting it switches on the chain watcher source. */
-  SOLANA_RPC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-  /** Solana pub/sub endpoint; derived from SOLANA_RPC_URL (ws scheme, port + 1 if explicit) when unset. */
-  SOLANA_WS_URL: z.url({ protocol: /^wss?$/, error: "must be a ws(s) URL" }).optional(),
+    .default("sqlite:./data/tributary.sqlite")
+    .describe(
+      "Payment store: `sqlite:<path>` (WAL, synchronous=FULL), `sqlite::memory:` for a throwaway store, or " +
+        "`postgres://user:password@host:port/database` (or `postgresql://`) for PostgreSQL, shared by several nodes.",
+    ),
+  TRIBUTARY_API_KEYS: list.default([]).describe("Comma-separated keys allowed to publish. None: publishing is refused."),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info")
+    .describe("pino JSON logs on stdout, from this level up."),
+  CORS_ORIGINS: list
+    .default(["*"])
+    .describe("Comma-separated browser origins allowed for HTTP and long-polling; `*`, the default a public notification API needs, allows every origin."),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 100_000).default(100).describe("Tracking IDs one connection may watch at once."),
+  MAX_HTTP_BUFFER_SIZE: integer(1024, 100 * 1024 * 1024)
+    .default(16 * 1024)
+    .describe("Largest message (bytes) a client may send; a bigger one closes that socket only."),
+  RECOVERY_WINDOW_MS: integer(0, 24 * 60 * 60 * 1000)
+    .default(2 * 60 * 1000)
+    .describe(
+      "How long (ms) a dropped client keeps its rooms and missed payments (Socket.IO connection-state recovery; one process only, " +
+        "so off with REDIS_URL or WORKERS above 1); `0` turns it off.",
+    ),
+  RECOVERY_MAX_PACKETS: integer(1, 100_000_000)
+    .default(250_000)
+    .describe(
+      "Most broadcasts kept for recovery, whatever their age (about 0.6 – 1 KB each for a payment); past it the oldest go, and a client " +
+        "whose offset went with them reconnects without recovery (the client library then catches up with `since`).",
+    ),
+  REPLAY_PAGE_SIZE: integer(1, 10_000).default(500).describe("Payments read from the store per step of a `since` replay."),
+  RETENTION_MAX_AGE_SECONDS: integer(0, 100 * 365 * 24 * 3600)
+    .default(0)
+    .describe("Delete payments received longer ago than this many seconds; `0` keeps them forever."),
+  RETENTION_MAX_PER_TRACKING_ID: integer(0, 1_000_000_000)
+    .default(0)
+    .describe("Keep only this many newest payments per tracking ID; `0` keeps all."),
+  RETENTION_INTERVAL_MS: integer(1000, 24 * 3600 * 1000).default(60_000).describe("How often (ms) retention runs when a bound is set."),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
+    .optional()
+    .describe("`redis://` or `rediss://` URL of the Redis that several nodes share, so a payment committed on any node reaches the subscribers of every node. None: a single node."),
+  CLUSTER_MAX_PENDING_PUBLISHES: integer(1, 10_000_000)
+    .default(10_000)
+    .describe("Cross-node publishes waiting on Redis before new ones are shed (the other nodes catch up from the store)."),
+  SOLANA_RPC_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+    .optional()
+    .describe("HTTP(S) JSON-RPC endpoint of a Solana node; setting it turns on the chain watcher source."),
+  SOLANA_WS_URL: z
+    .url({ protocol: /^wss?$/, error: "must be a ws(s) URL" })
+    .optional()
+    .describe("Solana pub/sub endpoint. Default: SOLANA_RPC_URL with the ws(s) scheme, and an explicit port plus one."),
   TRIBUTARY_PROGRAM_ID: z
     .string()
     .regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, "must be a base58 program id")
-    .default("TRibg8W8zmPHQqWtyAD1rEBRXEdyU13Mu6qX1Sg42tJ"),
-  /** `finalized` never reports a payment that is later rolled back, but is about 13 s later. */
-  SOLANA_COMMITMENT: z.enum(["confirmed", "finalized"]).default("confirmed"),
-  /** Where the watcher begins with no checkpoint: `tip` (from now on) or `beginning` (the whole history). */
-  SOLANA_START_FROM: z.enum(["tip", "beginning"]).default("tip"),
-  /** Redis Stream of payments to consume (needs REDIS_URL); setting it switches on the queue source. */
-  INGEST_REDIS_STREAM: z.string().min(1).optional(),
-  /** Consumer group the nodes share, so each entry is processed by one of them. */
-  INGEST_REDIS_GROUP: z.string().min(1).default("tributary-ws"),
-  /** This node's consumer name; unique per node. Default: <hostname>-<pid>-<random>. */
-  INGEST_REDIS_CONSUMER: z.string().min(1).optional(),
-  /** Deliveries an entry may have without being stored before it goes to the dead-letter stream. */
-  INGEST_REDIS_MAX_DELIVERIES: integer(1, 1000).default(5),
-  /** How long (ms) an entry stays unacknowledged before another consumer may claim it. */
-  INGEST_REDIS_CLAIM_IDLE_MS: integer(1, 24 * 3600 * 1000).default(30_000),
-  /** Entries per read and per store write. */
-  INGEST_REDIS_BATCH_SIZE: integer(1, 1000).default(100),
-  /** Largest HTTP publish body; 1000 payments with every optional field fit comfortably. */
-  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(2 * 1024 * 1024),
-  /** Upper bound (ms) for a graceful shutdown before the process exits anyway. */
-  SHUTDOWN_TIMEOUT_MS: integer(100, 60_000).default(8_000),
+    .default("TRibg8W8zmPHQqWtyAD1rEBRXEdyU13Mu6qX1Sg42tJ")
+    .describe("The Tributary program the chain watcher reads."),
+  SOLANA_COMMITMENT: z
+    .enum(["confirmed", "finalized"])
+    .default("confirmed")
+    .describe("`finalized` never reports a payment that is rolled back, but is about 13 s later."),
+  SOLANA_START_FROM: z
+    .enum(["tip", "beginning"])
+    .default("tip")
+    .describe("Where the chain watcher begins with no checkpoint yet: `tip` (from now on) or `beginning` (the program's whole history)."),
+  INGEST_REDIS_STREAM: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Redis Stream to take payments from (needs REDIS_URL); setting it turns on the queue source."),
+  INGEST_REDIS_GROUP: z
+    .string()
+    .min(1)
+    .default("tributary-ws")
+    .describe("Consumer group the nodes share, so each entry is processed by one of them."),
+  INGEST_REDIS_CONSUMER: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("This node's consumer name, unique per node. Default: `<hostname>-<pid>-<random>`."),
+  INGEST_REDIS_MAX_DELIVERIES: integer(1, 1000)
+    .default(5)
+    .describe("Deliveries without success before an entry goes to the dead-letter stream."),
+  INGEST_REDIS_CLAIM_IDLE_MS: integer(1, 24 * 3600 * 1000)
+    .default(30_000)
+    .describe("How long (ms) an entry stays unacknowledged before another consumer may claim it."),
+  INGEST_REDIS_BATCH_SIZE: integer(1, 1000).default(100).describe("Entries per read and per store write."),
+  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024)
+    .default(2 * 1024 * 1024)
+    .describe("Largest `POST /v1/payments` body (bytes); 1000 payments with every optional field fit comfortably."),
+  SHUTDOWN_TIMEOUT_MS: integer(100, 60_000)
+    .default(8_000)
+    .describe("Upper bound (ms) for a graceful drain on SIGTERM before the process exits anyway."),
 
-  /** `jwt`: every subscribe must carry a token that covers its tracking ID. `none` keeps the public API open. */
-  SUBSCRIBE_AUTH: z.enum(["none", "jwt"]).default("none"),
-  /** HS256 secret the merchant backend signs subscription tokens with; at least 32 bytes. */
-  SUBSCRIBE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  /** JWKS with the public keys of subscription tokens: an http(s) URL, a file path, or the JSON itself. */
-  SUBSCRIBE_JWKS_URL: z.string().min(1).optional(),
-  /** The `aud` every subscription token must carry. */
-  SUBSCRIBE_JWT_AUDIENCE: z.string().min(1).optional(),
-  /** The `iss` every subscription token must carry, when set. */
-  SUBSCRIBE_JWT_ISSUER: z.string().min(1).optional(),
-  /** Proxies whose X-Forwarded-For is believed: IPs or CIDR ranges. None: the TCP peer is the client. */
-  TRUSTED_PROXIES: addressList.default([]),
-  /** Socket.IO connections one client address may hold open; 0 for no limit. */
-  MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000).default(10_000),
-  /** New Socket.IO connections per second one client address may open (also the burst); 0 for no limit. */
-  MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: integer(0, 10_000_000).default(1000),
-  /** Events per second one socket may send, sustained; 0 for no limit. */
-  SOCKET_EVENTS_PER_SECOND: integer(0, 1_000_000).default(100),
-  /** Events one socket may send in a burst, above the sustained rate. */
-  SOCKET_EVENTS_BURST: integer(1, 1_000_000).default(500),
-  /** Events refused with RATE_LIMITED that a socket may accumulate (one is forgiven per second) before it is disconnected. */
-  SOCKET_RATE_LIMIT_STRIKES: integer(1, 1_000_000).default(100),
-  /** Subscriptions all sockets of this node may hold together. */
-  MAX_SUBSCRIPTIONS_PER_NODE: integer(1, 1_000_000_000).default(1_000_000),
-  /** POST /v1/payments requests per second one API key may make; 0 for no limit. */
-  PUBLISH_RATE_PER_SECOND: integer(0, 1_000_000).default(10_000),
-  /** Bytes the server may hold for one socket that does not read; past it the socket is dropped. */
-  MAX_BUFFERED_BYTES_PER_SOCKET: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  SUBSCRIBE_AUTH: z
+    .enum(["none", "jwt"])
+    .default("none")
+    .describe("`jwt`: every `subscribe` (and `GET /v1/payments`) needs a token covering the tracking ID; `none` keeps the public API open."),
+  SUBSCRIBE_JWT_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters")
+    .optional()
+    .describe("HS256 secret (at least 32 characters) the merchant backend signs subscription tokens with."),
+  SUBSCRIBE_JWKS_URL: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Public keys of subscription tokens instead of a secret: an `https://` JWKS URL, a JWKS file path, or the JSON itself."),
+  SUBSCRIBE_JWT_AUDIENCE: z.string().min(1).optional().describe("The `aud` every subscription token must carry; required with `jwt`."),
+  SUBSCRIBE_JWT_ISSUER: z.string().min(1).optional().describe("The `iss` every subscription token must carry, when set."),
+  TRUSTED_PROXIES: addressList
+    .default([])
+    .describe("IPs or CIDR ranges whose `X-Forwarded-For` is believed. None: the TCP peer is the client."),
+  MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000)
+    .default(10_000)
+    .describe("Socket.IO connections one client address may hold open; `0` for no limit."),
+  MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: integer(0, 10_000_000)
+    .default(1000)
+    .describe("New Socket.IO connections per second one client address may open (also the burst); `0` for no limit."),
+  SOCKET_EVENTS_PER_SECOND: integer(0, 1_000_000).default(100).describe("Events per second one socket may send, sustained; `0` for no limit."),
+  SOCKET_EVENTS_BURST: integer(1, 1_000_000).default(500).describe("Events one socket may send in a burst, above the sustained rate."),
+  SOCKET_RATE_LIMIT_STRIKES: integer(1, 1_000_000)
+    .default(100)
+    .describe("Events refused with RATE_LIMITED a socket may pile up (one is forgiven per second) before it is disconnected."),
+  MAX_SUBSCRIPTIONS_PER_NODE: integer(1, 1_000_000_000).default(1_000_000).describe("Subscriptions all sockets of this node may hold together."),
+  PUBLISH_RATE_PER_SECOND: integer(0, 1_000_000)
+    .default(10_000)
+    .describe("`POST /v1/payments` requests per second per API key (per address without a valid key); `0` for no limit."),
+  MAX_BUFFERED_BYTES_PER_SOCKET: integer(16 * 1024, 1024 * 1024 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe("Bytes the server may hold for a socket that does not read; past it the socket is dropped."),
 });
 
 const envSchema = envShape.superRefine((env, context) => {
