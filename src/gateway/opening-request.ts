@@ -28,21 +28,9 @@ export function releaseOpeningRequest(socket: Socket): void {
 }
 
 /**
- * Lets go of the request itself (about 1.4 KB per connection: the
- * IncomingMessage with its headers, raw headers and stream state).
- *
- * Clearing `conn.request` (Socket.IO's documented way) alone frees nothing
- * for a WebSocket: to run its middlewares on the upgrade, Engine.IO wraps
- * the request in a response stand-in that subscribes, with `once`, to the
- * TCP socket's `close` for the connection's whole life, so the request lives
- * as long as the connection. That subscription only re-emits `close` to the
- * stand-in, which nothing here listens to, so it is removed. After an
- * upgrade the HTTP server has taken its own listeners off the socket and
- * `ws` adds its own with `on`: a single `once` listener is the stand-in's.
- * If there is any other number, something unknown is there and all stay.
- *
- * A polling connection upgrades later, with a request of its own: that one
- * is let go when the upgrade completes.
+ * Lets go of the request itself (~1.4 KB per connection). Clearing `conn.request` alone frees nothing for a
+ * WebSocket: Engine.IO's response stand-in holds it through a `close` listener, removed here when it is the only
+ * `once` listener. Details: docs/decisions/socket-io-internals.md.
  */
 function releaseUpgradeRequest(conn: EngineConnection): void {
   conn.request = null;

@@ -50,31 +50,10 @@ function collectAfter(offsets: FrontQueue<number>, after: number, into: number[]
 }
 
 /**
- * Socket.IO's connection-state recovery, kept small. It does what
- * socket.io-adapter's SessionAwareAdapter does (every event broadcast is
- * kept for the window with an offset the client echoes back; a dropped
- * socket's rooms are kept for the window; a returning one gets what its
- * rooms missed after its offset), but it keeps less per packet and finds an
- * offset without a scan:
- *
- * - A packet to one room (every payment, and every `socket.emit`, which
- *   Socket.IO turns into a broadcast to the socket's own room when recovery
- *   is on) keeps that room's name, not the two sets and flags object of its
- *   broadcast options.
- * - Its arguments are kept as their JSON, one string, rather than the
- *   envelope objects, which the GC would otherwise walk for the whole window.
- *   Every event this service sends is JSON (no binary attachments).
- * - Offsets are consecutive integers, so a returning client's offset is an
- *   index, not a search through every packet of the window; and each room
- *   keeps the offsets of its packets, so what a client missed is found from
- *   its own rooms, not by filtering everything sent since (a reconnect storm
- *   under load would otherwise cost each client a pass over the window).
- *
- * Per subscribed connection this is the subscribe ack's entry (about 1 KB
- * with the stock adapter); under load it is every payment of the window, so
- * unlike the stock adapter it also keeps at most `maxPackets`.
- *
- * Socket.IO builds one per namespace from a class: {@link recoveryAdapter} makes one with the limits set.
+ * Socket.IO's connection-state recovery (as socket.io-adapter's SessionAwareAdapter), keeping per packet one room
+ * name and the JSON, with consecutive offsets found by index and per-room offset lists, and at most `maxPackets`.
+ * Why each choice: docs/decisions/socket-io-internals.md. Socket.IO builds one per namespace from a class:
+ * {@link recoveryAdapter} makes one with the limits set.
  */
 export class RecoveryAdapter extends Adapter {
   private readonly windowMs: number;

@@ -1,14 +1,7 @@
 /**
- * Rooms whose last local member left within the recovery window.
- *
- * With connection-state recovery on, Socket.IO keeps every broadcast for the
- * window so that a socket that dropped can get what it missed, and only then
- * filters by the rooms that socket was in. A payment for a room nobody here
- * is in, and nobody left lately, can reach no one: emitting it would only
- * encode it and keep it in memory for the window. Most tracking IDs are not
- * watched at any given moment, so this is most payments of a busy service.
- * A socket that dropped while in a room was its member until then, so the
- * room is either still occupied or recorded here until the window ends.
+ * Rooms whose last local member left within the recovery window. A payment for a room neither occupied nor
+ * vacated lately can reach no one, so it is not emitted (and not kept for recovery); see
+ * docs/decisions/socket-io-internals.md.
  */
 export class VacatedRooms {
   /** Room → when its window ends (ms); in the order the windows end, so expired entries are at the front. */

@@ -9,17 +9,8 @@ interface LocalRooms {
 }
 
 /**
- * One group commit delivers many payments to the same sockets at once: each
- * request of the group resumes in its own microtask, one after another.
- * Left alone, each payment becomes its own WebSocket frame and its own
- * `writev` per socket, and the syscalls dominate fan-out. So the room's
- * websocket members stop writing until the group's deliveries are done:
- * Engine.IO queues the packets in its write buffer (where the backlog cap
- * counts them), and {@link WriteCoalescer.release} flushes each buffer under
- * one cork, so a socket's frames of the group leave in a single write, in
- * order. The release is a microtask queued behind the group's deliveries, so
- * it runs before the publishers' HTTP answers are written (a `nextTick`
- * would run after them): subscribers hear of a payment ~0.5 ms sooner.
+ * Holds a room's WebSocket writes during a group commit's deliveries and flushes each socket once, under one cork:
+ * a payment per `writev` per socket would dominate fan-out. Why and what it relies on: docs/decisions/socket-io-internals.md.
  */
 export class WriteCoalescer {
   private readonly heldRooms = new Set<string>();

@@ -33,18 +33,10 @@ export interface StickyRouterOptions {
 }
 
 /**
- * The primary's side of sticky sessions: it reads a new connection's
- * request, sends every request of an Engine.IO session to the worker that
- * holds it (new ones in turn), and hands the connection itself to that
- * worker, with the bytes already read. Workers run @socket.io/sticky's `setupWorker`,
- * whose messages this speaks: `sticky:connection` with the socket, and
- * back, the session ids a worker opened and closed.
- *
- * It stops reading before the handover, which @socket.io/sticky's own
- * primary does not: Node keeps the sender's copy of a passed socket reading,
- * into nothing, until the worker acknowledges the handle, so a client's next
- * bytes (its namespace connect, its first subscribe) could be lost whenever
- * the worker was slow to acknowledge.
+ * The primary's side of sticky sessions: every request of an Engine.IO session goes to the worker that holds it,
+ * with the bytes already read. It speaks @socket.io/sticky's worker messages, but stops reading before the
+ * hand-over, which that package's primary does not (a client's next bytes could be lost): see
+ * docs/decisions/socket-io-internals.md.
  */
 export class StickyRouter {
   readonly server: Server;

@@ -1,21 +1,6 @@
 /**
- * The queue source: payments from a Redis Stream, read through a consumer
- * group so that several nodes share the work and each entry goes to one.
- *
- * An entry is acknowledged (XACK) only after the sink resolved, that is after
- * its payment is durably stored; a node that dies in between leaves it
- * pending, and another consumer claims it (XAUTOCLAIM) once it has been idle
- * long enough. Storing it twice is harmless: the store's identity rule
- * absorbs the duplicate.
- *
- * Failures are told apart by what retrying can change:
- * - unreadable entries, and payments the store refuses for their content,
- *   never succeed: they go to the dead-letter stream at once;
- * - a store outage fails every entry alike, so the batch in hand is retried
- *   in place with backoff, without counting against the entries;
- * - anything else leaves the entry pending; it is claimed again later, and
- *   once its delivery count passes the limit it goes to the dead-letter
- *   stream, so one bad entry (or one that crashes every node) cannot loop.
+ * The queue source: a Redis Stream read through a consumer group, each entry acknowledged only once its payment is
+ * stored. How failures are told apart (dead-letter at once, retry in place, or leave pending): docs/sources.md.
  */
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
