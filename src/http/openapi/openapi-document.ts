@@ -15,15 +15,41 @@ export interface ApiInfo {
 
 type JsonSchema = Record<string, unknown>;
 
+export interface OpenApiParameter {
+  name: string;
+  in: "query";
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  parameters?: OpenApiParameter[];
+  requestBody?: { required: true; content: Record<string, { schema: JsonSchema }> };
+  security?: Array<Record<string, string[]>>;
+  responses: Record<string, { description: string; content?: Record<string, { schema: JsonSchema }> }>;
+}
+
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: ApiInfo;
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: Record<string, unknown>;
+}
+
 /** OpenAPI 3.1 uses JSON Schema 2020-12 as it is, so zod's output goes in unchanged but for `$schema`. */
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: "draft-2020-12", unrepresentable: "any" });
   return rest;
 }
 
-function operation(route: DescribedRoute): Record<string, unknown> {
+function operation(route: DescribedRoute): OpenApiOperation {
   const { description } = route;
-  const parameters = Object.entries(description.query?.shape ?? {}).map(([name, field]) => {
+  const parameters = Object.entries(description.query?.shape ?? {}).map(([name, field]): OpenApiParameter => {
     const schema = jsonSchema(field as z.ZodType, "input");
     const { description: text, ...rest } = schema;
     return {
@@ -61,8 +87,8 @@ function operation(route: DescribedRoute): Record<string, unknown> {
 }
 
 /** The OpenAPI 3.1 document of the described routes, in path order. */
-export function openApiDocument(info: ApiInfo, routes: readonly DescribedRoute[]): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
+export function openApiDocument(info: ApiInfo, routes: readonly DescribedRoute[]): OpenApiDocument {
+  const paths: OpenApiDocument["paths"] = {};
   for (const route of [...routes].sort((a, b) => a.path.localeCompare(b.path))) {
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
   }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import { openApiDocument, type ApiInfo, type DescribedRoute } from "./openapi-document.js";
-import { referencePage, type Document } from "./reference-page.js";
+import { openApiDocument, type ApiInfo, type DescribedRoute, type OpenApiDocument } from "./openapi-document.js";
+import { referencePage } from "./reference-page.js";
 import "./route-description.js";
 
 /**
@@ -22,9 +22,9 @@ export function collectRouteDescriptions(app: FastifyInstance): DescribedRoute[]
 
 /** `GET /openapi.json` and its reference page, `GET /docs`; built on first request, when every route is registered. */
 export function openApiRoutes(app: FastifyInstance, info: ApiInfo, routes: readonly DescribedRoute[]): void {
-  let document: Record<string, unknown> | undefined;
+  let document: OpenApiDocument | undefined;
   let page: string | undefined;
   const built = () => (document ??= openApiDocument(info, routes));
   app.get("/openapi.json", async () => built());
-  app.get("/docs", async (_request, reply) => reply.type("text/html; charset=utf-8").send((page ??= referencePage(built() as unknown as Document))));
+  app.get("/docs", async (_request, reply) => reply.type("text/html; charset=utf-8").send((page ??= referencePage(built()))));
 }

@@ -1,32 +1,13 @@
-/** The /docs page: the OpenAPI document rendered once on the server as plain HTML, so it needs no script and no CDN. */
+import type { OpenApiDocument, OpenApiOperation } from "./openapi-document.js";
 
-interface Parameter {
-  name: string;
-  required: boolean;
-  description?: string;
-  schema: unknown;
-}
-interface Operation {
-  operationId: string;
-  summary: string;
-  description?: string;
-  parameters?: Parameter[];
-  requestBody?: { content: Record<string, { schema: unknown }> };
-  security?: unknown[];
-  responses: Record<string, { description: string; content?: Record<string, { schema?: unknown }> }>;
-}
-export interface Document {
-  openapi: string;
-  info: { title: string; version: string; description: string };
-  paths: Record<string, Record<string, Operation>>;
-}
+/** The /docs page: the OpenAPI document rendered once on the server as plain HTML, so it needs no script and no CDN. */
 
 const escape = (text: string): string =>
   text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 
 const schemaBlock = (schema: unknown): string => `<pre>${escape(JSON.stringify(schema, null, 2))}</pre>`;
 
-function operationSection(path: string, method: string, operation: Operation): string {
+function operationSection(path: string, method: string, operation: OpenApiOperation): string {
   const parameters = operation.parameters ?? [];
   const body = operation.requestBody?.content?.["application/json"]?.schema;
   const auth =
@@ -57,7 +38,7 @@ function operationSection(path: string, method: string, operation: Operation): s
   );
 }
 
-export function referencePage(document: Document): string {
+export function referencePage(document: OpenApiDocument): string {
   const sections: string[] = [];
   const contents: string[] = [];
   for (const [path, operations] of Object.entries(document.paths)) {
