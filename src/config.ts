@@ -26,6 +26,9 @@ const addressList = list.refine(
   "must be comma-separated IP addresses or CIDR ranges (10.0.0.0/8, ::1)",
 );
 
+/** Shorter API keys are refused at start: a key is the only thing between a stranger and publishing. */
+export const MIN_API_KEY_LENGTH = 16;
+
 const envShape = z.object({
   PORT: integer(0, 65535).default(8080),
   /**
@@ -41,7 +44,13 @@ const envShape = z.object({
       "must look like sqlite:<path> (sqlite::memory: for a throwaway store) or postgres://user:password@host:port/database",
     )
     .default("sqlite:./data/tributary.sqlite"),
-  TRIBUTARY_API_KEYS: list.default([]),
+  /** Keys allowed to publish; each at least MIN_API_KEY_LENGTH characters, so none can be guessed. */
+  TRIBUTARY_API_KEYS: list
+    .refine(
+      (keys) => keys.every((key) => key.length >= MIN_API_KEY_LENGTH),
+      `every key must be at least ${MIN_API_KEY_LENGTH} characters (for example: openssl rand -hex 16)`,
+    )
+    .default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** `*` allows every origin, as a public notification API needs by default. */
   CORS_ORIGINS: list.default(["*"]),
@@ -98,7 +107,11 @@ const envShape = z.object({
   /** HS256 secret the merchant backend signs subscription tokens with; at least 32 bytes. */
   SUBSCRIBE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** JWKS with the public keys of subscription tokens: an http(s) URL, a file path, or the JSON itself. */
-  SUBSCRIBE_JWKS_URL: z.string().min(1).optional(),
+  SUBSCRIBE_JWKS_URL: z
+    .string()
+    .min(1)
+    .refine((value) => !/^http:\/\//i.test(value.trim()), "must be an https:// URL (keys fetched over http could be swapped on the way), a file path, or the JSON itself")
+    .optional(),
   /** The `aud` every subscription token must carry. */
   SUBSCRIBE_JWT_AUDIENCE: z.string().min(1).optional(),
   /** The `iss` every subscription token must carry, when set. */
@@ -106,7 +119,28 @@ const envShape = z.object({
   /** Proxies whose X-Forwarded-For is believed: IPs or CIDR ranges. None: the TCP peer is the client. */
   TRUSTED_PROXIES: addressList.default([]),
   /** Socket.IO connections one client address may hold open; 0 for no limit. */
-  MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000).default(10_000),
+  MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000).default(1000),
+  /**
+   * TCP connections (HTTP requests and WebSockets alike) one peer address may hold open; past it a new one is
+   * closed before a byte is read. Trusted proxies are exempt. 0 for no limit.
+   */
+  MAX_HTTP_CONNECTIONS_PER_IP: integer(0, 10_000_000).default(1200),
+  /** Subscriptions the sockets of one client address may hold together, recovery sessions included; 0 for no limit. */
+  MAX_SUBSCRIPTIONS_PER_IP: integer(0, 1_000_000_000).default(10_000),
+  /** Dropped sessions kept for recovery on this node; past it the oldest is released. */
+  MAX_RECOVERY_SESSIONS: integer(1, 100_000_000).default(20_000),
+  /** IPv6 clients are limited per network of this prefix length: one /64 is one subscriber's supply of addresses. */
+  IPV6_PREFIX_LENGTH: integer(1, 128).default(64),
+  /** Whole-request deadline (ms), headers and body: a request not received by then is answered 408. */
+  REQUEST_TIMEOUT_MS: integer(1000, 600_000).default(30_000),
+  /** Deepest JSON nesting accepted in a request body; a valid publish is 3 deep. Deeper bodies are refused before parsing. */
+  MAX_JSON_DEPTH: integer(3, 1000).default(16),
+  /** GET /v1/payments requests per second per client address (and per API key when one is presented); 0 for no limit. */
+  HISTORY_RATE_PER_SECOND: integer(0, 1_000_000).default(20),
+  /** History reads one address or key may make in a burst, above the sustained rate. */
+  HISTORY_BURST: integer(1, 1_000_000).default(100),
+  /** GET /v1/payments requests per second per API key presented (a backend reading for its customers); 0 for no limit. */
+  HISTORY_KEY_RATE_PER_SECOND: integer(0, 1_000_000).default(1000),
   /** New Socket.IO connections per second one client address may open (also the burst); 0 for no limit. */
   MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: integer(0, 10_000_000).default(1000),
   /** Events per second one socket may send, sustained; 0 for no limit. */
@@ -124,6 +158,13 @@ const envShape = z.object({
 });
 
 const envSchema = envShape.superRefine((env, context) => {
+  if (env.MAX_HTTP_CONNECTIONS_PER_IP > 0 && env.MAX_HTTP_CONNECTIONS_PER_IP <= env.MAX_CONNECTIONS_PER_IP) {
+    context.addIssue({
+      code: "custom",
+      path: ["MAX_HTTP_CONNECTIONS_PER_IP"],
+      message: "must be above MAX_CONNECTIONS_PER_IP: every Socket.IO connection is a TCP connection too",
+    });
+  }
   if (env.SUBSCRIBE_AUTH !== "jwt") return;
   const keys = [env.SUBSCRIBE_JWT_SECRET, env.SUBSCRIBE_JWKS_URL].filter((key) => key !== undefined);
   if (keys.length !== 1) {

@@ -1,0 +1,54 @@
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
+import { normaliseAddress } from "./client-address.js";
+
+export interface TcpConnectionCapOptions {
+  /** Open TCP connections one peer address group may hold; 0 for no limit. */
+  maxPerAddress: number;
+  /** The key the address is counted under (IPv6 grouped by prefix). */
+  group: (address: string) => string;
+  /** Peers not counted: trusted proxies carry many clients on their connections. */
+  isExempt: (address: string) => boolean;
+  /** Called for each connection closed for being one too many. */
+  onRefused: (address: string) => void;
+}
+
+/**
+ * Caps the TCP connections one address may hold open: HTTP requests,
+ * WebSockets and half-sent requests alike. It is counted at the socket's
+ * `connection`, before a byte is parsed, so a refusal costs a close and no
+ * more; the Socket.IO limit only sees completed handshakes.
+ */
+export class TcpConnectionCap {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly options: TcpConnectionCapOptions) {}
+
+  attach(server: Server): void {
+    if (this.options.maxPerAddress <= 0) return;
+    server.on("connection", (socket: Socket) => this.onConnection(socket));
+  }
+
+  /** Address groups with at least one open connection. */
+  get trackedAddresses(): number {
+    return this.open.size;
+  }
+
+  private onConnection(socket: Socket): void {
+    const peer = normaliseAddress(socket.remoteAddress ?? "unknown");
+    if (this.options.isExempt(peer)) return;
+    const key = this.options.group(peer);
+    const count = (this.open.get(key) ?? 0) + 1;
+    if (count > this.options.maxPerAddress) {
+      this.options.onRefused(key);
+      socket.destroy();
+      return;
+    }
+    this.open.set(key, count);
+    socket.once("close", () => {
+      const left = (this.open.get(key) ?? 1) - 1;
+      if (left > 0) this.open.set(key, left);
+      else this.open.delete(key);
+    });
+  }
+}
