@@ -264,6 +264,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     replayPageSize: config.REPLAY_PAGE_SIZE,
     authorizer,
     maxSubscriptionsPerNode: config.MAX_SUBSCRIPTIONS_PER_NODE,
+    maxSubscriptionsPerAddress: config.MAX_SUBSCRIPTIONS_PER_IP,
+    maxRecoverySessions: config.MAX_RECOVERY_SESSIONS,
+    refusals,
     clientAddress: (request) => groupOf(addresses.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"])),
     connectionLimiter: new ConnectionLimiter({
       maxPerAddress: config.MAX_CONNECTIONS_PER_IP,

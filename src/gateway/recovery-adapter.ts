@@ -25,6 +25,13 @@ export interface RecoveryLimits {
    * library then asks the store with `since`). Bounds memory under sustained load.
    */
   maxPackets: number;
+  /** Told when a dropped socket's session is kept and when it is no longer (restored, expired or discarded by the owner). */
+  sessions?: RecoverySessionObserver;
+}
+
+export interface RecoverySessionObserver {
+  held(pid: PrivateSessionId, rooms: readonly Room[], data: unknown): void;
+  released(pid: PrivateSessionId): void;
 }
 
 const EVENT = 2;
@@ -105,6 +112,22 @@ export class RecoveryAdapter extends Adapter {
 
   override persistSession(session: SessionToPersist): void {
     this.sessions.set(session.pid, { ...session, disconnectedAt: Date.now() });
+    this.limits.sessions?.held(session.pid, session.rooms, session.data);
+  }
+
+  /** Forgets a kept session, so it can no longer be restored (its owner needs the room). */
+  discardSession(pid: PrivateSessionId): void {
+    this.sessions.delete(pid);
+  }
+
+  /** Sessions kept now; for tests and stats. */
+  get keptSessions(): number {
+    return this.sessions.size;
+  }
+
+  private release(pid: PrivateSessionId): void {
+    this.sessions.delete(pid);
+    this.limits.sessions?.released(pid);
   }
 
   override restoreSession(pid: PrivateSessionId, offset: string): Promise<Session> {
@@ -113,12 +136,14 @@ export class RecoveryAdapter extends Adapter {
     const session = this.sessions.get(pid);
     if (session === undefined) return none;
     if (session.disconnectedAt + this.windowMs < Date.now()) {
-      this.sessions.delete(pid);
+      this.release(pid);
       return none;
     }
     if (!OFFSET_PATTERN.test(offset)) return none;
     const after = Number(offset);
     if (this.packetAt(after) === undefined) return none;
+    // Restored once: its rooms are a live socket's again, and a second handshake with the same id must not copy them.
+    this.release(pid);
     const missed: number[] = [];
     for (const room of session.rooms) {
       const kept = this.byRoom.get(room);
@@ -176,7 +201,7 @@ export class RecoveryAdapter extends Adapter {
 
   private sweep(now: number): void {
     for (const [pid, session] of this.sessions) {
-      if (session.disconnectedAt + this.windowMs < now) this.sessions.delete(pid);
+      if (session.disconnectedAt + this.windowMs < now) this.release(pid);
     }
     this.drop(now - this.windowMs);
   }
