@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseAddressOrRange } from "./limits/client-address.js";
+import { isAcceptableJwksUrl } from "./limits/jwks-url.js";
 
 /**
  * Every setting, read from the environment and validated at boot. A bad value
@@ -106,11 +107,14 @@ const envShape = z.object({
   SUBSCRIBE_AUTH: z.enum(["none", "jwt"]).default("none"),
   /** HS256 secret the merchant backend signs subscription tokens with; at least 32 bytes. */
   SUBSCRIBE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  /** JWKS with the public keys of subscription tokens: an http(s) URL, a file path, or the JSON itself. */
+  /** JWKS with the public keys of subscription tokens: an https URL (http only to loopback), a file path, or the JSON itself. */
   SUBSCRIBE_JWKS_URL: z
     .string()
     .min(1)
-    .refine((value) => !/^http:\/\//i.test(value.trim()), "must be an https:// URL (keys fetched over http could be swapped on the way), a file path, or the JSON itself")
+    .refine(
+      (value) => !/^http:\/\//i.test(value.trim()) || isAcceptableJwksUrl(value),
+      "must be an https:// URL (keys fetched over plain http could be swapped on the way; only loopback may use http), a file path, or the JSON itself",
+    )
     .optional(),
   /** The `aud` every subscription token must carry. */
   SUBSCRIBE_JWT_AUDIENCE: z.string().min(1).optional(),

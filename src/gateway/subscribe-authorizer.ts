@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isAcceptableJwksUrl } from "../limits/jwks-url.js";
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWSAlgorithm, type JWTVerifyGetKey } from "jose";
 
 /** The tokens a subscribe may carry: one from the Socket.IO handshake (`auth.token`), one in the payload. */
@@ -76,9 +77,9 @@ function verificationKey(options: JwtAuthorizerOptions): { key: Key; algorithms:
   if (options.secret !== undefined) return { key: new TextEncoder().encode(options.secret), algorithms: ["HS256"] };
   const source = options.jwks?.trim();
   if (source === undefined || source === "") throw new Error("a JWT secret or a JWKS is required");
-  // Keys fetched over plain http could be swapped on the way, and every token with them.
-  if (/^http:\/\//i.test(source)) throw new Error("a JWKS URL must be https://");
-  if (/^https:\/\//i.test(source)) return { key: createRemoteJWKSet(new URL(source)), algorithms: JWKS_ALGORITHMS };
+  // Keys fetched over plain http could be swapped on the way, and every token with them; loopback has no way.
+  if (/^https?:\/\//i.test(source) && !isAcceptableJwksUrl(source)) throw new Error("a JWKS URL must be https:// (or http:// to loopback)");
+  if (/^https?:\/\//i.test(source)) return { key: createRemoteJWKSet(new URL(source)), algorithms: JWKS_ALGORITHMS };
   const json = source.startsWith("{") ? source : readFileSync(source, "utf8");
   return { key: createLocalJWKSet(JSON.parse(json) as JSONWebKeySet), algorithms: JWKS_ALGORITHMS };
 }

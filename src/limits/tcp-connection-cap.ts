@@ -21,8 +21,21 @@ export interface TcpConnectionCapOptions {
  */
 export class TcpConnectionCap {
   private readonly open = new Map<string, number>();
+  private readonly keys = new WeakMap<Socket, string>();
+  /** One listener for every socket's close (with the socket as `this`): a closure per connection would cost memory per client. */
+  private readonly onClose: (this: Socket) => void;
 
-  constructor(private readonly options: TcpConnectionCapOptions) {}
+  constructor(private readonly options: TcpConnectionCapOptions) {
+    const { open, keys } = this;
+    this.onClose = function (this: Socket) {
+      const key = keys.get(this);
+      if (key === undefined) return;
+      keys.delete(this);
+      const left = (open.get(key) ?? 1) - 1;
+      if (left > 0) open.set(key, left);
+      else open.delete(key);
+    };
+  }
 
   attach(server: Server): void {
     if (this.options.maxPerAddress <= 0) return;
@@ -45,10 +58,7 @@ export class TcpConnectionCap {
       return;
     }
     this.open.set(key, count);
-    socket.once("close", () => {
-      const left = (this.open.get(key) ?? 1) - 1;
-      if (left > 0) this.open.set(key, left);
-      else this.open.delete(key);
-    });
+    this.keys.set(socket, key);
+    socket.on("close", this.onClose);
   }
 }

@@ -80,11 +80,15 @@ test("an API key shorter than the minimum stops the start, naming the variable a
   assert.deepEqual(loadConfig({ TRIBUTARY_API_KEYS: "k".repeat(MIN_API_KEY_LENGTH) }).TRIBUTARY_API_KEYS, ["k".repeat(MIN_API_KEY_LENGTH)]);
 });
 
-test("SUBSCRIBE_JWKS_URL must not be plain http", () => {
+test("SUBSCRIBE_JWKS_URL must not be plain http, except to loopback", () => {
   const jwt = { SUBSCRIBE_AUTH: "jwt", SUBSCRIBE_JWT_AUDIENCE: "tributary" };
   assert.throws(() => loadConfig({ ...jwt, SUBSCRIBE_JWKS_URL: "http://keys.example/jwks.json" }), /SUBSCRIBE_JWKS_URL: must be an https:\/\/ URL/);
   assert.equal(loadConfig({ ...jwt, SUBSCRIBE_JWKS_URL: "https://keys.example/jwks.json" }).SUBSCRIBE_JWKS_URL, "https://keys.example/jwks.json");
   assert.equal(loadConfig({ ...jwt, SUBSCRIBE_JWKS_URL: "./keys/jwks.json" }).SUBSCRIBE_JWKS_URL, "./keys/jwks.json");
+  // A key sidecar on this host: nobody is on the way.
+  assert.ok(loadConfig({ ...jwt, SUBSCRIBE_JWKS_URL: "http://127.0.0.1:9000/jwks.json" }).SUBSCRIBE_JWKS_URL);
+  assert.ok(loadConfig({ ...jwt, SUBSCRIBE_JWKS_URL: "http://[::1]:9000/jwks.json" }).SUBSCRIBE_JWKS_URL);
+  assert.throws(() => loadConfig({ ...jwt, SUBSCRIBE_JWKS_URL: "http://127.0.0.1.example/jwks.json" }), /SUBSCRIBE_JWKS_URL/);
 });
 
 test("per-address limits default well below the node's, and the TCP cap above the Socket.IO one", () => {
