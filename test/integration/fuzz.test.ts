@@ -188,6 +188,42 @@ describe("HTTP routes", () => {
     figures.randomRequests = tried;
   });
 
+  test("bodies nested to any depth, up to a million levels: past the limit INVALID_BODY before parsing, never a 500", async () => {
+    let tried = 0;
+    let deepest = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1_000_000 })),
+        fc.constantFrom("[", '{"a":', '[{"b":'),
+        fc.boolean(),
+        fc.constantFrom(`Bearer ${TEST_API_KEY}`, ""),
+        async (levels, opener, closed, authorization) => {
+          tried++;
+          const closer = opener === "[" ? "]" : opener === '{"a":' ? "}" : "}]";
+          const body = `${opener.repeat(levels)}${closed ? `1${closer.repeat(levels)}` : ""}`;
+          const depth = opener === '[{"b":' ? levels * 2 : levels;
+          deepest = Math.max(deepest, depth);
+          const startedAt = performance.now();
+          const response = await fetch(`${server.url}/v1/payments`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...(authorization === "" ? {} : { authorization }) },
+            body,
+          });
+          const parsed = JSON.parse(await response.text());
+          assertHttpError(response.status, parsed);
+          if (authorization === "") assert.equal(parsed.error.code, "UNAUTHORIZED");
+          else if (Buffer.byteLength(body) > 2 * 1024 * 1024) assert.equal(parsed.error.code, "PAYLOAD_TOO_LARGE");
+          else if (depth > 16) assert.equal(parsed.error.message, "The JSON body nests deeper than 16 levels", `depth ${depth}`);
+          else assert.match(parsed.error.code, /^INVALID_(BODY|PAYMENT|TRACKING_ID)$/);
+          assert.ok(performance.now() - startedAt < 5000, `answered in ${performance.now() - startedAt} ms`);
+        },
+      ),
+      { numRuns: 40 },
+    );
+    figures.nestedBodies = tried;
+    figures.deepestNesting = deepest;
+  });
+
   test("answers carry the security headers", async () => {
     const response = await fetch(`${server.url}/v1/health`);
     assert.equal(response.headers.get("x-content-type-options"), "nosniff");
