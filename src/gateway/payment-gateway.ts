@@ -156,12 +156,18 @@ export class PaymentGateway {
         const adapter = this.io.of("/").adapter;
         if (adapter instanceof RecoveryAdapter) adapter.discardSession(pid);
         options.metrics.limited.inc({ limit: "recovery_session_released" });
+        options.metrics.recoverySessions.set(this.budget.heldSessions);
       },
     });
     const recoverySessions = {
-      held: (pid: string, rooms: readonly string[], data: unknown) =>
-        this.budget.hold(pid, addressOfData(data), rooms.filter(isTrackingRoom).length),
-      released: (pid: string) => this.budget.unhold(pid),
+      held: (pid: string, rooms: readonly string[], data: unknown) => {
+        this.budget.hold(pid, addressOfData(data), rooms.filter(isTrackingRoom).length);
+        options.metrics.recoverySessions.set(this.budget.heldSessions);
+      },
+      released: (pid: string) => {
+        this.budget.unhold(pid);
+        options.metrics.recoverySessions.set(this.budget.heldSessions);
+      },
     };
     this.io = new Server(options.httpServer, {
       path: SOCKET_PATH,

@@ -125,6 +125,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     const serviceError = toServiceError(error);
     options.metrics.countError(serviceError.code);
     if (serviceError.code === "INTERNAL") request.log.error({ err: error }, "request failed");
+    // Refused before its body arrived: close after answering rather than read (and wait for) a body nobody wants.
+    if (!request.raw.complete) void reply.header("connection", "close");
     // Only the catalogue's code and message leave the process: no stack, no internals.
     return reply.code(serviceError.status).send({ error: serviceError.toJSON() });
   });
