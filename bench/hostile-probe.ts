@@ -155,7 +155,7 @@ async function slowBodies(): Promise<string> {
 async function recoveryChurn(): Promise<string> {
   const heapBefore = await heapUsed();
   const startedAt = performance.now();
-  const cycles = 1000;
+  const cycles = Number(process.env.CHURN_CYCLES ?? 1000);
   for (let cycle = 0; cycle < cycles; cycle++) {
     const ws = new WebSocket(`ws://${target.host}/ws/v1/?EIO=4&transport=websocket`, { localAddress: ATTACKER });
     await new Promise<void>((resolve, reject) => {

@@ -199,3 +199,23 @@ test("a returning session misses exactly what it would with Socket.IO's stock ad
     stock.close();
   }
 });
+
+test("a socket that leaves without a kept session lets go of its own room's packets; a kept session keeps them until discarded", async () => {
+  for (const sid of ["sid-p1", "sid-p2", "sid-p3"]) adapter().addAll(sid, new Set([sid]));
+  emit(["sid-p1"], ["ack", { n: 1 }]);
+  const toP2 = emit(["sid-p2"], ["ack", { n: 2 }]);
+  emit(["sid-p3"], ["ack", { n: 3 }]);
+  const payment = emit(["t:a"], ["payment", {}]);
+  persist("p2", ["sid-p2"]);
+  persist("p3", ["sid-p3"]);
+  for (const sid of ["sid-p1", "sid-p2", "sid-p3"]) adapter().delAll(sid);
+  assert.equal(adapter().indexedRooms, 3, "p1 left for good: its room's packets are gone; p2's and p3's are kept");
+  adapter().discardSession("p3");
+  assert.equal(adapter().indexedRooms, 2, "a discarded session's packets go with it");
+  assert.deepEqual((await adapter().restoreSession("p2", "1")).missedPackets, [toP2]);
+  // Packets let go of early still leave the window in order, and the room indexes stay consistent.
+  mock.timers.tick(WINDOW_MS + 60_000);
+  assert.equal(adapter().keptPackets, 0);
+  assert.equal(adapter().indexedRooms, 0);
+  assert.equal(payment.at(-1), "4");
+});
