@@ -1,5 +1,4 @@
-import type { Server } from "node:http";
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { normaliseAddress } from "./client-address.js";
 
 export interface TcpConnectionCapOptions {
@@ -37,6 +36,7 @@ export class TcpConnectionCap {
     };
   }
 
+  /** Counts the connections of an HTTP server (an http.Server is a net.Server) or of the workers' router. */
   attach(server: Server): void {
     if (this.options.maxPerAddress <= 0) return;
     server.on("connection", (socket: Socket) => this.onConnection(socket));
