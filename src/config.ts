@@ -140,9 +140,9 @@ const envShape = z.object({
   /** Deepest JSON nesting accepted in a request body; a valid publish is 3 deep. Deeper bodies are refused before parsing. */
   MAX_JSON_DEPTH: integer(3, 1000).default(16),
   /** GET /v1/payments requests per second per client address (and per API key when one is presented); 0 for no limit. */
-  HISTORY_RATE_PER_SECOND: integer(0, 1_000_000).default(10),
+  HISTORY_RATE_PER_SECOND: integer(0, 1_000_000).default(20),
   /** History reads one address or key may make in a burst, above the sustained rate. */
-  HISTORY_BURST: integer(1, 1_000_000).default(20),
+  HISTORY_BURST: integer(1, 1_000_000).default(100),
   /** GET /v1/payments requests per second per API key presented (a backend reading for its customers); 0 for no limit. */
   HISTORY_KEY_RATE_PER_SECOND: integer(0, 1_000_000).default(1000),
   /** New Socket.IO connections per second one client address may open (also the burst); 0 for no limit. */

@@ -20,7 +20,7 @@ let server: TestServer;
 const figures: Record<string, number> = {};
 before(async () => {
   // Fuzzing is a flood by design: the per-socket event limit would answer instead of the handlers under test.
-  server = await startTestServer({ SOCKET_EVENTS_PER_SECOND: "0", PUBLISH_RATE_PER_SECOND: "0" });
+  server = await startTestServer({ SOCKET_EVENTS_PER_SECOND: "0", PUBLISH_RATE_PER_SECOND: "0", HISTORY_RATE_PER_SECOND: "0" });
 });
 after(async () => {
   console.log(`fuzz figures: ${JSON.stringify(figures)}`);

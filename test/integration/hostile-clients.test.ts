@@ -133,8 +133,8 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
     const bystanderSocket = await connectFrom(server, "127.0.0.3");
     const bystander = await watchBystander(server, bystanderSocket, "slow-bystander");
     const startedAt = performance.now();
-    const outcomes = await new Promise<Array<{ text: string; ms: number }>>((resolve) => {
-      const results: Array<{ text: string; ms: number }> = [];
+    const outcomes = await new Promise<Array<{ text: string; ms: number; connected: boolean }>>((resolve) => {
+      const results: Array<{ text: string; ms: number; connected: boolean }> = [];
       // Only sockets that sent their opening lines trickle; a byte before them would be garbage, not slowness.
       const started: TcpSocket[] = [];
       const trickle = setInterval(() => {
@@ -143,7 +143,9 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
       for (let i = 0; i < 3000; i++) {
         const socket = tcpConnect({ port, host: "127.0.0.1", localAddress: ATTACKER });
         const answer = readAnswer(socket);
+        let connected = false;
         socket.once("connect", () => {
+          connected = true;
           // Half send a body that never ends (with a key, so the body is read); half never finish their headers.
           socket.write(
             i % 2 === 0
@@ -153,7 +155,7 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
           started.push(socket);
         });
         void answer.all.then((text) => {
-          results.push({ text, ms: performance.now() - startedAt });
+          results.push({ text, ms: performance.now() - startedAt, connected });
           if (results.length === 3000) {
             clearInterval(trickle);
             resolve(results);
@@ -165,9 +167,12 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
 
     const timedOut = outcomes.filter((outcome) => outcome.text.startsWith("HTTP/1.1 408"));
     const closedUnanswered = outcomes.filter((outcome) => outcome.text === "");
+    // A burst of 3000 connects overflows the listen backlog; the kernel may refuse a few before the server sees them.
+    const neverConnected = outcomes.filter((outcome) => !outcome.connected).length;
     console.log(
       `slow requests: ${timedOut.length} answered 408 after ${Math.min(...timedOut.map((o) => o.ms)).toFixed(0)}–` +
-        `${Math.max(...timedOut.map((o) => o.ms)).toFixed(0)} ms; ${closedUnanswered.length} closed at once by the TCP cap`,
+        `${Math.max(...timedOut.map((o) => o.ms)).toFixed(0)} ms; ${closedUnanswered.length} closed unanswered ` +
+        `(${neverConnected} of them refused by the kernel before the server saw them, the rest by the TCP cap)`,
     );
     const other = outcomes.filter((outcome) => outcome.text !== "" && !outcome.text.startsWith("HTTP/1.1 408"));
     assert.deepEqual(other.slice(0, 3), [], "every connection was either answered 408 or closed unanswered");
@@ -181,7 +186,8 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
       assert.match(outcome.text, /\r\nContent-Security-Policy: default-src 'none'/);
     }
     assert.ok(Math.max(...timedOut.map((o) => o.ms)) < REQUEST_TIMEOUT_MS + 10_000, "none is held long past the deadline");
-    assert.equal(await metricValue(server.app.metrics.limited, { limit: "http_connections_per_ip" }), 3000 - CAP);
+    assert.equal(await metricValue(server.app.metrics.limited, { limit: "http_connections_per_ip" }), 3000 - CAP - neverConnected);
+    assert.ok(neverConnected < 500, `${neverConnected} connects failed`);
     assert.equal(await metricValue(server.app.metrics.limited, { limit: "request_timeout" }), CAP);
     assert.equal(await metricValue(server.app.metrics.errors, { code: "REQUEST_TIMEOUT" }), CAP);
 
@@ -330,21 +336,21 @@ describe("recovery churn: subscribe to 100 IDs, drop the TCP connection, repeat"
 });
 
 describe("history reads", () => {
-  test("are limited per address and per key, refused in the error shape; another address still reads", async () => {
+  test("are limited per address and per key, a large page costing more; refused in the error shape; another address still reads", async () => {
     const server = await startTestServer({ HISTORY_RATE_PER_SECOND: "5", HISTORY_BURST: "10", HISTORY_KEY_RATE_PER_SECOND: "20" });
     try {
       assert.equal((await server.publish(paymentBody({ trackingId: "history-flood" }))).status, 200);
-      const read = (localAddress: string, headers: Record<string, string> = {}) =>
-        requestFrom(server.url, { path: "/v1/payments?trackingId=history-flood&limit=1000", localAddress, headers });
+      const read = (localAddress: string, limit: number, headers: Record<string, string> = {}) =>
+        requestFrom(server.url, { path: `/v1/payments?trackingId=history-flood&limit=${limit}`, localAddress, headers });
       const startedAt = performance.now();
       const answers: HttpAnswer[] = [];
-      // 32 at a time, as first measured.
-      for (let round = 0; round < 8; round++) answers.push(...(await Promise.all(Array.from({ length: 32 }, () => read(ATTACKER)))));
+      // 32 at a time of the largest page, as first measured: each costs ten reads of the default 100.
+      for (let round = 0; round < 8; round++) answers.push(...(await Promise.all(Array.from({ length: 32 }, () => read(ATTACKER, 1000)))));
       const elapsedSeconds = (performance.now() - startedAt) / 1000;
       const served = answers.filter((answer) => answer.status === 200).length;
       const limited = answers.filter((answer) => answer.status === 429);
-      console.log(`history flood: ${answers.length} reads in ${(elapsedSeconds * 1000).toFixed(0)} ms, ${served} served, ${limited.length} refused`);
-      assert.ok(served >= 10 && served <= 10 + Math.ceil(elapsedSeconds * 5) + 1, `${served} served`);
+      console.log(`history flood: ${answers.length} reads of 1000 in ${(elapsedSeconds * 1000).toFixed(0)} ms, ${served} served, ${limited.length} refused`);
+      assert.ok(served >= 1 && served <= 1 + Math.ceil((elapsedSeconds * 5) / 10) + 1, `${served} served`);
       assert.equal(served + limited.length, answers.length);
       for (const answer of limited) {
         assert.equal(errorOf(answer).code, "RATE_LIMITED");
@@ -352,8 +358,12 @@ describe("history reads", () => {
       }
       assert.equal(await metricValue(server.app.metrics.limited, { limit: "history_rate_per_ip" }), limited.length);
 
-      assert.equal((await read(BYSTANDER_ADDRESS)).status, 200, "another address has its own budget");
-      const withKey = await Promise.all(Array.from({ length: 30 }, () => read(ATTACKER, { authorization: `Bearer ${TEST_API_KEY}` })));
+      const small = await Promise.all(Array.from({ length: 10 }, () => read(BYSTANDER_ADDRESS, 100)));
+      assert.ok(
+        small.every((answer) => answer.status === 200),
+        "another address has its own budget, and ten reads of the default page fit the burst",
+      );
+      const withKey = await Promise.all(Array.from({ length: 30 }, () => read(ATTACKER, 100, { authorization: `Bearer ${TEST_API_KEY}` })));
       const keyServed = withKey.filter((answer) => answer.status === 200).length;
       assert.ok(keyServed >= 20 && keyServed < 30, `a key has a budget of its own (${keyServed} of 30 served)`);
       assert.ok((await metricValue(server.app.metrics.limited, { limit: "history_rate_per_key" })) >= 1);
