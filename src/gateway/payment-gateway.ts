@@ -229,7 +229,7 @@ export class PaymentGateway {
     // Socket.IO's cors option shapes polling answers only; a WebSocket upgrade from another page's origin would open anyway.
     const origin = request.headers.origin;
     const allowed = this.options.corsOrigins;
-    if (origin !== undefined && !allowed.includes("*") && !allowed.includes(origin)) {
+    if (origin !== undefined && !allowed.includes("*") && !allowed.includes(origin) && !isSameOrigin(origin, request)) {
       this.options.metrics.limited.inc({ limit: "websocket_origin" });
       this.options.metrics.countError("CONNECTION_ERROR");
       this.options.refusals?.refused("websocket_origin", { origin: origin.slice(0, 200) }, "refused a handshake from an origin not in CORS_ORIGINS");
@@ -639,6 +639,15 @@ function splitAcknowledgement(args: unknown[]): [payload: unknown, acknowledge: 
   const last = args[args.length - 1];
   if (typeof last === "function") return [args.length > 1 ? args[0] : undefined, last as Acknowledge];
   return [args[0], undefined];
+}
+
+/** The live payments page served by this server talks to its own origin; a browser sets Host to what it connected to. */
+function isSameOrigin(origin: string, request: IncomingMessage): boolean {
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 /** The client address a socket (or its kept session) was counted under. */

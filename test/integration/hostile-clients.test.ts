@@ -420,6 +420,7 @@ describe("lesser items", () => {
     assert.equal(await outcome({ origin: "https://evil.example" }), "refused");
     assert.equal(await outcome({ origin: "https://app.example" }), "connected");
     assert.equal(await outcome({}), "connected");
+    assert.equal(await outcome({ origin: server.url }), "connected", "the server's own page talks to its own origin");
     assert.equal(await metricValue(server.app.metrics.limited, { limit: "websocket_origin" }), 1);
   });
 
