@@ -511,7 +511,6 @@ export class PaymentGateway {
     }
     const room = roomOf(trackingId);
     const limit = this.options.maxSubscriptionsPerSocket;
-    if (!socket.rooms.has(room) && this.refuseIfNoRoom(socket, acknowledge)) return;
     // The socket's own room is in `rooms` too, hence the - 1.
     if (!socket.rooms.has(room) && socket.rooms.size - 1 >= limit) {
       return this.refuse(
@@ -521,6 +520,8 @@ export class PaymentGateway {
         `Too many subscriptions on this connection (limit ${limit}); unsubscribe from one first`,
       );
     }
+    // After the connection's own limit: making room may release held recovery sessions, for a subscribe that will happen.
+    if (!socket.rooms.has(room) && this.refuseIfNoRoom(socket, acknowledge)) return;
     let latestOffset: number | undefined;
     try {
       latestOffset = await this.options.history.latestOffset(trackingId);

@@ -23,8 +23,11 @@ import { waitUntil } from "../support/wait.js";
  */
 
 const ATTACKER = "127.0.0.1";
-/** A bystander's health check and delivery under attack, on a loaded machine: generous, and far below the stalls measured before. */
-const BYSTANDER_BOUND_MS = 2000;
+/**
+ * A bystander's health check and delivery under attack, on a loaded machine (the attacker runs in this
+ * process too): generous, and far below the stalls first measured (up to 10 s with ten deep bodies at once).
+ */
+const BYSTANDER_BOUND_MS = 3000;
 
 function connectFrom(server: TestServer, localAddress: string, options: Record<string, unknown> = {}): Promise<Socket> {
   // engine.io-client hands localAddress to the WebSocket it opens.
@@ -133,7 +136,7 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
     const bystanderSocket = await connectFrom(server, "127.0.0.3");
     const bystander = await watchBystander(server, bystanderSocket, "slow-bystander");
     const startedAt = performance.now();
-    const outcomes = await new Promise<Array<{ text: string; ms: number; connected: boolean }>>((resolve) => {
+    const outcomes = await new Promise<Array<{ text: string; ms: number; connected: boolean }>>((resolve) => void (async () => {
       const results: Array<{ text: string; ms: number; connected: boolean }> = [];
       // Only sockets that sent their opening lines trickle; a byte before them would be garbage, not slowness.
       const started: TcpSocket[] = [];
@@ -141,6 +144,8 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
         for (const socket of started) if (!socket.destroyed) socket.write("x");
       }, 1000);
       for (let i = 0; i < 3000; i++) {
+        // Opened in batches, yielding between them: this process's loop also serves the bystander's measurements.
+        if (i % 100 === 0) await new Promise((next) => setImmediate(next));
         const socket = tcpConnect({ port, host: "127.0.0.1", localAddress: ATTACKER });
         const answer = readAnswer(socket);
         let connected = false;
@@ -162,7 +167,7 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
           }
         });
       }
-    });
+    })());
     await reportBystander("slow requests, 3000 connections", bystander.stop);
 
     const timedOut = outcomes.filter((outcome) => outcome.text.startsWith("HTTP/1.1 408"));
