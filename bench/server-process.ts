@@ -140,6 +140,8 @@ export class ServerProcess {
       NODE_ENV: "production",
       // Every load client comes from 127.0.0.1: the per-address abuse limits would measure themselves, not the service.
       MAX_CONNECTIONS_PER_IP: "0",
+      MAX_HTTP_CONNECTIONS_PER_IP: "0",
+      MAX_SUBSCRIPTIONS_PER_IP: "0",
       MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: "0",
       SOCKET_EVENTS_PER_SECOND: "0",
       PUBLISH_RATE_PER_SECOND: "0",

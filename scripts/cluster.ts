@@ -7,7 +7,7 @@
  *   npm run cluster                         # nodes on 8081, 8082, 8083
  *   npm run cluster -- --base-port 9000     # 9000, 9001, 9002
  *   npm run cluster -- --base-port 0        # free ports (tests)
- *   TRIBUTARY_API_KEYS=my-key npm run cluster
+ *   TRIBUTARY_API_KEYS=my-publisher-key-0123 npm run cluster
  *   LOG_LEVEL=debug npm run cluster         # every node's log; otherwise warnings and errors only
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";

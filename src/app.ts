@@ -8,6 +8,10 @@ import { createHttpServer } from "./http/http-server.js";
 import { createApiKeyCheck, createApiKeyMatcher } from "./http/api-key-auth.js";
 import { ClientAddressResolver } from "./limits/client-address.js";
 import { ConnectionLimiter } from "./limits/connection-limiter.js";
+import { addressGroup } from "./limits/address-group.js";
+import { RefusalLog } from "./limits/refusal-log.js";
+import { TcpConnectionCap } from "./limits/tcp-connection-cap.js";
+import { createHistoryRateLimit } from "./http/history-rate-limit.js";
 import { createJwtAuthorizer, openSubscriptions, type SubscribeAuthorizer } from "./gateway/subscribe-authorizer.js";
 import type { HealthReport } from "./http/routes/health-routes.js";
 import { PaymentIngest } from "./ingest/payment-ingest.js";
@@ -180,7 +184,10 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     worker === undefined ? processHealth : async (): Promise<HealthReport> => (await worker.primary.ask("health")) as HealthReport;
 
   const addresses = new ClientAddressResolver(config.TRUSTED_PROXIES);
+  const groupOf = (address: string) => addressGroup(address, config.IPV6_PREFIX_LENGTH);
+  const refusals = new RefusalLog(logger.child({ component: "auth" }));
   const identifyApiKey = createApiKeyMatcher(config.TRIBUTARY_API_KEYS);
+  const checkApiKey = createApiKeyCheck(config.TRIBUTARY_API_KEYS);
   const authorizer: SubscribeAuthorizer =
     config.SUBSCRIBE_AUTH === "jwt"
       ? createJwtAuthorizer({
@@ -199,10 +206,23 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     isTrustedProxy: (address) => addresses.isTrusted(address),
     publishRatePerSecond: config.PUBLISH_RATE_PER_SECOND,
     identifyApiKey,
+    checkApiKey,
+    addressGroup: groupOf,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    maxJsonDepth: config.MAX_JSON_DEPTH,
+    refusals,
     payments: {
       ingest,
       store,
-      checkApiKey: createApiKeyCheck(config.TRIBUTARY_API_KEYS),
+      checkApiKey,
+      historyRateLimit: createHistoryRateLimit({
+        perAddressPerSecond: config.HISTORY_RATE_PER_SECOND,
+        perAddressBurst: config.HISTORY_BURST,
+        perKeyPerSecond: config.HISTORY_KEY_RATE_PER_SECOND,
+        identifyApiKey,
+        addressGroup: groupOf,
+        onLimited: (limit) => metrics.limited.inc({ limit }),
+      }),
       ...(authorizer.enabled
         ? {
             // A publisher's API key or a subscription token covering the tracking ID.
@@ -210,7 +230,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
               if (identifyApiKey(authorization) !== undefined) return;
               const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
               const verdict = await authorizer.authorize(trackingId, { payload: token });
-              if (!verdict.ok) throw new ServiceError("UNAUTHORIZED", verdict.message);
+              if (verdict.ok) return;
+              refusals.refused("subscription_token", { trackingId, over: "http" }, `refused a history read: ${verdict.message}`);
+              throw new ServiceError("UNAUTHORIZED", verdict.message);
             },
           }
         : {}),
@@ -219,6 +241,12 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     stats: { metrics: metricsView },
     webRoot: dependencies.webRoot === null ? undefined : (dependencies.webRoot ?? webRoot()),
   });
+  new TcpConnectionCap({
+    maxPerAddress: config.MAX_HTTP_CONNECTIONS_PER_IP,
+    group: groupOf,
+    isExempt: (address) => addresses.isTrusted(address),
+    onRefused: () => metrics.limited.inc({ limit: "http_connections_per_ip" }),
+  }).attach(http.server);
   http.addHook("onRequest", async (request) => {
     if (draining && request.url !== "/v1/health") throw new ServiceError("SHUTTING_DOWN");
   });
@@ -236,7 +264,10 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     replayPageSize: config.REPLAY_PAGE_SIZE,
     authorizer,
     maxSubscriptionsPerNode: config.MAX_SUBSCRIPTIONS_PER_NODE,
-    clientAddress: (request) => addresses.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"]),
+    maxSubscriptionsPerAddress: config.MAX_SUBSCRIPTIONS_PER_IP,
+    maxRecoverySessions: config.MAX_RECOVERY_SESSIONS,
+    refusals,
+    clientAddress: (request) => groupOf(addresses.resolve(request.socket.remoteAddress, request.headers["x-forwarded-for"])),
     connectionLimiter: new ConnectionLimiter({
       maxPerAddress: config.MAX_CONNECTIONS_PER_IP,
       newPerSecond: config.MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND,

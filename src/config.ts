@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseAddressOrRange } from "./limits/client-address.js";
+import { isAcceptableJwksUrl } from "./limits/jwks-url.js";
 
 /**
  * Every setting, read from the environment and validated at boot. A bad value
@@ -26,6 +27,9 @@ const addressList = list.refine(
   "must be comma-separated IP addresses or CIDR ranges (10.0.0.0/8, ::1)",
 );
 
+/** Shorter API keys are refused at start: a key is the only thing between a stranger and publishing. */
+export const MIN_API_KEY_LENGTH = 16;
+
 /** Every setting with its default and description; docs/configuration.md is generated from it (`npm run docs:config`). */
 export const envShape = z.object({
   PORT: integer(0, 65535).default(8080).describe("HTTP and WebSocket port; `0` picks a free one."),
@@ -47,14 +51,20 @@ export const envShape = z.object({
       "Payment store: `sqlite:<path>` (WAL, synchronous=FULL), `sqlite::memory:` for a throwaway store, or " +
         "`postgres://user:password@host:port/database` (or `postgresql://`) for PostgreSQL, shared by several nodes.",
     ),
-  TRIBUTARY_API_KEYS: list.default([]).describe("Comma-separated keys allowed to publish. None: publishing is refused."),
+  TRIBUTARY_API_KEYS: list
+    .refine(
+      (keys) => keys.every((key) => key.length >= MIN_API_KEY_LENGTH),
+      `every key must be at least ${MIN_API_KEY_LENGTH} characters (for example: openssl rand -hex 16)`,
+    )
+    .default([])
+    .describe(`Comma-separated keys allowed to publish, each at least ${MIN_API_KEY_LENGTH} characters. None: publishing is refused.`),
   LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info")
     .describe("pino JSON logs on stdout, from this level up."),
   CORS_ORIGINS: list
     .default(["*"])
-    .describe("Comma-separated browser origins allowed for HTTP and long-polling; `*`, the default a public notification API needs, allows every origin."),
+    .describe("Comma-separated browser origins allowed for HTTP, long-polling and WebSocket handshakes (the server's own origin is always allowed); `*`, the default a public notification API needs, allows every origin."),
   MAX_SUBSCRIPTIONS_PER_SOCKET: integer(1, 100_000).default(100).describe("Tracking IDs one connection may watch at once."),
   MAX_HTTP_BUFFER_SIZE: integer(1024, 100 * 1024 * 1024)
     .default(16 * 1024)
@@ -148,16 +158,50 @@ export const envShape = z.object({
   SUBSCRIBE_JWKS_URL: z
     .string()
     .min(1)
+    .refine(
+      (value) => !/^http:\/\//i.test(value.trim()) || isAcceptableJwksUrl(value),
+      "must be an https:// URL (keys fetched over plain http could be swapped on the way; only loopback may use http), a file path, or the JSON itself",
+    )
     .optional()
-    .describe("Public keys of subscription tokens instead of a secret: an `https://` JWKS URL, a JWKS file path, or the JSON itself."),
+    .describe(
+      "Public keys of subscription tokens instead of a secret: an `https://` JWKS URL (plain http only to loopback), a JWKS file path, or the JSON itself.",
+    ),
   SUBSCRIBE_JWT_AUDIENCE: z.string().min(1).optional().describe("The `aud` every subscription token must carry; required with `jwt`."),
   SUBSCRIBE_JWT_ISSUER: z.string().min(1).optional().describe("The `iss` every subscription token must carry, when set."),
   TRUSTED_PROXIES: addressList
     .default([])
     .describe("IPs or CIDR ranges whose `X-Forwarded-For` is believed. None: the TCP peer is the client."),
   MAX_CONNECTIONS_PER_IP: integer(0, 10_000_000)
+    .default(1000)
+    .describe("Socket.IO connections one client address (IPv6: one network of IPV6_PREFIX_LENGTH) may hold open; `0` for no limit."),
+  MAX_HTTP_CONNECTIONS_PER_IP: integer(0, 10_000_000)
+    .default(1200)
+    .describe(
+      "TCP connections (HTTP requests and WebSockets alike) one peer address may hold open; past it a new one is closed before a byte " +
+        "is read. Trusted proxies are exempt. Must be above MAX_CONNECTIONS_PER_IP; `0` for no limit.",
+    ),
+  MAX_SUBSCRIPTIONS_PER_IP: integer(0, 1_000_000_000)
     .default(10_000)
-    .describe("Socket.IO connections one client address may hold open; `0` for no limit."),
+    .describe("Subscriptions the sockets of one client address may hold together, recovery sessions included; `0` for no limit."),
+  MAX_RECOVERY_SESSIONS: integer(1, 100_000_000)
+    .default(20_000)
+    .describe("Dropped sessions kept for recovery on this node; past it the oldest is released."),
+  IPV6_PREFIX_LENGTH: integer(1, 128)
+    .default(64)
+    .describe("IPv6 clients are limited per network of this prefix length: one /64 is one subscriber's supply of addresses."),
+  REQUEST_TIMEOUT_MS: integer(1000, 600_000)
+    .default(30_000)
+    .describe("Whole-request deadline (ms), headers and body: a request not received by then is answered 408."),
+  MAX_JSON_DEPTH: integer(3, 1000)
+    .default(16)
+    .describe("Deepest JSON nesting accepted in a request body (a valid publish is 3 deep); deeper bodies are refused before parsing."),
+  HISTORY_RATE_PER_SECOND: integer(0, 1_000_000)
+    .default(20)
+    .describe("History reads per second per client address, sustained (a read of up to 100 payments costs one); `0` for no limit."),
+  HISTORY_BURST: integer(1, 1_000_000).default(100).describe("History reads one address may make in a burst, above the sustained rate."),
+  HISTORY_KEY_RATE_PER_SECOND: integer(0, 1_000_000)
+    .default(1000)
+    .describe("History reads per second (and burst) per API key presented, for a backend reading on its customers' behalf; `0` for no limit."),
   MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: integer(0, 10_000_000)
     .default(1000)
     .describe("New Socket.IO connections per second one client address may open (also the burst); `0` for no limit."),
@@ -176,6 +220,13 @@ export const envShape = z.object({
 });
 
 const envSchema = envShape.superRefine((env, context) => {
+  if (env.MAX_HTTP_CONNECTIONS_PER_IP > 0 && env.MAX_HTTP_CONNECTIONS_PER_IP <= env.MAX_CONNECTIONS_PER_IP) {
+    context.addIssue({
+      code: "custom",
+      path: ["MAX_HTTP_CONNECTIONS_PER_IP"],
+      message: "must be above MAX_CONNECTIONS_PER_IP: every Socket.IO connection is a TCP connection too",
+    });
+  }
   if (env.SUBSCRIBE_AUTH !== "jwt") return;
   const keys = [env.SUBSCRIBE_JWT_SECRET, env.SUBSCRIBE_JWKS_URL].filter((key) => key !== undefined);
   if (keys.length !== 1) {

@@ -32,6 +32,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, message: "Too many requests; slow down" },
   CONNECTION_LIMIT: { status: 429, message: "Too many connections from this address" },
   MALFORMED_REQUEST: { status: 400, message: "The request is malformed" },
+  REQUEST_TIMEOUT: { status: 408, message: "The request was not received in time" },
   NOT_FOUND: { status: 404, message: "Not found" },
   INTERNAL: { status: 500, message: "Internal server error" },
   // Keyed by the wire's list of codes: a code missing here, or one the wire does not list, fails to compile.

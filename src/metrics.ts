@@ -13,6 +13,8 @@ export interface Metrics {
   readonly paymentsDuplicate: Counter<"source">;
   readonly deliveries: Counter;
   readonly replays: Gauge;
+  /** Dropped sessions held for recovery: their rooms count against the subscription caps. */
+  readonly recoverySessions: Gauge;
   readonly clusterShed: Counter;
   readonly publishToEmitSeconds: Histogram;
   readonly errors: Counter<"code">;
@@ -67,6 +69,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     replays: new Gauge({
       name: "tributary_replays_in_progress",
       help: "Subscriptions still catching up from the store (subscribe with since)",
+      registers: [registry],
+    }),
+    recoverySessions: new Gauge({
+      name: "tributary_recovery_sessions",
+      help: "Dropped Socket.IO sessions held for connection-state recovery; their rooms count against the subscription caps",
       registers: [registry],
     }),
     publishToEmitSeconds: new Histogram({

@@ -62,9 +62,22 @@ export function paymentId(signature: string, eventIndex: number): string {
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
+/**
+ * Characters that change how text around them is shown without being seen
+ * themselves: bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+ * U+2066–U+2069), which can make `order-1` read as another ID, and invisible
+ * ones (U+00AD soft hyphen, U+034F, U+115F, U+1160, U+180E, U+200B–U+200D,
+ * U+2028, U+2029, U+2060–U+2065, U+206A–U+206F, U+3164, U+FEFF, U+FFA0,
+ * U+FFF9–U+FFFB, U+1D173–U+1D17A, tags U+E0000–U+E007F), which make two IDs
+ * that look the same differ. A tracking ID is shown to people; it has none.
+ */
+const INVISIBLE_OR_BIDI_CHARACTERS =
+  /\u034f|[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\u{1d173}-\u{1d17a}\u{e0000}-\u{e007f}]/u;
+
 export function isValidTrackingId(value: unknown): value is string {
   if (typeof value !== "string" || value.length === 0) return false;
   if (CONTROL_CHARACTERS.test(value)) return false;
+  if (INVISIBLE_OR_BIDI_CHARACTERS.test(value)) return false;
   // Lone surrogates cannot be encoded as UTF-8, so they can never match a memo.
   if (!value.isWellFormed()) return false;
   return Buffer.byteLength(value, "utf8") <= TRACKING_ID_MAX_BYTES;

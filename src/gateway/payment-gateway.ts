@@ -14,7 +14,9 @@ import { WriteCoalescer } from "./write-coalescer.js";
 import { VacatedRooms } from "./vacated-rooms.js";
 import { releaseOpeningRequest } from "./opening-request.js";
 import { mergeHandshakeWrites } from "./handshake-writes.js";
-import { recoveryAdapter } from "./recovery-adapter.js";
+import { RecoveryAdapter, recoveryAdapter } from "./recovery-adapter.js";
+import { SubscriptionBudget } from "../limits/subscription-budget.js";
+import type { RefusalLog } from "../limits/refusal-log.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { openSubscriptions, type SubscribeAuthorizer } from "./subscribe-authorizer.js";
 
@@ -53,8 +55,14 @@ export interface PaymentGatewayOptions {
   adapter?: ServerOptions["adapter"];
   /** Who may watch which tracking ID. @default open to all, as the public API is */
   authorizer?: SubscribeAuthorizer;
-  /** Subscriptions all sockets of this node may hold together. @default unlimited */
+  /** Subscriptions all sockets of this node may hold together, recovery sessions' included. @default unlimited */
   maxSubscriptionsPerNode?: number;
+  /** Subscriptions the sockets of one client address may hold together, recovery sessions' included; 0 for no limit. @default 0 */
+  maxSubscriptionsPerAddress?: number;
+  /** Dropped sessions kept for recovery at once; past it the oldest is released. @default unlimited */
+  maxRecoverySessions?: number;
+  /** Where refused subscription tokens and WebSocket origins are reported. */
+  refusals?: RefusalLog;
   /** The client's address for a handshake request (X-Forwarded-For from trusted proxies only). */
   clientAddress?: (request: IncomingMessage) => string;
   /** Per-address connection limits; none when absent. */
@@ -74,6 +82,12 @@ export interface GatewayStats {
   subscriptions: number;
   replays: number;
   addresses: number;
+  /** Dropped sessions kept for recovery. */
+  recoverySessions: number;
+  /** Subscriptions counted against the caps: live ones and those recovery sessions hold. */
+  countedSubscriptions: number;
+  /** Address groups with subscriptions counted. */
+  subscribedAddresses: number;
 }
 
 /**
@@ -102,6 +116,8 @@ export class PaymentGateway {
   /** Rooms a recovering socket could still ask for; payments to other empty rooms are not emitted. */
   private readonly vacated: VacatedRooms;
   private subscriptionCount = 0;
+  /** Subscriptions per address and per node, recovery sessions' included. */
+  private readonly budget: SubscriptionBudget;
   private readonly authorizer: SubscribeAuthorizer;
   /** Sockets already being dropped, so a backlog check does not drop them twice. */
   private readonly dropping = new WeakSet<GatewaySocket>();
@@ -132,6 +148,27 @@ export class PaymentGateway {
     // ack, each replayed payment) as a broadcast, which a cluster adapter
     // publishes to every other node or worker: all cost, no recovery.
     const recoveryWindowMs = options.adapter === undefined ? options.recoveryWindowMs : 0;
+    this.budget = new SubscriptionBudget({
+      perAddress: options.maxSubscriptionsPerAddress ?? 0,
+      perNode: options.maxSubscriptionsPerNode,
+      maxHeldSessions: options.maxRecoverySessions ?? Number.POSITIVE_INFINITY,
+      release: (pid) => {
+        const adapter = this.io.of("/").adapter;
+        if (adapter instanceof RecoveryAdapter) adapter.discardSession(pid);
+        options.metrics.limited.inc({ limit: "recovery_session_released" });
+        options.metrics.recoverySessions.set(this.budget.heldSessions);
+      },
+    });
+    const recoverySessions = {
+      held: (pid: string, rooms: readonly string[], data: unknown) => {
+        this.budget.hold(pid, addressOfData(data), rooms.filter(isTrackingRoom).length);
+        options.metrics.recoverySessions.set(this.budget.heldSessions);
+      },
+      released: (pid: string) => {
+        this.budget.unhold(pid);
+        options.metrics.recoverySessions.set(this.budget.heldSessions);
+      },
+    };
     this.io = new Server(options.httpServer, {
       path: SOCKET_PATH,
       serveClient: false,
@@ -142,7 +179,9 @@ export class PaymentGateway {
         callback(refusal ?? null, refusal === undefined);
       },
       // With recovery on, our own recovery adapter rather than Socket.IO's stock one (see it for why).
-      adapter: options.adapter ?? (recoveryWindowMs > 0 ? recoveryAdapter({ maxPackets: options.recoveryMaxPackets }) : undefined),
+      adapter:
+        options.adapter ??
+        (recoveryWindowMs > 0 ? recoveryAdapter({ maxPackets: options.recoveryMaxPackets, sessions: recoverySessions }) : undefined),
       ...(recoveryWindowMs > 0
         ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: true } }
         : {}),
@@ -187,6 +226,15 @@ export class PaymentGateway {
   /** Why a handshake is refused, or undefined to let it in. Refusing while draining sends new clients to other nodes. */
   private refuseHandshake(request: IncomingMessage): string | undefined {
     if (this.draining) return "The server is shutting down";
+    // Socket.IO's cors option shapes polling answers only; a WebSocket upgrade from another page's origin would open anyway.
+    const origin = request.headers.origin;
+    const allowed = this.options.corsOrigins;
+    if (origin !== undefined && !allowed.includes("*") && !allowed.includes(origin) && !isSameOrigin(origin, request)) {
+      this.options.metrics.limited.inc({ limit: "websocket_origin" });
+      this.options.metrics.countError("CONNECTION_ERROR");
+      this.options.refusals?.refused("websocket_origin", { origin: origin.slice(0, 200) }, "refused a handshake from an origin not in CORS_ORIGINS");
+      return "This origin is not allowed";
+    }
     const limiter = this.options.connectionLimiter;
     if (limiter === undefined) return undefined;
     const address = this.addressOf(request);
@@ -225,6 +273,9 @@ export class PaymentGateway {
       subscriptions: this.subscriptionCount,
       replays: this.replays.size,
       addresses: this.options.connectionLimiter?.trackedAddresses ?? 0,
+      recoverySessions: this.budget.heldSessions,
+      countedSubscriptions: this.budget.subscriptions,
+      subscribedAddresses: this.budget.trackedAddresses,
     };
   }
 
@@ -390,6 +441,10 @@ export class PaymentGateway {
 
   private onConnection(socket: GatewaySocket): void {
     const { metrics, logger } = this.options;
+    // A recovered socket's data (its address with it) came back with its session.
+    if (!socket.recovered || typeof (socket.data as { address?: unknown }).address !== "string") {
+      (socket.data as { address: string }).address = this.addressOf(socket.request);
+    }
     // The handshake has been built from the request by now, and nothing here reads it later.
     releaseOpeningRequest(socket);
     metrics.connections.inc();
@@ -397,7 +452,7 @@ export class PaymentGateway {
       const restored = [...socket.rooms].filter(isTrackingRoom);
       // The missed packets were recorded in order; the room continues from here.
       for (const room of restored) this.sequencer.track(room.slice(2), undefined);
-      this.countSubscriptions(restored.length);
+      this.countSubscriptions(socket, restored.length);
       logger.debug({ socket: socket.id, restored: restored.length }, "session recovered");
     }
     this.eventRateLimit?.attach(socket);
@@ -409,21 +464,30 @@ export class PaymentGateway {
   private onDisconnecting(socket: GatewaySocket, reason: string): void {
     for (const room of socket.rooms) if (isTrackingRoom(room)) this.endReplay(socket.id, room.slice(2));
     this.options.metrics.connections.dec();
-    this.countSubscriptions(-[...socket.rooms].filter(isTrackingRoom).length);
+    this.countSubscriptions(socket, -[...socket.rooms].filter(isTrackingRoom).length);
     this.options.logger.debug({ socket: socket.id, reason }, "disconnecting");
   }
 
-  private countSubscriptions(delta: number): void {
+  private countSubscriptions(socket: GatewaySocket, delta: number): void {
     this.subscriptionCount += delta;
     this.options.metrics.subscriptions.inc(delta);
+    this.budget.count(addressOfData(socket.data), delta);
   }
 
-  /** Refuses when this node holds as many subscriptions as it may; a client is better off on another node. */
-  private refuseIfNodeFull(socket: GatewaySocket, acknowledge: Acknowledge | undefined): boolean {
-    const max = this.options.maxSubscriptionsPerNode;
-    if (max === undefined || this.subscriptionCount < max) return false;
-    this.options.metrics.limited.inc({ limit: "subscriptions_per_node" });
-    this.refuse(socket, acknowledge, "SUBSCRIPTION_LIMIT", `Too many subscriptions on this node (limit ${max}); try again later`);
+  /**
+   * Refuses when the socket's address, or this node, holds as many
+   * subscriptions as it may (after releasing held recovery sessions, oldest
+   * first); a client is better off on another node.
+   */
+  private refuseIfNoRoom(socket: GatewaySocket, acknowledge: Acknowledge | undefined): boolean {
+    const refusal = this.budget.reserve(addressOfData(socket.data));
+    if (refusal === undefined) return false;
+    this.options.metrics.limited.inc({ limit: refusal });
+    const message =
+      refusal === "subscriptions_per_node"
+        ? `Too many subscriptions on this node (limit ${this.options.maxSubscriptionsPerNode}); try again later`
+        : `Too many subscriptions from this address (limit ${this.options.maxSubscriptionsPerAddress}); unsubscribe from one first`;
+    this.refuse(socket, acknowledge, "SUBSCRIPTION_LIMIT", message);
     return true;
   }
 
@@ -439,12 +503,14 @@ export class PaymentGateway {
         handshake: (socket.handshake.auth as { token?: unknown } | undefined)?.token,
         payload: (payload as { token?: unknown }).token,
       });
-      if (!verdict.ok) return this.refuse(socket, acknowledge, "UNAUTHORIZED", verdict.message);
+      if (!verdict.ok) {
+        this.options.refusals?.refused("subscription_token", { trackingId, over: "socket" }, `refused a subscribe: ${verdict.message}`);
+        return this.refuse(socket, acknowledge, "UNAUTHORIZED", verdict.message);
+      }
       if (!socket.connected) return;
     }
     const room = roomOf(trackingId);
     const limit = this.options.maxSubscriptionsPerSocket;
-    if (!socket.rooms.has(room) && this.refuseIfNodeFull(socket, acknowledge)) return;
     // The socket's own room is in `rooms` too, hence the - 1.
     if (!socket.rooms.has(room) && socket.rooms.size - 1 >= limit) {
       return this.refuse(
@@ -454,6 +520,8 @@ export class PaymentGateway {
         `Too many subscriptions on this connection (limit ${limit}); unsubscribe from one first`,
       );
     }
+    // After the connection's own limit: making room may release held recovery sessions, for a subscribe that will happen.
+    if (!socket.rooms.has(room) && this.refuseIfNoRoom(socket, acknowledge)) return;
     let latestOffset: number | undefined;
     try {
       latestOffset = await this.options.history.latestOffset(trackingId);
@@ -466,10 +534,10 @@ export class PaymentGateway {
     // From here to the replay's start nothing awaits, so no payment can fall between joining and reading.
     if (!socket.rooms.has(room)) {
       if (socket.rooms.size - 1 >= limit) return this.refuse(socket, acknowledge, "SUBSCRIPTION_LIMIT");
-      if (this.refuseIfNodeFull(socket, acknowledge)) return;
+      if (this.refuseIfNoRoom(socket, acknowledge)) return;
       this.sequencer.track(trackingId, latestOffset);
       void socket.join(room);
-      this.countSubscriptions(1);
+      this.countSubscriptions(socket, 1);
     }
     const session =
       since === undefined || latestOffset === undefined || this.replays.get(trackingId)?.has(socket.id)
@@ -540,7 +608,7 @@ export class PaymentGateway {
     this.endReplay(socket.id, trackingId);
     if (socket.rooms.has(room)) {
       void socket.leave(room);
-      this.countSubscriptions(-1);
+      this.countSubscriptions(socket, -1);
     }
     socket.emit("ack", ackEnvelope(`Unsubscribed from trackingId: ${trackingId}`));
     acknowledge?.({ ok: true, trackingId, subscribed: false });
@@ -572,6 +640,21 @@ function splitAcknowledgement(args: unknown[]): [payload: unknown, acknowledge: 
   const last = args[args.length - 1];
   if (typeof last === "function") return [args.length > 1 ? args[0] : undefined, last as Acknowledge];
   return [args[0], undefined];
+}
+
+/** The live payments page served by this server talks to its own origin; a browser sets Host to what it connected to. */
+function isSameOrigin(origin: string, request: IncomingMessage): boolean {
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** The client address a socket (or its kept session) was counted under. */
+function addressOfData(data: unknown): string {
+  const address = (data as { address?: unknown } | undefined)?.address;
+  return typeof address === "string" ? address : "unknown";
 }
 
 function readTrackingId(payload: unknown): string | undefined {

@@ -25,6 +25,13 @@ export interface RecoveryLimits {
    * library then asks the store with `since`). Bounds memory under sustained load.
    */
   maxPackets: number;
+  /** Told when a dropped socket's session is kept and when it is no longer (restored, expired or discarded by the owner). */
+  sessions?: RecoverySessionObserver;
+}
+
+export interface RecoverySessionObserver {
+  held(pid: PrivateSessionId, rooms: readonly Room[], data: unknown): void;
+  released(pid: PrivateSessionId): void;
 }
 
 const EVENT = 2;
@@ -58,6 +65,8 @@ function collectAfter(offsets: FrontQueue<number>, after: number, into: number[]
 export class RecoveryAdapter extends Adapter {
   private readonly windowMs: number;
   private readonly sessions = new Map<PrivateSessionId, SessionToPersist & { disconnectedAt: number }>();
+  /** Socket ids of the kept sessions: a socket that leaves without one has nobody to recover its own room's packets. */
+  private readonly sessionSids = new Set<string>();
   /** Kept packets, oldest first; their offsets are consecutive, ending at `nextOffset - 1`. */
   private readonly packets = new FrontQueue<KeptPacket>();
   private nextOffset = 1;
@@ -84,6 +93,59 @@ export class RecoveryAdapter extends Adapter {
 
   override persistSession(session: SessionToPersist): void {
     this.sessions.set(session.pid, { ...session, disconnectedAt: Date.now() });
+    this.sessionSids.add(session.sid);
+    this.limits.sessions?.held(session.pid, session.rooms, session.data);
+  }
+
+  /** Forgets a kept session, so it can no longer be restored (its owner needs the room). */
+  discardSession(pid: PrivateSessionId): void {
+    const session = this.sessions.get(pid);
+    if (session === undefined) return;
+    this.sessions.delete(pid);
+    this.sessionSids.delete(session.sid);
+    this.dropRoomPackets(session.sid);
+  }
+
+  /**
+   * A socket leaving for good: the packets sent to its own room (every ack
+   * and error it was sent) can reach nobody now, unless its session was kept
+   * (persistSession runs just before this). Without this, a client that
+   * subscribes and leaves, again and again, would fill the window with them.
+   */
+  override delAll(id: string): void {
+    super.delAll(id);
+    if (!this.sessionSids.has(id)) this.dropRoomPackets(id);
+  }
+
+  /** Sessions kept now; for tests and stats. */
+  get keptSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** The session is gone from here: restored (its socket is back, with its own room) or expired (`dropPackets`). */
+  private release(pid: PrivateSessionId, dropPackets: boolean): void {
+    const session = this.sessions.get(pid);
+    this.sessions.delete(pid);
+    if (session !== undefined) {
+      this.sessionSids.delete(session.sid);
+      if (dropPackets) this.dropRoomPackets(session.sid);
+    }
+    this.limits.sessions?.released(pid);
+  }
+
+  /**
+   * Lets go of the text of every kept packet sent to this room alone; the
+   * packets' places stay (offsets are positions) until they leave the window.
+   */
+  private dropRoomPackets(room: Room): void {
+    const kept = this.byRoom.get(room);
+    if (kept === undefined) return;
+    this.byRoom.delete(room);
+    const offsets = typeof kept === "number" ? [kept] : Array.from({ length: kept.size }, (_, i) => kept.at(i)!);
+    for (const offset of offsets) {
+      const packet = this.packetAt(offset);
+      if (packet !== undefined) packet.json = "";
+    }
   }
 
   override restoreSession(pid: PrivateSessionId, offset: string): Promise<Session> {
@@ -92,12 +154,14 @@ export class RecoveryAdapter extends Adapter {
     const session = this.sessions.get(pid);
     if (session === undefined) return none;
     if (session.disconnectedAt + this.windowMs < Date.now()) {
-      this.sessions.delete(pid);
+      this.release(pid, true);
       return none;
     }
     if (!OFFSET_PATTERN.test(offset)) return none;
     const after = Number(offset);
     if (this.packetAt(after) === undefined) return none;
+    // Restored once: its rooms are a live socket's again, and a second handshake with the same id must not copy them.
+    this.release(pid, false);
     const missed: number[] = [];
     for (const room of session.rooms) {
       const kept = this.byRoom.get(room);
@@ -155,7 +219,7 @@ export class RecoveryAdapter extends Adapter {
 
   private sweep(now: number): void {
     for (const [pid, session] of this.sessions) {
-      if (session.disconnectedAt + this.windowMs < now) this.sessions.delete(pid);
+      if (session.disconnectedAt + this.windowMs < now) this.release(pid, true);
     }
     this.drop(now - this.windowMs);
   }
@@ -165,19 +229,21 @@ export class RecoveryAdapter extends Adapter {
     for (;;) {
       const oldest = this.packets.at(0);
       if (oldest === undefined || (this.packets.size <= this.limits.maxPackets && oldest.emittedAt >= threshold)) return;
+      const offset = this.nextOffset - this.packets.size;
       this.packets.shift();
-      this.forget(oldest);
+      this.forget(oldest, offset);
     }
   }
 
-  /** Takes a dropped packet out of its room's offsets; it is the oldest there. */
-  private forget(packet: KeptPacket): void {
+  /** Takes a dropped packet out of its room's offsets, where it is the oldest (unless the room's were let go already). */
+  private forget(packet: KeptPacket, offset: number): void {
     if (packet.room === undefined) {
       this.withOptions.shift();
       return;
     }
     const kept = this.byRoom.get(packet.room);
-    if (typeof kept === "number" || kept === undefined || kept.size <= 1) this.byRoom.delete(packet.room);
+    if (kept === undefined || (typeof kept === "number" ? kept : kept.at(0)) !== offset) return;
+    if (typeof kept === "number" || kept.size <= 1) this.byRoom.delete(packet.room);
     else kept.shift();
   }
 }

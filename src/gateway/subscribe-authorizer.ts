@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isAcceptableJwksUrl } from "../limits/jwks-url.js";
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWSAlgorithm, type JWTVerifyGetKey } from "jose";
 
 /** The tokens a subscribe may carry: one from the Socket.IO handshake (`auth.token`), one in the payload. */
@@ -33,11 +34,14 @@ export interface JwtAuthorizerOptions {
 // Asymmetric algorithms only for a JWKS: a public key must never double as an HMAC secret.
 const JWKS_ALGORITHMS: JWSAlgorithm[] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
+/** Where a `tid_prefix` may end: a prefix covers only what lies past one of these, never a longer neighbour. */
+export const TID_PREFIX_SEPARATORS: readonly string[] = [":", "/"];
+
 /**
  * Subscriber authorization by JWT. The token's claims say what it covers:
- * `tids` (a list of tracking IDs) and/or `tid_prefix` (every tracking ID
- * that starts with it). `exp` is required, `aud` must match, `iss` too when
- * configured.
+ * `tids` (a list of tracking IDs) and/or `tid_prefix` (the tracking IDs
+ * below it, see {@link prefixCovers}). `exp` is required, `aud` must match,
+ * `iss` too when configured.
  */
 export function createJwtAuthorizer(options: JwtAuthorizerOptions): SubscribeAuthorizer {
   const { key, algorithms } = verificationKey(options);
@@ -73,6 +77,8 @@ function verificationKey(options: JwtAuthorizerOptions): { key: Key; algorithms:
   if (options.secret !== undefined) return { key: new TextEncoder().encode(options.secret), algorithms: ["HS256"] };
   const source = options.jwks?.trim();
   if (source === undefined || source === "") throw new Error("a JWT secret or a JWKS is required");
+  // Keys fetched over plain http could be swapped on the way, and every token with them; loopback has no way.
+  if (/^https?:\/\//i.test(source) && !isAcceptableJwksUrl(source)) throw new Error("a JWKS URL must be https:// (or http:// to loopback)");
   if (/^https?:\/\//i.test(source)) return { key: createRemoteJWKSet(new URL(source)), algorithms: JWKS_ALGORITHMS };
   const json = source.startsWith("{") ? source : readFileSync(source, "utf8");
   return { key: createLocalJWKSet(JSON.parse(json) as JSONWebKeySet), algorithms: JWKS_ALGORITHMS };
@@ -91,7 +97,18 @@ function isToken(value: unknown): value is string {
 function covers(claims: Record<string, unknown>, trackingId: string): boolean {
   const { tids, tid_prefix: prefix } = claims;
   if (Array.isArray(tids) && tids.some((tid) => tid === trackingId)) return true;
-  return typeof prefix === "string" && prefix.length > 0 && trackingId.startsWith(prefix);
+  return typeof prefix === "string" && prefixCovers(prefix, trackingId);
+}
+
+/**
+ * Whether `tid_prefix` covers a tracking ID: the ID starts with the prefix,
+ * is longer, and the prefix ends at a separator (`merchant-42:` covers
+ * `merchant-42:order-1`; `merchant-42` covers `merchant-42:order-1` and
+ * `merchant-42/x`). So `merchant-42` never covers `merchant-420:order-1`.
+ */
+export function prefixCovers(prefix: string, trackingId: string): boolean {
+  if (prefix.length === 0 || trackingId.length <= prefix.length || !trackingId.startsWith(prefix)) return false;
+  return TID_PREFIX_SEPARATORS.includes(prefix.at(-1) ?? "") || TID_PREFIX_SEPARATORS.includes(trackingId[prefix.length] ?? "");
 }
 
 /** Says what was wrong with a token without echoing it or any key material. */

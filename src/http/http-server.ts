@@ -1,14 +1,19 @@
 import { existsSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import cors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import { ERRORS, ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { packageVersion } from "../package-root.js";
 import { collectRouteDescriptions, openApiRoutes } from "./openapi/openapi-routes.js";
+import type { RefusalLog } from "../limits/refusal-log.js";
+import { registerBoundedJsonParser } from "./json-depth.js";
+import { rawErrorAnswer, RAW_SECURITY_HEADERS } from "./raw-error-answer.js";
 import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.js";
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
 import { statsRoutes, type StatsRoutesOptions } from "./routes/stats-routes.js";
@@ -36,11 +41,40 @@ export interface HttpServerOptions {
   publishRatePerSecond: number;
   /** Which configured API key a request presents (its position), for the per-key rate limit. */
   identifyApiKey: (authorization: string | undefined) => number | undefined;
+  /** Throws unless the request presents a configured API key; asked before any body is read. */
+  checkApiKey: (authorization: string | undefined) => void;
+  /** The key per-address limits count a client under (IPv6 grouped by prefix). */
+  addressGroup: (address: string) => string;
+  /** Whole-request deadline (ms), headers and body. */
+  requestTimeoutMs: number;
+  /** Deepest JSON nesting a body may have. */
+  maxJsonDepth: number;
+  /** Where refused keys are reported. */
+  refusals: RefusalLog;
+}
+
+/** Methods that carry a body: on these, the API key is checked before a byte of it is read. */
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** Route config of a route that takes a body from anyone (none does today); every other body-carrying route is keyed. */
+export interface PublicBodyRouteConfig {
+  publicBody?: boolean;
 }
 
 /** The REST side: publish, history, health, stats and metrics, with one error shape for all of them; and the page. */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    // Node's own deadline for receiving a whole request (headers and body); Fastify leaves it off.
+    // It is checked every connectionsCheckingInterval, so that interval is a fraction of it.
+    serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
+      createServer(
+        {
+          requestTimeout: options.requestTimeoutMs,
+          headersTimeout: options.requestTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, Math.ceil(options.requestTimeoutMs / 4)),
+        },
+        handler,
+      ),
     loggerInstance: options.logger.child({ component: "http" }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
     // Per-request logs at publish rates drown everything else; errors are logged by the handler.
@@ -50,20 +84,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return503OnClosing: true,
     trustProxy: (address: string) => options.isTrustedProxy(address),
     // Fastify's own answer to unparsable HTTP has a shape of its own; ours is the catalogue's.
-    clientErrorHandler: (error, socket) => {
-      if (!socket.writable) return socket.destroy();
-      const tooLarge = (error as { code?: string }).code === "HPE_HEADER_OVERFLOW";
-      const body = JSON.stringify({
-        error: tooLarge
-          ? { code: "PAYLOAD_TOO_LARGE", message: "The request headers are too large" }
-          : { code: "MALFORMED_REQUEST", message: ERRORS.MALFORMED_REQUEST.message },
-      });
-      options.metrics.countError(tooLarge ? "PAYLOAD_TOO_LARGE" : "MALFORMED_REQUEST");
-      socket.end(
-        `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
-          `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
-      );
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, options.metrics),
+    // A URL Fastify cannot decode gets the catalogue's shape and the headers every answer has, not an echo of itself.
+    frameworkErrors: (_error, _request, untypedReply) => {
+      options.metrics.countError("MALFORMED_REQUEST");
+      const reply = untypedReply as FastifyReply;
+      void reply
+        .code(400)
+        .headers(RAW_SECURITY_HEADERS)
+        .send({ error: { code: "MALFORMED_REQUEST", message: "The request URL is malformed" } });
     },
   });
   // Content policy per answer below: helmet's one global policy cannot fit both the API and the page.
@@ -79,16 +108,35 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     strictPreflight: false,
   });
   await app.register(rateLimit, { global: false });
+  registerBoundedJsonParser(app, options.maxJsonDepth, () => options.metrics.limited.inc({ limit: "json_depth" }));
+  // After every onRequest hook (draining, publish rate) and before the body is read: a stranger's body is never parsed.
+  app.addHook("preParsing", async (request, _reply, payload) => {
+    if (!BODY_METHODS.has(request.method) || request.routeOptions.url === undefined) return payload;
+    if ((request.routeOptions.config as PublicBodyRouteConfig).publicBody === true) return payload;
+    try {
+      options.checkApiKey(request.headers.authorization);
+    } catch (error) {
+      options.metrics.limited.inc({ limit: "api_key_before_body" });
+      options.refusals.refused("api_key", { ip: request.ip, route: request.routeOptions.url }, "refused a request without a valid API key");
+      throw error;
+    }
+    return payload;
+  });
 
   app.setErrorHandler((error: FastifyError | ServiceError, request, reply) => {
     const serviceError = toServiceError(error);
     options.metrics.countError(serviceError.code);
     if (serviceError.code === "INTERNAL") request.log.error({ err: error }, "request failed");
+    // Refused before its body arrived: close after answering rather than read (and wait for) a body nobody wants.
+    if (!request.raw.complete) void reply.header("connection", "close");
     // Only the catalogue's code and message leave the process: no stack, no internals.
     return reply.code(serviceError.status).send({ error: serviceError.toJSON() });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: "NOT_FOUND", message: `No route for ${request.method} ${request.url.split("?")[0]}` } });
+    options.metrics.countError("NOT_FOUND");
+    // The path is echoed (JSON-encoded, under a no-content policy) so a client sees its typo; never a long one.
+    const path = (request.url.split("?")[0] ?? "").slice(0, 200);
+    reply.code(404).send({ error: { code: "NOT_FOUND", message: `No route for ${request.method} ${path}` } });
   });
 
   const described = collectRouteDescriptions(app);
@@ -102,7 +150,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
             // A valid key is the publisher's identity; anything else is limited by address, so random keys buy nothing.
             keyGenerator: (request) => {
               const key = options.identifyApiKey(request.headers.authorization);
-              return key === undefined ? `ip:${request.ip}` : `key:${key}`;
+              return key === undefined ? `ip:${options.addressGroup(request.ip)}` : `key:${key}`;
             },
             onExceeded: () => options.metrics.limited.inc({ limit: "publish_rate" }),
             errorResponseBuilder: (_request, context) =>
@@ -144,6 +192,32 @@ async function servePage(app: FastifyInstance, root: string, logger: Logger): Pr
       response.setHeader("cache-control", path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
     },
   });
+}
+
+/**
+ * Answers what Node could not make a request of: unparsable HTTP (400),
+ * headers too large (431), and a request not received within the deadline
+ * (408), each in the catalogue's shape with the security headers. Nothing is
+ * written when an answer to this connection has already begun.
+ */
+function answerClientError(error: Error, socket: Socket, metrics: Metrics): void {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const code = (error as { code?: string }).code;
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    metrics.countError("REQUEST_TIMEOUT");
+    metrics.limited.inc({ limit: "request_timeout" });
+    socket.end(rawErrorAnswer(408, "REQUEST_TIMEOUT"));
+  } else if (code === "HPE_HEADER_OVERFLOW") {
+    metrics.countError("PAYLOAD_TOO_LARGE");
+    socket.end(rawErrorAnswer(431, "PAYLOAD_TOO_LARGE", "The request headers are too large"));
+  } else {
+    metrics.countError("MALFORMED_REQUEST");
+    socket.end(rawErrorAnswer(400, "MALFORMED_REQUEST"));
+  }
 }
 
 function toServiceError(error: FastifyError | ServiceError): ServiceError {

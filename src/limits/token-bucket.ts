@@ -21,11 +21,11 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  /** Takes one token if there is one. */
-  take(now: number = performance.now()): boolean {
+  /** Takes `cost` tokens (one by default) if there are that many. */
+  take(now: number = performance.now(), cost = 1): boolean {
     this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 
@@ -60,11 +60,11 @@ export class KeyedRateLimiter {
     this.lastSweep = now;
   }
 
-  take(key: string, now: number = performance.now()): boolean {
+  take(key: string, now: number = performance.now(), cost = 1): boolean {
     if (now - this.lastSweep >= this.sweepEveryMs) this.sweep(now);
     let bucket = this.buckets.get(key);
     if (bucket === undefined) this.buckets.set(key, (bucket = new TokenBucket(this.capacity, this.refillPerSecond, now)));
-    return bucket.take(now);
+    return bucket.take(now, cost);
   }
 
   get size(): number {

@@ -31,6 +31,7 @@ export type ErrorCode =
   | "RATE_LIMITED"
   | "CONNECTION_LIMIT"
   | "MALFORMED_REQUEST"
+  | "REQUEST_TIMEOUT"
   | "NOT_FOUND"
   | "INTERNAL";
 

@@ -4,6 +4,9 @@ import type { AddressInfo } from "node:net";
 import { setupPrimary as relayClusterAdapter } from "@socket.io/cluster-adapter";
 import { AggregatorRegistry } from "prom-client";
 import type { Config } from "../config.js";
+import { addressGroup } from "../limits/address-group.js";
+import { ClientAddressResolver } from "../limits/client-address.js";
+import { TcpConnectionCap } from "../limits/tcp-connection-cap.js";
 import { createLogger } from "../logger.js";
 import type { HealthReport } from "../http/routes/health-routes.js";
 import { nodeHealth } from "./node-health.js";
@@ -51,6 +54,14 @@ export async function runPrimary(config: Config): Promise<void> {
     },
   });
   const { server } = router;
+  // Connections arrive here first: the per-address TCP cap applies before a head is read or a worker is chosen.
+  const addresses = new ClientAddressResolver(config.TRUSTED_PROXIES);
+  new TcpConnectionCap({
+    maxPerAddress: config.MAX_HTTP_CONNECTIONS_PER_IP,
+    group: (address) => addressGroup(address, config.IPV6_PREFIX_LENGTH),
+    isExempt: (address) => addresses.isTrusted(address),
+    onRefused: (address) => logger.debug({ address }, "closed a connection past the per-address TCP cap"),
+  }).attach(server);
   // Health: each probe collects one report per worker, until all answered or the wait is over.
   const probes = new Map<number, (report: unknown) => void>();
   let nextProbeId = 0;

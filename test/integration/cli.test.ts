@@ -176,7 +176,7 @@ describe("tributary-ws CLI", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "tributary-cli-serve-"));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
     const database = `sqlite:${join(dataDir, "serve.sqlite")}`;
-    const serve = startCli(["serve", "--port", "0", "--host", "127.0.0.1", "--database-url", database, "--api-keys", "serve-key"]);
+    const serve = startCli(["serve", "--port", "0", "--host", "127.0.0.1", "--database-url", database, "--api-keys", "serve-key-0123456789"]);
     // A failed assertion must not leave the service running and the test process waiting on it.
     t.after(() => serve.child.kill("SIGKILL"));
     const listening = JSON.parse(await serve.line(/"msg":"listening"/, 20_000));
@@ -184,7 +184,7 @@ describe("tributary-ws CLI", () => {
     const url = `http://127.0.0.1:${listening.port}`;
     assert.equal((await fetch(`${url}/v1/health`)).status, 200);
     const trackingId = uniqueId("serve");
-    const published = await runCli(["publish", "--tracking-id", trackingId, "--amount", "7", "--key", "serve-key", "--url", url]);
+    const published = await runCli(["publish", "--tracking-id", trackingId, "--amount", "7", "--key", "serve-key-0123456789", "--url", url]);
     assert.equal(published.code, 0, published.stderr);
     const history = await fetch(`${url}/v1/payments?trackingId=${trackingId}`);
     const body = (await history.json()) as { payments: Array<{ offset: number; amountRaw: string }> };

@@ -20,7 +20,7 @@ let server: TestServer;
 const figures: Record<string, number> = {};
 before(async () => {
   // Fuzzing is a flood by design: the per-socket event limit would answer instead of the handlers under test.
-  server = await startTestServer({ SOCKET_EVENTS_PER_SECOND: "0", PUBLISH_RATE_PER_SECOND: "0" });
+  server = await startTestServer({ SOCKET_EVENTS_PER_SECOND: "0", PUBLISH_RATE_PER_SECOND: "0", HISTORY_RATE_PER_SECOND: "0" });
 });
 after(async () => {
   console.log(`fuzz figures: ${JSON.stringify(figures)}`);
@@ -186,6 +186,42 @@ describe("HTTP routes", () => {
     );
     assert.equal((await server.get("/v1/health")).status, 200);
     figures.randomRequests = tried;
+  });
+
+  test("bodies nested to any depth, up to a million levels: past the limit INVALID_BODY before parsing, never a 500", async () => {
+    let tried = 0;
+    let deepest = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1_000_000 })),
+        fc.constantFrom("[", '{"a":', '[{"b":'),
+        fc.boolean(),
+        fc.constantFrom(`Bearer ${TEST_API_KEY}`, ""),
+        async (levels, opener, closed, authorization) => {
+          tried++;
+          const closer = opener === "[" ? "]" : opener === '{"a":' ? "}" : "}]";
+          const body = `${opener.repeat(levels)}${closed ? `1${closer.repeat(levels)}` : ""}`;
+          const depth = opener === '[{"b":' ? levels * 2 : levels;
+          deepest = Math.max(deepest, depth);
+          const startedAt = performance.now();
+          const response = await fetch(`${server.url}/v1/payments`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...(authorization === "" ? {} : { authorization }) },
+            body,
+          });
+          const parsed = JSON.parse(await response.text());
+          assertHttpError(response.status, parsed);
+          if (authorization === "") assert.equal(parsed.error.code, "UNAUTHORIZED");
+          else if (Buffer.byteLength(body) > 2 * 1024 * 1024) assert.equal(parsed.error.code, "PAYLOAD_TOO_LARGE");
+          else if (depth > 16) assert.equal(parsed.error.message, "The JSON body nests deeper than 16 levels", `depth ${depth}`);
+          else assert.match(parsed.error.code, /^INVALID_(BODY|PAYMENT|TRACKING_ID)$/);
+          assert.ok(performance.now() - startedAt < 5000, `answered in ${performance.now() - startedAt} ms`);
+        },
+      ),
+      { numRuns: 40 },
+    );
+    figures.nestedBodies = tried;
+    figures.deepestNesting = deepest;
   });
 
   test("answers carry the security headers", async () => {

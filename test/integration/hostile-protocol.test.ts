@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import type { Socket } from "socket.io-client";
 import { paymentBody } from "../support/payments.js";
 import { engineUrl, rawConnect } from "../support/raw-client.js";
-import { emitWithAck, startTestServer, type TestServer } from "../support/test-server.js";
+import { emitWithAck, startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
 import { nextEvent, waitUntil } from "../support/wait.js";
 import WebSocket from "ws";
 
@@ -152,6 +152,72 @@ describe("raw TCP", () => {
     });
     await bystanderStillServed();
     for (const socket of sockets) socket.resetAndDestroy();
+    await bystanderStillServed();
+  });
+});
+
+describe("hostile HTTP bodies and slow requests", () => {
+  test("a million '[' then a million ']' is refused without a key (401) and with one (400) before parsing", async () => {
+    const deep = `${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`;
+    for (const [authorization, status, code] of [
+      [undefined, 401, "UNAUTHORIZED"],
+      [`Bearer ${TEST_API_KEY}`, 400, "INVALID_BODY"],
+    ] as const) {
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          fetch(`${server.url}/v1/payments`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...(authorization === undefined ? {} : { authorization }) },
+            body: deep,
+          }),
+        ),
+      );
+      for (const answer of answers) {
+        assert.equal(answer.status, status);
+        assert.equal(((await answer.json()) as { error: { code: string } }).error.code, code);
+      }
+      await bystanderStillServed();
+    }
+  });
+
+  test("a body that trickles a byte a second is answered 408 at the request deadline, and the server keeps serving", async () => {
+    const slow = await startTestServer({ REQUEST_TIMEOUT_MS: "2000" });
+    try {
+      const socket = tcpConnect(Number(new URL(slow.url).port), "127.0.0.1");
+      socket.on("error", () => undefined);
+      const chunks: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      socket.write(`POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Length: 100000\r\n\r\n[`);
+      const trickle = setInterval(() => socket.write(" "), 1000);
+      const startedAt = performance.now();
+      await closed;
+      clearInterval(trickle);
+      const text = Buffer.concat(chunks).toString();
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.match(text, /"code":"REQUEST_TIMEOUT"/);
+      assert.ok(performance.now() - startedAt >= 1900, "not before the deadline");
+      assert.equal((await slow.get("/v1/health")).status, 200);
+    } finally {
+      await slow.close();
+    }
+    await bystanderStillServed();
+  });
+
+  test("recovery churn (subscribe to 100 IDs, drop the TCP connection, again) is held within the address's subscription cap", async () => {
+    const cycles = 150;
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      const client = await rawConnect(server.url);
+      for (let i = 0; i < 100; i++) client.ws.send(`42${JSON.stringify(["subscribe", { trackingId: `churn-${i}` }])}`);
+      await client.waitFor((frame) => frame.includes("churn-99"));
+      client.ws.terminate();
+      await client.closed;
+    }
+    await waitUntil(() => server.app.gateway.stats.sockets === 1, "every churned socket has gone");
+    const stats = server.app.gateway.stats;
+    // The default cap, 10,000 per address: at most 100 sessions of 100 held, the rest released oldest first.
+    assert.ok(stats.countedSubscriptions <= 10_000, `${stats.countedSubscriptions} counted`);
+    assert.ok(stats.recoverySessions <= 100, `${stats.recoverySessions} held`);
     await bystanderStillServed();
   });
 });

@@ -152,7 +152,7 @@ describe("subscriptions per node", () => {
 
 describe("publish rate per API key", () => {
   test("past the key's rate, 429 RATE_LIMITED and nothing stored; another key has its own budget", async () => {
-    const server = await startTestServer({ PUBLISH_RATE_PER_SECOND: "3", TRIBUTARY_API_KEYS: `${TEST_API_KEY},second-key` });
+    const server = await startTestServer({ PUBLISH_RATE_PER_SECOND: "3", TRIBUTARY_API_KEYS: `${TEST_API_KEY},second-key-0123456789` });
     try {
       const results = await Promise.all(Array.from({ length: 10 }, () => server.publish(paymentBody({ trackingId: "rate-1" }))));
       const limited = results.filter((result) => result.status === 429);
@@ -166,7 +166,7 @@ describe("publish rate per API key", () => {
       }
       assert.equal(await metricValue(server.app.metrics.paymentsIngested, { source: "http" }), stored.length);
       assert.equal((await server.get("/v1/payments?trackingId=rate-1")).body.payments.length, stored.length);
-      const other = await server.publish(paymentBody({ trackingId: "rate-1" }), { authorization: "Bearer second-key" });
+      const other = await server.publish(paymentBody({ trackingId: "rate-1" }), { authorization: "Bearer second-key-0123456789" });
       assert.equal(other.status, 200);
       assert.equal(await metricValue(server.app.metrics.limited, { limit: "publish_rate" }), limited.length);
     } finally {

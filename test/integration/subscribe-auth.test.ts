@@ -65,6 +65,24 @@ describe("subscriber auth with an HS256 secret", () => {
     assert.equal(refused.error.code, "UNAUTHORIZED");
   });
 
+  test("a tid_prefix never covers a longer neighbour: merchant-42 does not reach merchant-420, over the socket or HTTP", async () => {
+    await server.publish(paymentBody({ trackingId: "merchant-420:order-1" }));
+    await server.publish(paymentBody({ trackingId: "merchant-42:order-1" }));
+    for (const prefix of ["merchant-42", "merchant-42:"]) {
+      const token = await mint({ tid_prefix: prefix });
+      const socket = await server.connect({ auth: { token } });
+      assert.equal((await emitWithAck(socket, "subscribe", { trackingId: "merchant-42:order-1" })).ok, true, prefix);
+      const neighbour = await emitWithAck(socket, "subscribe", { trackingId: "merchant-420:order-1" });
+      assert.equal(neighbour.error.code, "UNAUTHORIZED", prefix);
+      assert.match(neighbour.error.message, /does not cover trackingId: merchant-420:order-1/);
+      const history = (trackingId: string) =>
+        fetch(`${server.url}/v1/payments?trackingId=${encodeURIComponent(trackingId)}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal((await history("merchant-42:order-1")).status, 200, prefix);
+      assert.equal((await history("merchant-420:order-1")).status, 401, prefix);
+      socket.disconnect();
+    }
+  });
+
   const refusals: Array<[string, () => Promise<string | undefined>, RegExp]> = [
     ["no token at all", async () => undefined, /token is required/],
     ["an expired token", () => mint({ tids: ["refused"] }, { expiresIn: Math.floor(Date.now() / 1000) - 60 }), /expired/],

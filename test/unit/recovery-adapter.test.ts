@@ -57,8 +57,43 @@ test("a returning session gets, in order, what its rooms missed after its offset
   assert.deepEqual(session.missedPackets, [toA, toAll, toOwn, toBoth]);
   assert.equal("disconnectedAt" in session, false);
 
+  // Restored once; the socket, dropped again, is persisted again (as Socket.IO does) before its next return.
+  assert.equal(await adapter().restoreSession("p1", "1"), null, "a session is restored at most once");
+  persist("p1", ["sid-p1", "t:a"]);
   const later = await adapter().restoreSession("p1", String(toAll.at(-1)));
   assert.deepEqual(later.missedPackets, [toOwn, toBoth]);
+});
+
+test("an observer is told when a session is held and when it is released (restored, expired or discarded)", async () => {
+  adapter().close();
+  const events: string[] = [];
+  io = new Server({
+    adapter: recoveryAdapter({
+      maxPackets: MAX_PACKETS,
+      sessions: {
+        held: (pid, rooms, data) => events.push(`held ${pid} ${rooms.join(",")} ${JSON.stringify(data)}`),
+        released: (pid) => events.push(`released ${pid}`),
+      },
+    }),
+    connectionStateRecovery: { maxDisconnectionDuration: WINDOW_MS },
+  });
+  emit(["t:a"], ["payment", {}]);
+  persist("p1", ["t:a"]);
+  persist("p2", ["t:b"]);
+  persist("p3", ["t:c"]);
+  assert.ok(await adapter().restoreSession("p1", "1"));
+  adapter().discardSession("p2");
+  assert.equal(await adapter().restoreSession("p2", "1"), null, "a discarded session is gone");
+  assert.equal(adapter().keptSessions, 1);
+  mock.timers.tick(WINDOW_MS + 60_000);
+  assert.equal(adapter().keptSessions, 0);
+  assert.deepEqual(events, [
+    'held p1 t:a {"kept":"p1"}',
+    'held p2 t:b {"kept":"p2"}',
+    'held p3 t:c {"kept":"p3"}',
+    "released p1",
+    "released p3",
+  ]);
 });
 
 test("an unknown session or an offset that is not kept is not recoverable", async () => {
@@ -163,4 +198,24 @@ test("a returning session misses exactly what it would with Socket.IO's stock ad
   } finally {
     stock.close();
   }
+});
+
+test("a socket that leaves without a kept session lets go of its own room's packets; a kept session keeps them until discarded", async () => {
+  for (const sid of ["sid-p1", "sid-p2", "sid-p3"]) adapter().addAll(sid, new Set([sid]));
+  emit(["sid-p1"], ["ack", { n: 1 }]);
+  const toP2 = emit(["sid-p2"], ["ack", { n: 2 }]);
+  emit(["sid-p3"], ["ack", { n: 3 }]);
+  const payment = emit(["t:a"], ["payment", {}]);
+  persist("p2", ["sid-p2"]);
+  persist("p3", ["sid-p3"]);
+  for (const sid of ["sid-p1", "sid-p2", "sid-p3"]) adapter().delAll(sid);
+  assert.equal(adapter().indexedRooms, 3, "p1 left for good: its room's packets are gone; p2's and p3's are kept");
+  adapter().discardSession("p3");
+  assert.equal(adapter().indexedRooms, 2, "a discarded session's packets go with it");
+  assert.deepEqual((await adapter().restoreSession("p2", "1")).missedPackets, [toP2]);
+  // Packets let go of early still leave the window in order, and the room indexes stay consistent.
+  mock.timers.tick(WINDOW_MS + 60_000);
+  assert.equal(adapter().keptPackets, 0);
+  assert.equal(adapter().indexedRooms, 0);
+  assert.equal(payment.at(-1), "4");
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
-import { createJwtAuthorizer } from "../../src/gateway/subscribe-authorizer.js";
+import { createJwtAuthorizer, prefixCovers } from "../../src/gateway/subscribe-authorizer.js";
 
 test("a local JWKS, as a file or as inline JSON, verifies tokens without any network", async () => {
   const { publicKey, privateKey } = await generateKeyPair("EdDSA", { extractable: true });
@@ -27,4 +27,20 @@ test("a local JWKS, as a file or as inline JSON, verifies tokens without any net
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("tid_prefix covers only what lies past a separator, never a longer neighbour", () => {
+  assert.equal(prefixCovers("merchant-42:", "merchant-42:order-1"), true);
+  assert.equal(prefixCovers("merchant-42", "merchant-42:order-1"), true);
+  assert.equal(prefixCovers("merchant-42", "merchant-42/order-1"), true);
+  assert.equal(prefixCovers("merchant-42", "merchant-420:order-1"), false);
+  assert.equal(prefixCovers("merchant-42:", "merchant-420:order-1"), false);
+  assert.equal(prefixCovers("merchant-42", "merchant-42-order-1"), false, "`-` is part of a name, not a separator");
+  assert.equal(prefixCovers("merchant-42", "merchant-42"), false, "a prefix covers what is below it, not itself");
+  assert.equal(prefixCovers("merchant-42:", "merchant-42:"), false);
+  assert.equal(prefixCovers("", ":x"), false);
+});
+
+test("a JWKS URL over plain http is refused", () => {
+  assert.throws(() => createJwtAuthorizer({ jwks: "http://keys.example/jwks.json", audience: "ws" }), /must be https/);
 });

@@ -1,5 +1,5 @@
 import type { RateLimitOptions } from "@fastify/rate-limit";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ServiceError } from "../../errors.js";
 import { paymentNotificationData } from "../../gateway/envelopes.js";
@@ -66,8 +66,10 @@ export interface PaymentRoutesOptions {
    * live stream; throws when the request may not read it.
    */
   authorizeHistory?: (authorization: string | undefined, trackingId: string) => Promise<void>;
-  /** Applied to POST /v1/payments only: reads are cheap, publishes are not. */
+  /** Applied to POST /v1/payments only. */
   publishRateLimit?: RateLimitOptions;
+  /** Runs before a history read's query is parsed; throws to refuse it. */
+  historyRateLimit?: (request: FastifyRequest) => Promise<void>;
 }
 
 export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOptions): void {
@@ -83,7 +85,8 @@ export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOption
     return batch || outcomes[0] === undefined ? { payments: outcomes } : { ...outcomes[0], payments: outcomes };
   });
 
-  app.get("/v1/payments", { config: { openapi: historyDescription } }, async (request) => {
+  const historyRateLimit = options.historyRateLimit === undefined ? {} : { onRequest: options.historyRateLimit };
+  app.get("/v1/payments", { ...historyRateLimit, config: { openapi: historyDescription } }, async (request) => {
     const parsed = historyQuery.safeParse(request.query);
     if (!parsed.success) {
       const field = String(parsed.error.issues[0]?.path[0] ?? "");
