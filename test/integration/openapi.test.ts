@@ -166,6 +166,21 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  test("over the history rate: 429 as documented", async () => {
+    const limited = await startTestServer({ HISTORY_RATE_PER_SECOND: "1", HISTORY_BURST: "1" }, { webRoot: null });
+    try {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 10 && !statuses.includes(429); attempt++) {
+        const answer = await send(limited, "GET", "/v1/payments?trackingId=limited");
+        conforms("GET", "/v1/payments", answer);
+        statuses.push(answer.status);
+      }
+      assert.ok(statuses.includes(429), `a read past the burst is refused (got ${statuses.join(", ")})`);
+    } finally {
+      await limited.close();
+    }
+  });
+
   test("subscriber auth on: history without a covering token answers 401 as documented", async () => {
     const guarded = await startTestServer(
       { SUBSCRIBE_AUTH: "jwt", SUBSCRIBE_JWT_SECRET: "s".repeat(40), SUBSCRIBE_JWT_AUDIENCE: "tributary-ws" },

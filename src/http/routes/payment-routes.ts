@@ -53,6 +53,7 @@ const historyDescription: RouteDescription = {
     200: { description: "The payments after `after`, at most `limit`", schema: historyResponseSchema },
     400: errorResponse("A query parameter is invalid", "INVALID_TRACKING_ID", "INVALID_QUERY"),
     401: errorResponse("Subscriber auth is on and the request does not cover the tracking ID", "UNAUTHORIZED"),
+    429: errorResponse("Over HISTORY_RATE_PER_SECOND for this address (or HISTORY_KEY_RATE_PER_SECOND for this key)", "RATE_LIMITED"),
     503: shuttingDown,
   },
 };
