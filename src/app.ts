@@ -80,6 +80,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     metrics,
     logger: logger.child({ component: "ingest" }),
     // The gateway is built below; ingest only calls this after start-up.
+    deliverPolicy: (event) => gateway.deliverPolicy(event),
     deliver: (payment) => {
       gateway.deliver(payment);
       cluster.publish(payment);
@@ -122,6 +123,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
         commitment: config.SOLANA_COMMITMENT,
         startFrom: config.SOLANA_START_FROM,
         sink: ingest.sinkFor("solana"),
+        policies: { sink: ingest.sinkFor("solana"), directory: store },
         checkpoints: store,
         logger: logger.child({ component: "source", source: "solana" }),
         registry: metrics.registry,
@@ -250,6 +252,8 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     history: {
       list: (query) => store.list(query),
       latestOffset: (trackingId) => store.latestOffset(trackingId),
+      listPolicyEvents: (query) => store.listPolicyEvents(query),
+      latestPolicyOffset: (trackingId) => store.latestPolicyOffset(trackingId),
     },
   });
 

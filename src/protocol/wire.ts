@@ -156,7 +156,7 @@ export interface SubscribeRequest {
 
 /** What a client's Socket.IO acknowledgement callback receives for subscribe and unsubscribe. */
 export type SubscriptionResponse =
-  | { ok: true; trackingId: string; subscribed: boolean; latestOffset?: number }
+  | { ok: true; trackingId: string; subscribed: boolean; latestOffset?: number; latestPolicyOffset?: number }
   | { ok: false; error: { code: ErrorCode; message: string } };
 
 /** The events the server emits, as a Socket.IO event map. */
