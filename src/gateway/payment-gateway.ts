@@ -505,11 +505,13 @@ export class PaymentGateway {
         ? undefined
         : this.startReplay(socket, trackingId, since as number, latestOffset, policySince as number | undefined);
     const ack = ackEnvelope(`Subscribed to trackingId: ${trackingId}`);
-    socket.emit("ack", latestOffset === undefined ? ack : { ...ack, latestOffset, latestPolicyOffset });
+    // Named only once the tracking ID has policy events, so every other answer keeps its earlier shape.
+    const policyHead = latestPolicyOffset !== undefined && latestPolicyOffset > 0 ? { latestPolicyOffset } : {};
+    socket.emit("ack", latestOffset === undefined ? ack : { ...ack, latestOffset, ...policyHead });
     acknowledge?.(
       latestOffset === undefined
         ? { ok: true, trackingId, subscribed: true }
-        : { ok: true, trackingId, subscribed: true, latestOffset, latestPolicyOffset },
+        : { ok: true, trackingId, subscribed: true, latestOffset, ...policyHead },
     );
     if (session !== undefined) await this.runReplay(socket, session);
   }
