@@ -9,6 +9,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.js";
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
+import { historyRoutes } from "./routes/history-routes.js";
 import { statsRoutes, type StatsRoutesOptions } from "./routes/stats-routes.js";
 
 /** API answers are never rendered: the strictest policy costs nothing and blocks any reflected markup. */
@@ -89,6 +90,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     reply.code(404).send({ error: { code: "NOT_FOUND", message: `No route for ${request.method} ${request.url.split("?")[0]}` } });
   });
 
+  historyRoutes(app, {
+    store: options.payments.store,
+    ...(options.payments.authorizeHistory === undefined ? {} : { authorizeHistory: options.payments.authorizeHistory }),
+  });
   paymentRoutes(app, {
     ...options.payments,
     ...(options.publishRatePerSecond > 0

@@ -165,6 +165,26 @@ describe("policy lifecycle events from the chain", () => {
       ]);
       assert.equal(replay.raw[2].data.paymentPolicy, b.address, "the deletion found the mapping kept across the restart");
 
+      // REST history: both kinds in replay order, by kind, and paged.
+      const describe = (item: any) => (item.kind === "payment" ? `payment #${item.offset}` : `${item.status} p${item.policyOffset}`);
+      const all = await app.get("/v1/history?trackingId=sub-b");
+      assert.equal(all.status, 200);
+      const order = ["created p1", "payment #1", "paused p2", "active p3", "payment #2", "payment #3", "completed p4", "deleted p5"];
+      assert.deepEqual(all.body.items.map(describe), order);
+      assert.deepEqual([all.body.nextAfter, all.body.nextPolicyAfter], [3, 5]);
+      const onlyPolicy = await app.get("/v1/history?trackingId=sub-b&kind=policy");
+      assert.deepEqual(onlyPolicy.body.items.map(describe), order.filter((text) => !text.startsWith("payment")));
+      const paged: string[] = [];
+      for (let after = 0, policyAfter = 0, pages = 0; pages < 10; pages++) {
+        const page = await app.get(`/v1/history?trackingId=sub-b&limit=2&after=${after}&policyAfter=${policyAfter}`);
+        if (page.body.items.length === 0) break;
+        paged.push(...page.body.items.map(describe));
+        ({ nextAfter: after, nextPolicyAfter: policyAfter } = page.body);
+      }
+      assert.deepEqual(paged, order);
+      assert.equal((await app.get("/v1/history?trackingId=sub-b&kind=refunds")).body.error.code, "INVALID_QUERY");
+      assert.equal((await app.get("/v1/payments?trackingId=sub-b")).body.payments.length, 3, "the payments route lists payments only");
+
       // A stock client that listens only to `payment` is told nothing else.
       const stock = io(app.url, { path: "/ws/v1", transports: ["websocket"], forceNew: true });
       try {
