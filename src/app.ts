@@ -142,6 +142,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
         claimMinIdleMs: config.INGEST_REDIS_CLAIM_IDLE_MS,
         batchSize: config.INGEST_REDIS_BATCH_SIZE,
         sink: ingest.sinkFor("redis-stream"),
+        policies: { sink: ingest.sinkFor("redis-stream"), directory: store },
         logger: logger.child({ component: "source" }),
         registry: metrics.registry,
       }),
