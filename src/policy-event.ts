@@ -60,4 +60,10 @@ export interface PolicyMapping {
   paymentPolicy: string;
   trackingId: string;
   source: PolicyMappingSource;
+  /**
+   * Whether the program may end the policy by itself (a Subscription with
+   * max_renewals, a Milestone, OneTime or UpTo policy): it then sets the
+   * status without a status event. Undefined when the policy type is unknown.
+   */
+  mayComplete?: boolean | undefined;
 }

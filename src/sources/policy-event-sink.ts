@@ -20,4 +20,5 @@ export interface PolicyEventSink {
 export interface PolicyDirectory {
   rememberPolicies(mappings: readonly PolicyMapping[]): Promise<void>;
   lookupPolicies(paymentPolicies: readonly string[]): Promise<Map<string, string>>;
+  completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>>;
 }

@@ -36,6 +36,8 @@ export interface PolicyEventLog {
   rememberPolicies(mappings: readonly PolicyMapping[]): Promise<void>;
   /** The tracking IDs known for these policy addresses; unknown ones are absent from the map. */
   lookupPolicies(paymentPolicies: readonly string[]): Promise<Map<string, string>>;
+  /** Those of these policies known to be ones the program may end by itself (see PolicyMapping.mayComplete). */
+  completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>>;
 }
 
 /** Thrown by `appendPolicyEvents` when a stored event has the same identity but different content. */

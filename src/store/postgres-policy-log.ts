@@ -72,6 +72,7 @@ export const POLICY_MIGRATION = `CREATE TABLE policy_events (
      payment_policy TEXT PRIMARY KEY,
      tracking_id    TEXT NOT NULL,
      source         TEXT NOT NULL,
+     may_complete   BOOLEAN,
      learned_at     BIGINT NOT NULL
    );`;
 
@@ -167,11 +168,27 @@ export class PostgresPolicyLog implements PolicyEventLog {
   async rememberPolicies(mappings: readonly PolicyMapping[]): Promise<void> {
     if (mappings.length === 0) return;
     await this.pool.query(
-      `INSERT INTO policy_directory (payment_policy, tracking_id, source, learned_at)
-       SELECT policy, tracking_id, source, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS m(policy, tracking_id, source)
-       ON CONFLICT (payment_policy) DO NOTHING`,
-      [mappings.map((m) => m.paymentPolicy), mappings.map((m) => m.trackingId), mappings.map((m) => m.source), this.now()],
+      `INSERT INTO policy_directory AS d (payment_policy, tracking_id, source, may_complete, learned_at)
+       SELECT DISTINCT ON (policy) policy, tracking_id, source, may_complete, $5
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[]) AS m(policy, tracking_id, source, may_complete)
+       ON CONFLICT (payment_policy) DO UPDATE SET may_complete = COALESCE(d.may_complete, excluded.may_complete)`,
+      [
+        mappings.map((m) => m.paymentPolicy),
+        mappings.map((m) => m.trackingId),
+        mappings.map((m) => m.source),
+        mappings.map((m) => m.mayComplete ?? null),
+        this.now(),
+      ],
     );
+  }
+
+  async completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>> {
+    if (paymentPolicies.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ payment_policy: string }>(
+      "SELECT payment_policy FROM policy_directory WHERE payment_policy = ANY($1::text[]) AND may_complete",
+      [[...new Set(paymentPolicies)]],
+    );
+    return new Set(rows.map((row) => row.payment_policy));
   }
 
   async lookupPolicies(paymentPolicies: readonly string[]): Promise<Map<string, string>> {

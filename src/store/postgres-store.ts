@@ -240,6 +240,10 @@ class PostgresStore implements PaymentStore {
     return this.policies.lookupPolicies(paymentPolicies);
   }
 
+  completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>> {
+    return this.policies.completablePolicies(paymentPolicies);
+  }
+
   async append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {
     for (let attempt = 1; ; attempt++) {
       try {

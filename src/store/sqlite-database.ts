@@ -99,6 +99,7 @@ const MIGRATIONS: readonly string[] = [
      payment_policy TEXT PRIMARY KEY,
      tracking_id    TEXT NOT NULL,
      source         TEXT NOT NULL,
+     may_complete   INTEGER,
      learned_at     INTEGER NOT NULL
    ) WITHOUT ROWID;`,
 ];

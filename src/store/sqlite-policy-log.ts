@@ -56,7 +56,8 @@ export class SqlitePolicyLog implements PolicyEventLog {
   private readonly upsertHead: Database.Statement<[string, number]>;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly page: Database.Statement<[string, number, number, number], PolicyEventRow>;
-  private readonly remember: Database.Statement<[string, string, string, number]>;
+  private readonly remember: Database.Statement<[string, string, string, number | null, number]>;
+  private readonly completable: Database.Statement<[string], { may_complete: number | null }>;
   private readonly lookup: Database.Statement<[string], { tracking_id: string }>;
   private readonly appendAll: (events: readonly PolicyEventInput[]) => PolicyAppendOutcome[];
   private readonly rememberAll: (mappings: readonly PolicyMapping[]) => void;
@@ -82,9 +83,10 @@ export class SqlitePolicyLog implements PolicyEventLog {
        ORDER BY policy_offset LIMIT ?`,
     );
     this.remember = db.prepare(
-      `INSERT INTO policy_directory (payment_policy, tracking_id, source, learned_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (payment_policy) DO NOTHING`,
+      `INSERT INTO policy_directory (payment_policy, tracking_id, source, may_complete, learned_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (payment_policy) DO UPDATE SET may_complete = COALESCE(policy_directory.may_complete, excluded.may_complete)`,
     );
+    this.completable = db.prepare("SELECT may_complete FROM policy_directory WHERE payment_policy = ?");
     this.lookup = db.prepare("SELECT tracking_id FROM policy_directory WHERE payment_policy = ?");
     const append = db.transaction((events: readonly PolicyEventInput[]) =>
       events.map((event) => this.appendOne(event)),
@@ -92,7 +94,9 @@ export class SqlitePolicyLog implements PolicyEventLog {
     this.appendAll = (events) => append.immediate(events);
     const remember = db.transaction((mappings: readonly PolicyMapping[]) => {
       const at = this.now();
-      for (const m of mappings) this.remember.run(m.paymentPolicy, m.trackingId, m.source, at);
+      for (const m of mappings) {
+        this.remember.run(m.paymentPolicy, m.trackingId, m.source, m.mayComplete === undefined ? null : Number(m.mayComplete), at);
+      }
     });
     this.rememberAll = (mappings) => remember.immediate(mappings);
   }
@@ -153,6 +157,12 @@ export class SqlitePolicyLog implements PolicyEventLog {
     } catch (error) {
       throw classifySqliteError(error);
     }
+  }
+
+  async completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const address of new Set(paymentPolicies)) if (this.completable.get(address)?.may_complete === 1) found.add(address);
+    return found;
   }
 
   async lookupPolicies(paymentPolicies: readonly string[]): Promise<Map<string, string>> {

@@ -150,6 +150,10 @@ class SqliteStore implements PaymentStore {
     return this.policies.lookupPolicies(paymentPolicies);
   }
 
+  completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>> {
+    return this.policies.completablePolicies(paymentPolicies);
+  }
+
   async close(): Promise<void> {
     await this.writer.close();
     if (this.db.open) this.db.close();

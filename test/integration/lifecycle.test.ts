@@ -186,6 +186,7 @@ function replacing(real: PaymentStore, replaced: Partial<PaymentStore>): Payment
     latestPolicyOffset: (trackingId) => real.latestPolicyOffset(trackingId),
     rememberPolicies: (mappings) => real.rememberPolicies(mappings),
     lookupPolicies: (policies) => real.lookupPolicies(policies),
+    completablePolicies: (policies) => real.completablePolicies(policies),
     ...replaced,
   };
 }

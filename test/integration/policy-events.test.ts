@@ -204,6 +204,50 @@ describe("policy lifecycle events from the chain", () => {
     }
   });
 
+  test("a policy the program completes inside its last payment (no status event) is reported completed after that payment, also for a policy first seen by its payments", async () => {
+    const dataDir = freshDir();
+    // Created before the service ran: it is first seen through a payment, and its account tells its type.
+    const unseen = new ChainPolicy(node, "renewals-unseen", 1, { subscription: { amount: 3n, maxRenewals: 2, frequency: "daily" } });
+    unseen.create({ notify: false });
+    const app = await startTestServer({ SOLANA_RPC_URL: node.httpUrl, SOLANA_WS_URL: node.wsUrl }, {}, dataDir);
+    try {
+      await live(app.get);
+      const socket = await app.connect();
+      const seen = timeline(socket);
+      for (const trackingId of ["renewals-seen", "renewals-unseen", "open-ended"]) await emitWithAck(socket, "subscribe", { trackingId });
+      const seenPolicy = new ChainPolicy(node, "renewals-seen", 1, { subscription: { amount: 3n, maxRenewals: 2, frequency: "daily" } });
+      // Without max_renewals a subscription never ends by itself: its payments cost no account read.
+      const openEnded = new ChainPolicy(node, "open-ended", 1, { subscription: { amount: 3n, frequency: "daily" } });
+      seenPolicy.create();
+      openEnded.create();
+      seenPolicy.pay(3n);
+      unseen.pay(3n);
+      openEnded.pay(3n);
+      seenPolicy.pay(3n, { completes: true });
+      const last = unseen.pay(3n, { completes: true });
+      await seen.until(8);
+      assert.deepEqual(seen.items, [
+        "renewals-seen policy ->created p1",
+        "open-ended policy ->created p1",
+        "renewals-seen payment 3 #1",
+        "renewals-unseen payment 3 #1",
+        "open-ended payment 3 #1",
+        "renewals-seen payment 3 #2",
+        "renewals-seen policy active>completed p2",
+        "renewals-unseen payment 3 #2",
+      ]);
+      await seen.until(9);
+      assert.equal(seen.items[8], "renewals-unseen policy active>completed p1");
+      assert.equal(seen.raw[8].data.signature, last.signature, "reported under the completing payment's transaction");
+      const accountReads = node.calls.get("getAccountInfo") ?? 0;
+      openEnded.pay(4n);
+      await seen.until(10);
+      assert.equal(node.calls.get("getAccountInfo") ?? 0, accountReads, "a policy that cannot end by itself is not read");
+    } finally {
+      await app.close();
+    }
+  });
+
   test("a client using since after the service was SIGKILLed gets every lifecycle event and payment once, in order", async () => {
     const dataDir = freshDir();
     const env = {

@@ -61,12 +61,16 @@ export class ChainPolicy {
     return tx;
   }
 
-  pay(amount: bigint): StandInTransaction {
+  /** An executed payment; `completes` is the last one the policy allows, after which the program marks it completed without an event. */
+  pay(amount: bigint, options: { completes?: boolean } = {}): StandInTransaction {
+    const record = ++this.records;
+    if (options.completes === true) this.status = "completed";
+    this.writeAccount();
     return this.node.addTransaction({
       instructions: [
         setComputeUnitLimit(),
         executePayment([
-          { paymentPolicy: this.address, gateway: this.gateway, recipient: this.recipient, memo: this.memo, amount, recordId: ++this.records },
+          { paymentPolicy: this.address, gateway: this.gateway, recipient: this.recipient, memo: this.memo, amount, recordId: record },
         ]),
       ],
     });
@@ -90,6 +94,7 @@ export class ChainPolicy {
         status: this.status,
         memo: this.memo,
         policyId: this.policyId,
+        paymentCount: this.records,
       }),
     );
   }

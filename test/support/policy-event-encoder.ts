@@ -138,6 +138,7 @@ export interface PolicyAccountInit {
   status?: StatusInit;
   memo: string | Uint8Array;
   policyId?: number;
+  paymentCount?: number;
 }
 
 /** The account as the program lays it out; the tail after the memo is counters, times, ids and padding. */
@@ -151,7 +152,7 @@ export function encodePolicyAccount(init: PolicyAccountInit): Uint8Array {
     .u8(STATUS_TAGS[init.status ?? "active"])
     .memo(init.memo)
     .u64(0n)
-    .u32(0)
+    .u32(init.paymentCount ?? 0)
     .i64(1_700_000_000n)
     .i64(1_700_000_000n)
     .u32(init.policyId ?? 1)

@@ -202,7 +202,13 @@ export function storeContract(name: string, open: () => Promise<PaymentStore>): 
           { paymentPolicy: "P1", trackingId: "one", source: "created_event" },
           { paymentPolicy: "P2", trackingId: "two", source: "payment" },
         ]);
-        await store.rememberPolicies([{ paymentPolicy: "P1", trackingId: "other", source: "account" }]);
+        await store.rememberPolicies([
+          { paymentPolicy: "P1", trackingId: "other", source: "account", mayComplete: true },
+          { paymentPolicy: "P2", trackingId: "two", source: "account", mayComplete: false },
+        ]);
+        // Learned later, the policy type fills in what was unknown, and stays once known.
+        await store.rememberPolicies([{ paymentPolicy: "P2", trackingId: "two", source: "payment", mayComplete: true }]);
+        assert.deepEqual(await store.completablePolicies(["P1", "P2", "P3"]), new Set(["P1"]));
         assert.deepEqual(
           await store.lookupPolicies(["P1", "P2", "P3", "P1"]),
           new Map([

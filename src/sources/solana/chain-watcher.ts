@@ -487,6 +487,11 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       payments = [];
       await this.#resolver?.learnFromPayments(run);
       await this.#ingest(run);
+      const completions = (await this.#resolver?.completionsAfter(run)) ?? [];
+      if (completions.length > 0 && this.#policySink !== undefined) {
+        await this.#policySink.ingestPolicyEvents(completions);
+        this.emit("policies", completions);
+      }
     };
     const flushPolicies = async (): Promise<void> => {
       if (policies.length === 0) return;

@@ -2,7 +2,8 @@
  * The `PaymentPolicy` account: an 8-byte discriminator
  * (`sha256("account:PaymentPolicy")[0..8]`), then borsh `user_payment`,
  * `recipient`, `gateway`, the variable-length policy type, `status` and the
- * 64-byte `memo`. The fields after the memo are not needed here.
+ * 64-byte `memo`, `total_paid: u64`, `payment_count: u32`; the fields after
+ * those are not needed here.
  *
  * Its address is the program's PDA of
  * `["payment_policy", user_payment, policy_id as u32 little-endian]`.
@@ -27,6 +28,9 @@ export interface PaymentPolicyAccount {
   policyType: PolicyType;
   status: ChainPolicyStatus;
   memo: Uint8Array;
+  totalPaid: bigint;
+  /** Payments executed so far; a PaymentRecord's record_id is this count right after it. */
+  paymentCount: number;
 }
 
 export type PolicyAccountDecodeResult = { ok: true; account: PaymentPolicyAccount } | { ok: false; detail: string };
@@ -43,7 +47,9 @@ export function decodePaymentPolicyAccount(data: Uint8Array): PolicyAccountDecod
     const policyType = readPolicyType(reader);
     const status = readChainPolicyStatus(reader, "status");
     const memo = reader.bytes(64, "memo");
-    return { ok: true, account: { userPayment, recipient, gateway, policyType, status, memo } };
+    const totalPaid = reader.u64("total_paid");
+    const paymentCount = reader.u32("payment_count");
+    return { ok: true, account: { userPayment, recipient, gateway, policyType, status, memo, totalPaid, paymentCount } };
   } catch (error) {
     if (error instanceof BorshError) return { ok: false, detail: `PaymentPolicy account: ${error.message}` };
     throw error;

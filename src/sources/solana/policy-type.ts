@@ -46,6 +46,15 @@ function readFrequency(reader: BorshReader): PaymentFrequency {
   throw new BorshError(`unknown PaymentFrequency tag ${tag}`);
 }
 
+/**
+ * Whether the program can end a policy of this type by itself: a Subscription
+ * with max_renewals, and the Milestone, OneTime and UpTo policies, which run
+ * out. It does so inside execute_payment, without a status event.
+ */
+export function mayComplete(policyType: PolicyType): boolean {
+  return policyType.kind === "subscription" ? policyType.maxRenewals !== undefined : policyType.kind !== "payAsYouGo";
+}
+
 /** Reads one PolicyType; throws a BorshError for an unknown variant or too few bytes. */
 export function readPolicyType(reader: BorshReader): PolicyType {
   const tag = reader.u8("policy_type tag");
