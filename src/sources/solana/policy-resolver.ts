@@ -155,7 +155,9 @@ export class PolicyResolver {
         recipient: event.recipient,
       };
     }
-    const trackingId = known.get(event.paymentPolicy) ?? (await this.fromAccount(event.paymentPolicy));
+    const remembered = known.get(event.paymentPolicy);
+    if (remembered !== undefined) this.options.metrics.policyLookups.inc({ result: "directory" });
+    const trackingId = remembered ?? (await this.fromAccount(event.paymentPolicy));
     if (trackingId === undefined) {
       return this.skip(at, "unknown_policy", `no tracking ID is known for policy ${event.paymentPolicy}`);
     }
