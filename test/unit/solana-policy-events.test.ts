@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { decodePaymentPolicyAccount } from "../../src/sources/solana/payment-policy-account.js";
 import { paymentsFromLogs } from "../../src/sources/solana/payments-from-logs.js";
 import { decodePolicyEventBytes } from "../../src/sources/solana/policy-events.js";
-import { paymentPolicyAddress } from "../../src/sources/solana/program-address.js";
+import { createProgramAddress, paymentPolicyAddress } from "../../src/sources/solana/program-address.js";
 import { randomPubkey } from "../support/payment-record-encoder.js";
 import {
   encodePolicyAccount,
@@ -108,6 +108,14 @@ describe("policy lifecycle event decoding", () => {
       assert.equal(new TextDecoder().decode(decoded.account.memo.subarray(0, 9)), "acct-memo");
     }
     assert.ok(!decodePaymentPolicyAccount(new Uint8Array(300)).ok);
+  });
+
+  test("program addresses match the runtime's published vectors", () => {
+    const loader = "BPFLoader1111111111111111111111111111111111";
+    const text = (value: string) => new TextEncoder().encode(value);
+    assert.equal(createProgramAddress([text(""), Uint8Array.of(1)], loader), "3gF2KMe9KiC6FNVBmfg9i267aMPvK37FewCip4eGBFcT");
+    assert.equal(createProgramAddress([text("☉")], loader), "7ytmC1nT1xY4RfxCV2ZgyA7UakC93do5ZdyhdF3EtPj7");
+    assert.equal(createProgramAddress([text("Talking"), text("Squirrels")], loader), "HwRVBufQ4haG5XSgpspwKtNd3PC9GM9m1196uJW36vds");
   });
 
   test("the policy address is a stable program address off the curve, distinct per policy id", () => {

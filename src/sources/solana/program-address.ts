@@ -20,14 +20,18 @@ function isOnCurve(bytes: Uint8Array): boolean {
   }
 }
 
+/** The address for these exact seeds (the bump among them), or undefined when it falls on the curve. */
+export function createProgramAddress(seeds: readonly Uint8Array[], programId: string): string | undefined {
+  const hash = createHash("sha256");
+  for (const seed of seeds) hash.update(seed);
+  const candidate = hash.update(bs58.decode(programId)).update(PDA_MARKER).digest();
+  return isOnCurve(candidate) ? undefined : bs58.encode(candidate);
+}
+
 export function findProgramAddress(seeds: readonly Uint8Array[], programId: string): { address: string; bump: number } {
-  const program = bs58.decode(programId);
   for (let bump = 255; bump >= 0; bump--) {
-    const hash = createHash("sha256");
-    for (const seed of seeds) hash.update(seed);
-    hash.update(Uint8Array.of(bump)).update(program).update(PDA_MARKER);
-    const candidate = hash.digest();
-    if (!isOnCurve(candidate)) return { address: bs58.encode(candidate), bump };
+    const address = createProgramAddress([...seeds, Uint8Array.of(bump)], programId);
+    if (address !== undefined) return { address, bump };
   }
   throw new Error("no program address found for these seeds");
 }
