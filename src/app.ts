@@ -84,6 +84,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     metrics,
     logger: logger.child({ component: "ingest" }),
     // The gateway is built below; ingest only calls this after start-up.
+    deliverPolicy: (event) => gateway.deliverPolicy(event),
     deliver: (payment) => {
       gateway.deliver(payment);
       cluster.publish(payment);
@@ -126,6 +127,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
         commitment: config.SOLANA_COMMITMENT,
         startFrom: config.SOLANA_START_FROM,
         sink: ingest.sinkFor("solana"),
+        policies: { sink: ingest.sinkFor("solana"), directory: store },
         checkpoints: store,
         logger: logger.child({ component: "source", source: "solana" }),
         registry: metrics.registry,
@@ -144,6 +146,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
         claimMinIdleMs: config.INGEST_REDIS_CLAIM_IDLE_MS,
         batchSize: config.INGEST_REDIS_BATCH_SIZE,
         sink: ingest.sinkFor("redis-stream"),
+        policies: { sink: ingest.sinkFor("redis-stream"), directory: store },
         logger: logger.child({ component: "source" }),
         registry: metrics.registry,
       }),
@@ -281,6 +284,8 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     history: {
       list: (query) => store.list(query),
       latestOffset: (trackingId) => store.latestOffset(trackingId),
+      listPolicyEvents: (query) => store.listPolicyEvents(query),
+      latestPolicyOffset: (trackingId) => store.latestPolicyOffset(trackingId),
     },
   });
 

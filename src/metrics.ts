@@ -11,6 +11,8 @@ export interface Metrics {
   readonly subscriptions: Gauge;
   readonly paymentsIngested: Counter<"source">;
   readonly paymentsDuplicate: Counter<"source">;
+  readonly policyEventsIngested: Counter<"source">;
+  readonly policyDeliveries: Counter;
   readonly deliveries: Counter;
   readonly replays: Gauge;
   /** Dropped sessions held for recovery: their rooms count against the subscription caps. */
@@ -54,6 +56,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: "tributary_payments_duplicate_total",
       help: "Payments received again and absorbed by the identity rule, by source",
       labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    policyEventsIngested: new Counter({
+      name: "tributary_policy_events_ingested_total",
+      help: "Policy lifecycle events newly stored, by source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    policyDeliveries: new Counter({
+      name: "tributary_policy_deliveries_total",
+      help: "Policy events emitted to sockets of this node (one per socket)",
       registers: [registry],
     }),
     deliveries: new Counter({

@@ -1,6 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import { OffsetTracker } from "./offset-tracker.js";
 import { readErrorMessage, readPaymentMessage } from "./payment-message.js";
+import { readPolicyMessage } from "./policy-message.js";
 import { TypedEmitter } from "./typed-emitter.js";
 import type {
   ClientError,
@@ -8,6 +9,8 @@ import type {
   Payment,
   PaymentClientEvents,
   PaymentHandler,
+  PolicyChange,
+  PolicyHandler,
   SubscribeOptions,
 } from "./types.js";
 
@@ -46,6 +49,8 @@ export interface PaymentClient {
   readonly state: ConnectionState;
   /** The highest offset handed to the subscription's handler (or its `since`); keep it to resume later. */
   lastOffset(trackingId: string): number | undefined;
+  /** The highest policy offset handed to the subscription's `onPolicy` (or its `policySince`); keep it beside `lastOffset`. */
+  lastPolicyOffset(trackingId: string): number | undefined;
   /** The underlying Socket.IO socket, for diagnostics; the client owns its listeners. */
   readonly socket: Socket;
   /** Disconnects and ends every subscription; the client cannot be used again. */
@@ -56,6 +61,8 @@ interface Subscription {
   readonly trackingId: string;
   readonly handler: PaymentHandler;
   readonly tracker: OffsetTracker<Payment>;
+  /** Present when the subscriber asked for policy changes. */
+  readonly policy: { handler: PolicyHandler; tracker: OffsetTracker<PolicyChange>; replayedUpTo: number | undefined; gapTimer: ReturnType<typeof setTimeout> | undefined } | undefined;
   gapTimer: ReturnType<typeof setTimeout> | undefined;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Subscribe attempts refused for a passing reason or unanswered since the last accepted one. */
@@ -105,6 +112,7 @@ class SocketPaymentClient implements PaymentClient {
     this.socket.on("disconnect", () => this.onDisconnect());
     this.socket.on("connect_error", (error) => this.onConnectError(error));
     this.socket.on("payment", (message: unknown) => this.onPayment(message));
+    this.socket.on("policy", (message: unknown) => this.onPolicy(message));
     this.socket.on("error", (message: unknown) => this.onServerError(message));
     this.socket.io.on("reconnect_failed", this.onReconnectFailed);
   }
@@ -125,17 +133,28 @@ class SocketPaymentClient implements PaymentClient {
     return this.subscriptions.get(trackingId)?.tracker.lastOffset;
   }
 
+  lastPolicyOffset(trackingId: string): number | undefined {
+    return this.subscriptions.get(trackingId)?.policy?.tracker.lastOffset;
+  }
+
   subscribe(trackingId: string, onPayment: PaymentHandler, options: SubscribeOptions = {}): () => void {
     if (this.closed) throw new Error("the payment client is closed");
     if (this.subscriptions.has(trackingId)) throw new Error(`already subscribed to trackingId: ${trackingId}`);
-    const { since } = options;
+    const { since, policySince, onPolicy } = options;
     if (since !== undefined && !(Number.isSafeInteger(since) && since >= 0)) {
       throw new RangeError("since must be an integer offset ≥ 0");
+    }
+    if (policySince !== undefined && !(Number.isSafeInteger(policySince) && policySince >= 0)) {
+      throw new RangeError("policySince must be an integer offset ≥ 0");
     }
     const subscription: Subscription = {
       trackingId,
       handler: onPayment,
       tracker: new OffsetTracker<Payment>(since),
+      policy:
+        onPolicy === undefined
+          ? undefined
+          : { handler: onPolicy, tracker: new OffsetTracker<PolicyChange>(policySince), replayedUpTo: undefined, gapTimer: undefined },
       gapTimer: undefined,
       retryTimer: undefined,
       refusals: 0,
@@ -195,6 +214,10 @@ class SocketPaymentClient implements PaymentClient {
     for (const subscription of this.subscriptions.values()) {
       clearTimeout(subscription.gapTimer);
       subscription.gapTimer = undefined;
+      if (subscription.policy !== undefined) {
+        clearTimeout(subscription.policy.gapTimer);
+        subscription.policy.gapTimer = undefined;
+      }
     }
     // `active` is false after a server-side disconnect, which Socket.IO does not retry.
     const retrying = this.socket.active && this.socket.io.reconnection();
@@ -214,6 +237,10 @@ class SocketPaymentClient implements PaymentClient {
     clearTimeout(subscription.gapTimer);
     clearTimeout(subscription.retryTimer);
     subscription.gapTimer = subscription.retryTimer = undefined;
+    if (subscription.policy !== undefined) {
+      clearTimeout(subscription.policy.gapTimer);
+      subscription.policy.gapTimer = undefined;
+    }
   }
 
   private sendSubscribe(subscription: Subscription): void {
@@ -221,7 +248,9 @@ class SocketPaymentClient implements PaymentClient {
     subscription.retryTimer = undefined;
     const { trackingId, tracker } = subscription;
     const since = tracker.lastOffset;
-    const payload = since === undefined ? { trackingId } : { trackingId, since };
+    const policySince = subscription.policy?.tracker.lastOffset;
+    const payload =
+      since === undefined ? { trackingId } : policySince === undefined ? { trackingId, since } : { trackingId, since, policySince };
     this.socket.timeout(this.ackTimeoutMs).emit("subscribe", payload, (error: Error | null, response: unknown) => {
       if (this.subscriptions.get(trackingId) !== subscription) return;
       if (error) {
@@ -254,6 +283,7 @@ class SocketPaymentClient implements PaymentClient {
     const answer = (typeof response === "object" && response !== null ? response : {}) as {
       ok?: unknown;
       latestOffset?: unknown;
+      latestPolicyOffset?: unknown;
       error?: { code?: unknown; message?: unknown };
     };
     if (answer.ok !== true) {
@@ -283,6 +313,14 @@ class SocketPaymentClient implements PaymentClient {
     // A live-only subscription starts at the log's head as of now, so that a
     // reconnect later asks for what came after it rather than nothing.
     this.handOver(subscription, latestOffset === undefined ? [] : subscription.tracker.startAfter(latestOffset));
+    const policy = subscription.policy;
+    if (policy !== undefined && latestOffset !== undefined) {
+      // Absent until the tracking ID has policy events: then the head is 0.
+      const latestPolicy = typeof answer.latestPolicyOffset === "number" ? answer.latestPolicyOffset : 0;
+      policy.replayedUpTo = latestPolicy;
+      // Only a live-only start skips history; with `since` the replay brings it.
+      this.handOverPolicy(subscription, since === undefined ? policy.tracker.startAfter(latestPolicy) : []);
+    }
     this.events.emit("subscribed", {
       trackingId,
       ...(since === undefined ? {} : { since }),
@@ -296,6 +334,43 @@ class SocketPaymentClient implements PaymentClient {
     const subscription = this.subscriptions.get(payment.trackingId);
     if (subscription === undefined) return;
     this.handOver(subscription, subscription.tracker.accept(payment));
+  }
+
+  private onPolicy(message: unknown): void {
+    const change = readPolicyMessage(message);
+    if (typeof change === "string") return this.reportError({ code: "INVALID_MESSAGE", message: change });
+    const subscription = this.subscriptions.get(change.trackingId);
+    if (subscription?.policy === undefined) return;
+    this.handOverPolicy(subscription, subscription.policy.tracker.accept(change));
+  }
+
+  private handOverPolicy(subscription: Subscription, changes: PolicyChange[]): void {
+    const policy = subscription.policy;
+    if (policy === undefined) return;
+    for (const change of changes) {
+      if (this.subscriptions.get(subscription.trackingId) !== subscription) return;
+      try {
+        policy.handler(change, { replayed: policy.replayedUpTo !== undefined && change.offset <= policy.replayedUpTo });
+      } catch (cause) {
+        this.reportError({
+          code: "HANDLER_ERROR",
+          message: `the policy handler for trackingId ${subscription.trackingId} threw on policy offset ${change.offset}`,
+          trackingId: subscription.trackingId,
+          cause,
+        });
+      }
+    }
+    // Like payments: a missing policy offset is waited for at most gapTimeoutMs of connected time.
+    if (!policy.tracker.hasGap) {
+      clearTimeout(policy.gapTimer);
+      policy.gapTimer = undefined;
+    } else if (policy.gapTimer === undefined && this.socket.connected) {
+      policy.gapTimer = setTimeout(() => {
+        policy.gapTimer = undefined;
+        if (this.subscriptions.get(subscription.trackingId) !== subscription) return;
+        this.handOverPolicy(subscription, policy.tracker.skipGap());
+      }, this.gapTimeoutMs);
+    }
   }
 
   private onServerError(message: unknown): void {

@@ -3,9 +3,9 @@
  * the one module the client shares with the server: it holds types only, so
  * the client bundle pulls in nothing of the server.
  */
-import type { PaymentNotificationData, PaymentStatus, SocketErrorCode } from "../protocol/wire.js";
+import type { PaymentNotificationData, PaymentStatus, PolicyStatus, PolicyStatusData, SocketErrorCode } from "../protocol/wire.js";
 
-export type { PaymentStatus } from "../protocol/wire.js";
+export type { PaymentStatus, PolicyStatus } from "../protocol/wire.js";
 
 /**
  * The `data` of a `payment` event as it travels on the wire. A newer server
@@ -91,7 +91,33 @@ export interface DeliveryInfo {
 
 export type PaymentHandler = (payment: Payment, delivery: DeliveryInfo) => void;
 
+/**
+ * A payment policy's lifecycle change as the client hands it over: the
+ * `data` of a `policy` event, with `offset` set to its `policyOffset` (the
+ * policy events' own gap-free sequence, apart from payment offsets).
+ */
+export interface PolicyChange extends Omit<PolicyStatusData, "status" | "previousStatus"> {
+  offset: number;
+  // A newer server may name a status this version does not know.
+  status: PolicyStatus | (string & {});
+  previousStatus?: PolicyStatus | (string & {});
+}
+
+export type PolicyHandler = (change: PolicyChange, delivery: DeliveryInfo) => void;
+
 export interface SubscribeOptions {
   /** Replay every stored payment with an offset above this one, then continue live. */
   since?: number;
+  /**
+   * Also deliver the policy's lifecycle (created, paused, active, completed,
+   * deleted): each change once, in policy-offset order, interleaved with the
+   * payments as they happened.
+   */
+  onPolicy?: PolicyHandler;
+  /**
+   * With `since`: the last policy offset already processed (see
+   * `lastPolicyOffset`). Without it, a replay hands over the changes stored
+   * after payment `since`.
+   */
+  policySince?: number;
 }

@@ -1,6 +1,14 @@
 import { ERRORS, type ErrorCode } from "../errors.js";
 import type { StoredPayment } from "../payment.js";
-import type { AckEnvelope, ErrorEnvelope, PaymentEnvelope, PaymentNotificationData } from "../protocol/wire.js";
+import type { StoredPolicyEvent } from "../policy-event.js";
+import type {
+  AckEnvelope,
+  ErrorEnvelope,
+  PaymentEnvelope,
+  PaymentNotificationData,
+  PolicyEnvelope,
+  PolicyStatusData,
+} from "../protocol/wire.js";
 
 // Existing server modules name these types here; their one definition is the wire module.
 export type { AckEnvelope, ErrorEnvelope, PaymentEnvelope, PaymentNotificationData } from "../protocol/wire.js";
@@ -38,5 +46,29 @@ export function paymentNotificationData(payment: StoredPayment): PaymentNotifica
   if (payment.tokenMint !== undefined) data.tokenMint = payment.tokenMint;
   if (payment.recordId !== undefined) data.recordId = payment.recordId;
   if (payment.slot !== undefined) data.slot = payment.slot;
+  return data;
+}
+
+export function policyEnvelope(event: StoredPolicyEvent, now: number = Date.now()): PolicyEnvelope {
+  return { type: "policy_status", data: policyStatusData(event), timestamp: now };
+}
+
+/** The wire form of a stored policy event, shared by the `policy` event and the REST history. */
+export function policyStatusData(event: StoredPolicyEvent): PolicyStatusData {
+  const data: PolicyStatusData = {
+    trackingId: event.trackingId,
+    paymentPolicy: event.paymentPolicy,
+    status: event.status,
+    signature: event.signature,
+    timestamp: event.timestamp,
+    id: event.id,
+    policyOffset: event.policyOffset,
+    afterOffset: event.afterOffset,
+    eventIndex: event.eventIndex,
+  };
+  if (event.previousStatus !== undefined) data.previousStatus = event.previousStatus;
+  if (event.gateway !== undefined) data.gateway = event.gateway;
+  if (event.recipient !== undefined) data.recipient = event.recipient;
+  if (event.slot !== undefined) data.slot = event.slot;
   return data;
 }

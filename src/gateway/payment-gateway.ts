@@ -5,8 +5,9 @@ import type { ConnectionLimiter } from "../limits/connection-limiter.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
+import type { StoredPolicyEvent } from "../policy-event.js";
 import type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
-import { ackEnvelope, errorEnvelope, paymentEnvelope } from "./envelopes.js";
+import { ackEnvelope, errorEnvelope, paymentEnvelope, policyEnvelope } from "./envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
@@ -289,6 +290,26 @@ export class PaymentGateway {
   }
 
   /**
+   * Emits a stored policy lifecycle event to the tracking ID's subscribers.
+   * A socket that is replaying gets it from its replay, in its place among
+   * the payments; the others at once. It is a room broadcast, so with a
+   * cluster adapter the other nodes' subscribers get it too.
+   */
+  deliverPolicy(event: StoredPolicyEvent): void {
+    const room = roomOf(event.trackingId);
+    const members = this.io.sockets.adapter.rooms.get(room);
+    const replaying = this.replays.get(event.trackingId);
+    const envelope = policyEnvelope(event);
+    if (replaying === undefined) {
+      this.io.to(room).emit("policy", envelope);
+    } else {
+      this.io.to(room).except([...replaying.keys()]).emit("policy", envelope);
+      for (const session of replaying.values()) session.offerPolicy(event);
+    }
+    this.options.metrics.policyDeliveries.inc((members?.size ?? 0) - (replaying?.size ?? 0));
+  }
+
+  /**
    * Brings every local room up to the store's latest offset, for after the
    * cluster link was down and other nodes' payments did not arrive.
    */
@@ -498,6 +519,10 @@ export class PaymentGateway {
     if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
       return this.refuse(socket, acknowledge, "INVALID_SINCE");
     }
+    const policySince = (payload as { policySince?: unknown }).policySince;
+    if (policySince !== undefined && !(Number.isSafeInteger(policySince) && (policySince as number) >= 0)) {
+      return this.refuse(socket, acknowledge, "INVALID_SINCE", "policySince must be a non-negative integer");
+    }
     if (this.authorizer.enabled) {
       const verdict = await this.authorizer.authorize(trackingId, {
         handshake: (socket.handshake.auth as { token?: unknown } | undefined)?.token,
@@ -523,8 +548,12 @@ export class PaymentGateway {
     // After the connection's own limit: making room may release held recovery sessions, for a subscribe that will happen.
     if (!socket.rooms.has(room) && this.refuseIfNoRoom(socket, acknowledge)) return;
     let latestOffset: number | undefined;
+    let latestPolicyOffset: number | undefined;
     try {
-      latestOffset = await this.options.history.latestOffset(trackingId);
+      [latestOffset, latestPolicyOffset] = await Promise.all([
+        this.options.history.latestOffset(trackingId),
+        this.options.history.latestPolicyOffset(trackingId),
+      ]);
     } catch (error) {
       this.options.logger.warn({ err: error, trackingId }, "could not read the latest offset");
       // Live delivery needs no store; a replay does.
@@ -542,19 +571,31 @@ export class PaymentGateway {
     const session =
       since === undefined || latestOffset === undefined || this.replays.get(trackingId)?.has(socket.id)
         ? undefined
-        : this.startReplay(socket, trackingId, since as number, latestOffset);
+        : this.startReplay(socket, trackingId, since as number, latestOffset, policySince as number | undefined);
     const ack = ackEnvelope(`Subscribed to trackingId: ${trackingId}`);
-    socket.emit("ack", latestOffset === undefined ? ack : { ...ack, latestOffset });
+    // Named only once the tracking ID has policy events, so every other answer keeps its earlier shape.
+    const policyHead = latestPolicyOffset !== undefined && latestPolicyOffset > 0 ? { latestPolicyOffset } : {};
+    socket.emit("ack", latestOffset === undefined ? ack : { ...ack, latestOffset, ...policyHead });
     acknowledge?.(
-      latestOffset === undefined ? { ok: true, trackingId, subscribed: true } : { ok: true, trackingId, subscribed: true, latestOffset },
+      latestOffset === undefined
+        ? { ok: true, trackingId, subscribed: true }
+        : { ok: true, trackingId, subscribed: true, latestOffset, ...policyHead },
     );
     if (session !== undefined) await this.runReplay(socket, session);
   }
 
-  private startReplay(socket: GatewaySocket, trackingId: string, since: number, latestAtStart: number): ReplaySession {
+  private startReplay(
+    socket: GatewaySocket,
+    trackingId: string,
+    since: number,
+    latestAtStart: number,
+    policySince: number | undefined,
+  ): ReplaySession {
     const session = new ReplaySession({
       trackingId,
       since,
+      policySince,
+      sendPolicy: (event) => socket.emit("policy", policyEnvelope(event)),
       latestAtStart,
       history: this.options.history,
       pageSize: this.options.replayPageSize ?? 500,

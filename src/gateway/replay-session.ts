@@ -1,11 +1,15 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { StoredPayment } from "../payment.js";
+import type { StoredPolicyEvent } from "../policy-event.js";
 import type { ListQuery } from "../store/payment-store.js";
+import type { PolicyListQuery } from "../store/policy-event-log.js";
 
-/** What a replay reads: the store's log. */
+/** What a replay reads: the store's logs of payments and of policy events. */
 export interface ReplayHistory {
   list(query: ListQuery): Promise<StoredPayment[]>;
   latestOffset(trackingId: string): Promise<number>;
+  listPolicyEvents(query: PolicyListQuery): Promise<StoredPolicyEvent[]>;
+  latestPolicyOffset(trackingId: string): Promise<number>;
 }
 
 export interface ReplaySessionOptions {
@@ -17,6 +21,12 @@ export interface ReplaySessionOptions {
   history: ReplayHistory;
   pageSize: number;
   send: (payment: StoredPayment) => void;
+  /**
+   * The last policy offset the client processed. Without it, the policy
+   * events stored after payment `since` are replayed.
+   */
+  policySince?: number | undefined;
+  sendPolicy: (event: StoredPolicyEvent) => void;
   /** Resolves once the live room has emitted every offset up to the given one. */
   catchUp: (offset: number) => Promise<void>;
   /** Called when retention removed payments the client asked for. */
@@ -43,9 +53,22 @@ export class ReplaySession {
   private readonly held: StoredPayment[] = [];
   private lastSent: number;
   private cancelled = false;
+  /**
+   * Policy events read or offered and not sent yet, in policy-offset order.
+   * Each goes out just before the first payment stored after it (a lower
+   * `afterOffset` than that payment's offset), the rest once caught up.
+   */
+  private policyQueue: StoredPolicyEvent[] = [];
+  private readonly policyHeld: StoredPolicyEvent[] = [];
+  private lastPolicySent: number;
+  private policyRead: number;
+  private readonly fromPaymentOffset: number | undefined;
 
   constructor(private readonly options: ReplaySessionOptions) {
     this.lastSent = options.since;
+    this.lastPolicySent = options.policySince ?? 0;
+    this.policyRead = this.lastPolicySent;
+    this.fromPaymentOffset = options.policySince === undefined ? options.since : undefined;
   }
 
   get trackingId(): string {
@@ -57,6 +80,11 @@ export class ReplaySession {
     if (payment.offset > this.lastSent) this.held.push(payment);
   }
 
+  /** A live policy event for this tracking ID, held back while the replay runs. */
+  offerPolicy(event: StoredPolicyEvent): void {
+    if (event.policyOffset > this.lastPolicySent) this.policyHeld.push(event);
+  }
+
   cancel(): void {
     this.cancelled = true;
   }
@@ -64,6 +92,8 @@ export class ReplaySession {
   async run(): Promise<void> {
     const { trackingId, history, pageSize } = this.options;
     let firstRead = true;
+    await this.readPolicies();
+    if (this.cancelled) return;
     for (;;) {
       for (;;) {
         const page = await history.list({ trackingId, after: this.lastSent, limit: pageSize });
@@ -82,7 +112,13 @@ export class ReplaySession {
       }
       await this.options.catchUp(this.lastSent);
       if (this.cancelled) return;
+      // Policy events stored while the payments were replayed; from here to
+      // the hand-over nothing awaits, and later ones arrive by offerPolicy.
+      await this.readPolicies();
+      if (this.cancelled) return;
+      this.takeHeldPolicies();
       if (this.sendHeldBack()) {
+        for (const event of this.policyQueue.splice(0)) this.sendPolicy(event);
         this.options.onCaughtUp();
         return;
       }
@@ -118,7 +154,44 @@ export class ReplaySession {
   }
 
   private send(payment: StoredPayment): void {
+    while (this.policyQueue[0] !== undefined && this.policyQueue[0].afterOffset < payment.offset) {
+      this.sendPolicy(this.policyQueue.shift() as StoredPolicyEvent);
+    }
     this.lastSent = payment.offset;
     this.options.send(payment);
+  }
+
+  private sendPolicy(event: StoredPolicyEvent): void {
+    if (event.policyOffset <= this.lastPolicySent) return;
+    this.lastPolicySent = event.policyOffset;
+    this.options.sendPolicy(event);
+  }
+
+  /** Reads every stored policy event after the last one read (lifecycle events are few per tracking ID). */
+  private async readPolicies(): Promise<void> {
+    const { trackingId, history, pageSize } = this.options;
+    for (;;) {
+      const page = await history.listPolicyEvents({
+        trackingId,
+        after: this.policyRead,
+        limit: pageSize,
+        fromPaymentOffset: this.fromPaymentOffset,
+      });
+      if (this.cancelled) return;
+      for (const event of page) this.policyQueue.push(event);
+      const last = page[page.length - 1];
+      if (last !== undefined) this.policyRead = last.policyOffset;
+      if (page.length < pageSize) return;
+    }
+  }
+
+  private takeHeldPolicies(): void {
+    for (const event of this.policyHeld.splice(0)) {
+      if (event.policyOffset > this.policyRead) {
+        this.policyQueue.push(event);
+        this.policyRead = event.policyOffset;
+      }
+    }
+    this.policyQueue.sort((a, b) => a.policyOffset - b.policyOffset);
   }
 }

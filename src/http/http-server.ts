@@ -16,6 +16,7 @@ import { registerBoundedJsonParser } from "./json-depth.js";
 import { rawErrorAnswer, RAW_SECURITY_HEADERS } from "./raw-error-answer.js";
 import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.js";
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
+import { historyRoutes } from "./routes/history-routes.js";
 import { statsRoutes, type StatsRoutesOptions } from "./routes/stats-routes.js";
 
 /** API answers are never rendered: the strictest policy costs nothing and blocks any reflected markup. */
@@ -140,6 +141,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   const described = collectRouteDescriptions(app);
+  historyRoutes(app, {
+    store: options.payments.store,
+    ...(options.payments.authorizeHistory === undefined ? {} : { authorizeHistory: options.payments.authorizeHistory }),
+    ...(options.payments.historyRateLimit === undefined ? {} : { historyRateLimit: options.payments.historyRateLimit }),
+  });
   paymentRoutes(app, {
     ...options.payments,
     ...(options.publishRatePerSecond > 0

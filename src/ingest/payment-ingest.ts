@@ -2,13 +2,18 @@ import { ServiceError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { PaymentInput, StoredPayment } from "../payment.js";
+import type { PolicyEventInput, StoredPolicyEvent } from "../policy-event.js";
 import type { IngestOutcome, PaymentSink } from "../sources/payment-source.js";
+import type { PolicyEventSink, PolicyIngestOutcome } from "../sources/policy-event-sink.js";
+import { PolicyIdentityConflictError } from "../store/policy-event-log.js";
 import { IdentityConflictError, StoreFatalError, type PaymentStore } from "../store/payment-store.js";
 
 export interface PaymentIngestOptions {
   store: PaymentStore;
   /** Fans a committed payment out to its subscribers. */
   deliver: (payment: StoredPayment) => void;
+  /** Fans a committed policy lifecycle event out to its subscribers. */
+  deliverPolicy: (event: StoredPolicyEvent) => void;
   metrics: Metrics;
   logger: Logger;
   /** Called once per fatal store error; the app drops clients and exits. */
@@ -31,8 +36,49 @@ export class PaymentIngest {
   }
 
   /** A sink bound to one source, so metrics and logs say where payments came from. */
-  sinkFor(source: string): PaymentSink {
-    return { ingest: (payments) => this.ingest(payments, source) };
+  sinkFor(source: string): PaymentSink & PolicyEventSink {
+    return {
+      ingest: (payments) => this.ingest(payments, source),
+      ingestPolicyEvents: (events) => this.ingestPolicyEvents(events, source),
+    };
+  }
+
+  /** Policy lifecycle events take the same path as payments: stored first, then emitted. */
+  ingestPolicyEvents(events: readonly PolicyEventInput[], source: string): Promise<PolicyIngestOutcome[]> {
+    const running = this.storeAndDeliverPolicies(events, source);
+    this.inFlight.add(running);
+    void running.finally(() => this.inFlight.delete(running)).catch(() => undefined);
+    return running;
+  }
+
+  private async storeAndDeliverPolicies(events: readonly PolicyEventInput[], source: string): Promise<PolicyIngestOutcome[]> {
+    const { store, deliverPolicy, metrics, logger } = this.options;
+    let outcomes;
+    try {
+      outcomes = await store.appendPolicyEvents(events);
+    } catch (error) {
+      if (error instanceof PolicyIdentityConflictError) {
+        metrics.countError("IDENTITY_CONFLICT");
+        throw new ServiceError("IDENTITY_CONFLICT", error.message);
+      }
+      logger.error({ err: error, source, count: events.length }, "policy event append failed; nothing was stored");
+      metrics.countError("STORE_UNAVAILABLE");
+      if (error instanceof StoreFatalError) this.options.onFatalStoreError(error);
+      throw new ServiceError("STORE_UNAVAILABLE");
+    }
+    let stored = 0;
+    for (const { event, duplicate } of outcomes) {
+      if (duplicate) continue;
+      stored++;
+      deliverPolicy(event);
+    }
+    metrics.policyEventsIngested.inc({ source }, stored);
+    return outcomes.map(({ event, duplicate }) => ({
+      id: event.id,
+      trackingId: event.trackingId,
+      policyOffset: event.policyOffset,
+      duplicate,
+    }));
   }
 
   /**

@@ -11,6 +11,9 @@
 
 export type PaymentStatus = "executed" | "failed" | "pending";
 
+/** A payment policy's lifecycle state as the `policy` event names it. */
+export type PolicyStatus = "created" | "active" | "paused" | "completed" | "deleted";
+
 /** Every error code a client can see, on the socket or over HTTP; src/errors.ts has an entry for each. */
 export type ErrorCode =
   | "INVALID_TRACKING_ID"
@@ -76,6 +79,31 @@ export interface PaymentNotificationData {
   slot?: number;
 }
 
+/**
+ * A payment policy's lifecycle change: the `data` of a `policy` event and a
+ * `kind: "policy"` item of the REST history.
+ */
+export interface PolicyStatusData {
+  trackingId: string;
+  /** Base58 address of the PaymentPolicy account. */
+  paymentPolicy: string;
+  status: PolicyStatus;
+  previousStatus?: PolicyStatus;
+  signature: string;
+  /** Chain time, unix seconds. */
+  timestamp: number;
+  gateway?: string;
+  recipient?: string;
+  /** Stable identity, `<signature>:policy:<eventIndex>`. */
+  id: string;
+  /** Position in the tracking ID's policy log: 1, 2, 3 … without gaps (apart from payment offsets). */
+  policyOffset: number;
+  /** The payment offset this event follows: it happened after payment `afterOffset` and before the next one. */
+  afterOffset: number;
+  eventIndex: number;
+  slot?: number;
+}
+
 /*
  * The server-to-client envelopes. `type`, `data` and `timestamp` keep exactly
  * the spec's shape and texts; anything added sits beside them, never in place
@@ -88,6 +116,8 @@ export interface AckEnvelope {
   timestamp: number;
   /** On the ack of a subscribe: the tracking ID's newest offset when the server took the subscription. */
   latestOffset?: number;
+  /** On the ack of a subscribe: the tracking ID's newest policy offset then. */
+  latestPolicyOffset?: number;
 }
 
 export interface ErrorEnvelope {
@@ -106,21 +136,34 @@ export interface PaymentEnvelope {
   timestamp: number;
 }
 
+export interface PolicyEnvelope {
+  type: "policy_status";
+  data: PolicyStatusData;
+  /** Server time, ms. */
+  timestamp: number;
+}
+
 /** What the client sends with `subscribe`; `unsubscribe` takes only the tracking ID. */
 export interface SubscribeRequest {
   trackingId: string;
   /** Replay the stored payments after this offset first. */
   since?: number;
+  /**
+   * With `since`: replay the policy events after this policy offset. Without
+   * it, a replay sends the policy events stored after payment `since`.
+   */
+  policySince?: number;
 }
 
 /** What a client's Socket.IO acknowledgement callback receives for subscribe and unsubscribe. */
 export type SubscriptionResponse =
-  | { ok: true; trackingId: string; subscribed: boolean; latestOffset?: number }
+  | { ok: true; trackingId: string; subscribed: boolean; latestOffset?: number; latestPolicyOffset?: number }
   | { ok: false; error: { code: ErrorCode; message: string } };
 
 /** The events the server emits, as a Socket.IO event map. */
 export interface ServerToClientEvents {
   payment: (message: PaymentEnvelope) => void;
+  policy: (message: PolicyEnvelope) => void;
   ack: (message: AckEnvelope) => void;
   error: (message: ErrorEnvelope | ReplayTruncatedEnvelope) => void;
 }

@@ -1,4 +1,5 @@
 import type { PaymentInput, StoredPayment } from "../payment.js";
+import type { PolicyEventLog } from "./policy-event-log.js";
 
 /** What happened to one payment handed to {@link PaymentStore.append}. */
 export interface AppendOutcome {
@@ -32,8 +33,11 @@ export interface ListQuery {
  * - `append` is atomic: it either stores every new payment of the batch or,
  *   when it throws, none of them.
  * - When `append` resolves, the payments are durable.
+ *
+ * The policy lifecycle log ({@link PolicyEventLog}) lives in the same store,
+ * in tables of its own; the payment methods below do not see it.
  */
-export interface PaymentStore {
+export interface PaymentStore extends PolicyEventLog {
   append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]>;
   list(query: ListQuery): Promise<StoredPayment[]>;
   /** The highest offset stored for the tracking ID, 0 when it has none. */

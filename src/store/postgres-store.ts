@@ -7,6 +7,9 @@ import {
   type PaymentStore,
   type RetentionPolicy,
 } from "./payment-store.js";
+import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
+import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
+import { POLICY_MIGRATION, PostgresPolicyLog } from "./postgres-policy-log.js";
 
 /**
  * Each entry moves the schema one version up; `schema_migrations` records
@@ -47,6 +50,7 @@ const MIGRATIONS: readonly string[] = [
      value      TEXT NOT NULL,
      updated_at BIGINT NOT NULL
    );`,
+  POLICY_MIGRATION,
 ];
 
 /**
@@ -193,11 +197,52 @@ const identityKey = (signature: string, eventIndex: number) => `${eventIndex}:${
 
 class PostgresStore implements PaymentStore {
   private closed = false;
+  private readonly policies: PostgresPolicyLog;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.policies = new PostgresPolicyLog(pool, (work) => this.retrying(work), now);
+  }
+
+  /** One transaction, run again on a serialization failure or deadlock. */
+  private async retrying<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await inTransaction(this.pool, work);
+      } catch (error) {
+        const code = sqlState(error);
+        const retryable = code !== undefined && (RETRYABLE_CODES.has(code) || code === "23505");
+        if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  appendPolicyEvents(events: readonly PolicyEventInput[]): Promise<PolicyAppendOutcome[]> {
+    return this.policies.appendPolicyEvents(events);
+  }
+
+  listPolicyEvents(query: PolicyListQuery): Promise<StoredPolicyEvent[]> {
+    return this.policies.listPolicyEvents(query);
+  }
+
+  latestPolicyOffset(trackingId: string): Promise<number> {
+    return this.policies.latestPolicyOffset(trackingId);
+  }
+
+  rememberPolicies(mappings: readonly PolicyMapping[]): Promise<void> {
+    return this.policies.rememberPolicies(mappings);
+  }
+
+  lookupPolicies(paymentPolicies: readonly string[]): Promise<Map<string, string>> {
+    return this.policies.lookupPolicies(paymentPolicies);
+  }
+
+  completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>> {
+    return this.policies.completablePolicies(paymentPolicies);
+  }
 
   async append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {
     for (let attempt = 1; ; attempt++) {

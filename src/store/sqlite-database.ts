@@ -71,6 +71,37 @@ const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX payments_log ON payments (tracking_id, log_offset);
    CREATE UNIQUE INDEX payments_identity ON payments (signature, event_index);
    CREATE INDEX payments_received_at ON payments (received_at);`,
+  // Policy lifecycle events: a log of their own beside the payments (whose
+  // table and offsets stay as they are), and the policy → tracking ID
+  // directory, kept after a policy is deleted.
+  `CREATE TABLE policy_events (
+     tracking_id     TEXT    NOT NULL,
+     policy_offset   INTEGER NOT NULL,
+     after_offset    INTEGER NOT NULL,
+     signature       TEXT    NOT NULL,
+     event_index     INTEGER NOT NULL,
+     payment_policy  TEXT    NOT NULL,
+     status          TEXT    NOT NULL,
+     previous_status TEXT,
+     timestamp       INTEGER NOT NULL,
+     gateway         TEXT,
+     recipient       TEXT,
+     slot            INTEGER,
+     received_at     INTEGER NOT NULL,
+     PRIMARY KEY (tracking_id, policy_offset)
+   ) WITHOUT ROWID;
+   CREATE UNIQUE INDEX policy_events_identity ON policy_events (signature, event_index);
+   CREATE TABLE policy_heads (
+     tracking_id TEXT PRIMARY KEY,
+     last_offset INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE policy_directory (
+     payment_policy TEXT PRIMARY KEY,
+     tracking_id    TEXT NOT NULL,
+     source         TEXT NOT NULL,
+     may_complete   INTEGER,
+     learned_at     INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export interface SqliteConnectionOptions {

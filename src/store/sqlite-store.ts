@@ -1,6 +1,9 @@
 import type Database from "better-sqlite3";
 import type { PaymentInput, StoredPayment } from "../payment.js";
 import type { AppendOutcome, ListQuery, PaymentStore, RetentionPolicy } from "./payment-store.js";
+import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
+import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
+import { SqlitePolicyLog } from "./sqlite-policy-log.js";
 import { classifySqliteError, openSqliteConnection, toPayment, type PaymentRow } from "./sqlite-database.js";
 import { SqliteWriter } from "./sqlite-writer.js";
 import { InlineWriterPort, type WriterPort } from "./sqlite-writer-port.js";
@@ -27,7 +30,7 @@ export function openSqliteStore(options: SqliteStoreOptions): PaymentStore {
   const writer = inline
     ? new InlineWriterPort(new SqliteWriter(db, options.now ?? Date.now))
     : new ThreadWriterPort({ path: options.path, busyTimeoutMs });
-  return new SqliteStore(db, writer);
+  return new SqliteStore(db, writer, new SqlitePolicyLog(db, options.now ?? Date.now));
 }
 
 interface PendingAppend {
@@ -47,6 +50,7 @@ class SqliteStore implements PaymentStore {
   constructor(
     private readonly db: Database.Database,
     private readonly writer: WriterPort,
+    private readonly policies: SqlitePolicyLog,
   ) {
     this.head = db.prepare("SELECT last_offset FROM tracking_heads WHERE tracking_id = ?");
     this.page = db.prepare(
@@ -124,6 +128,30 @@ class SqliteStore implements PaymentStore {
 
   prune(policy: RetentionPolicy): Promise<number> {
     return this.writer.prune(policy);
+  }
+
+  appendPolicyEvents(events: readonly PolicyEventInput[]): Promise<PolicyAppendOutcome[]> {
+    return this.policies.appendPolicyEvents(events);
+  }
+
+  listPolicyEvents(query: PolicyListQuery): Promise<StoredPolicyEvent[]> {
+    return this.policies.listPolicyEvents(query);
+  }
+
+  latestPolicyOffset(trackingId: string): Promise<number> {
+    return this.policies.latestPolicyOffset(trackingId);
+  }
+
+  rememberPolicies(mappings: readonly PolicyMapping[]): Promise<void> {
+    return this.policies.rememberPolicies(mappings);
+  }
+
+  lookupPolicies(paymentPolicies: readonly string[]): Promise<Map<string, string>> {
+    return this.policies.lookupPolicies(paymentPolicies);
+  }
+
+  completablePolicies(paymentPolicies: readonly string[]): Promise<Set<string>> {
+    return this.policies.completablePolicies(paymentPolicies);
   }
 
   async close(): Promise<void> {

@@ -181,6 +181,12 @@ function replacing(real: PaymentStore, replaced: Partial<PaymentStore>): Payment
     prune: (policy) => real.prune(policy),
     ping: () => real.ping(),
     close: () => real.close(),
+    appendPolicyEvents: (events) => real.appendPolicyEvents(events),
+    listPolicyEvents: (query) => real.listPolicyEvents(query),
+    latestPolicyOffset: (trackingId) => real.latestPolicyOffset(trackingId),
+    rememberPolicies: (mappings) => real.rememberPolicies(mappings),
+    lookupPolicies: (policies) => real.lookupPolicies(policies),
+    completablePolicies: (policies) => real.completablePolicies(policies),
     ...replaced,
   };
 }

@@ -84,7 +84,14 @@ describe("the OpenAPI document", () => {
     const operations = Object.entries(document.paths as Record<string, object>).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
-    assert.deepEqual(operations.sort(), ["GET /metrics", "GET /v1/health", "GET /v1/payments", "GET /v1/stats", "POST /v1/payments"]);
+    assert.deepEqual(operations.sort(), [
+      "GET /metrics",
+      "GET /v1/health",
+      "GET /v1/history",
+      "GET /v1/payments",
+      "GET /v1/stats",
+      "POST /v1/payments",
+    ]);
   });
 
   test("POST /v1/payments: each answer matches the document", async () => {
@@ -128,6 +135,14 @@ describe("the OpenAPI document", () => {
       assert.equal(answer.status, 400);
       conforms("GET", "/v1/payments", answer);
     }
+    const history = await send(server, "GET", "/v1/history?trackingId=openapi-publish&kind=all&limit=10");
+    assert.equal((history.body as any).items.length, 2);
+    conforms("GET", "/v1/history", history);
+    for (const query of ["?trackingId=a&kind=other", "?trackingId=a&policyAfter=-1"]) {
+      const answer = await send(server, "GET", `/v1/history${query}`);
+      assert.equal(answer.status, 400);
+      conforms("GET", "/v1/history", answer);
+    }
     conforms("GET", "/v1/stats", await send(server, "GET", "/v1/stats"));
     conforms("GET", "/v1/health", await send(server, "GET", "/v1/health"));
     conforms("GET", "/metrics", await send(server, "GET", "/metrics"));
@@ -169,13 +184,15 @@ describe("the OpenAPI document", () => {
   test("over the history rate: 429 as documented", async () => {
     const limited = await startTestServer({ HISTORY_RATE_PER_SECOND: "1", HISTORY_BURST: "1" }, { webRoot: null });
     try {
-      const statuses: number[] = [];
-      for (let attempt = 0; attempt < 10 && !statuses.includes(429); attempt++) {
-        const answer = await send(limited, "GET", "/v1/payments?trackingId=limited");
-        conforms("GET", "/v1/payments", answer);
-        statuses.push(answer.status);
+      for (const path of ["/v1/payments", "/v1/history"]) {
+        const statuses: number[] = [];
+        for (let attempt = 0; attempt < 10 && !statuses.includes(429); attempt++) {
+          const answer = await send(limited, "GET", `${path}?trackingId=limited`);
+          conforms("GET", path, answer);
+          statuses.push(answer.status);
+        }
+        assert.ok(statuses.includes(429), `${path}: a read past the burst is refused (got ${statuses.join(", ")})`);
       }
-      assert.ok(statuses.includes(429), `a read past the burst is refused (got ${statuses.join(", ")})`);
     } finally {
       await limited.close();
     }
@@ -187,9 +204,11 @@ describe("the OpenAPI document", () => {
       { webRoot: null },
     );
     try {
-      const answer = await send(guarded, "GET", "/v1/payments?trackingId=private");
-      assert.equal(answer.status, 401);
-      conforms("GET", "/v1/payments", answer);
+      for (const path of ["/v1/payments", "/v1/history"]) {
+        const answer = await send(guarded, "GET", `${path}?trackingId=private`);
+        assert.equal(answer.status, 401);
+        conforms("GET", path, answer);
+      }
     } finally {
       await guarded.close();
     }
@@ -225,6 +244,7 @@ describe("the OpenAPI document", () => {
       for (const [method, url] of [
         ["POST", "/v1/payments"],
         ["GET", "/v1/payments?trackingId=held"],
+        ["GET", "/v1/history?trackingId=held"],
         ["GET", "/v1/stats"],
         ["GET", "/metrics"],
         ["GET", "/v1/health"],

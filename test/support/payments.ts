@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import bs58 from "bs58";
 import type { PaymentInput } from "../../src/payment.js";
+import type { PolicyEventInput } from "../../src/policy-event.js";
 
 /** A random, valid base58 transaction signature (64 bytes). */
 export function randomSignature(): string {
@@ -42,6 +43,19 @@ export function paymentInput(trackingId: string, overrides: Partial<PaymentInput
     status: "executed",
     signature: randomSignature(),
     eventIndex: 0,
+    ...overrides,
+  };
+}
+
+/** A valid policy lifecycle event as a store receives it, with sensible defaults. */
+export function policyEventInput(trackingId: string, overrides: Partial<PolicyEventInput> = {}): PolicyEventInput {
+  return {
+    trackingId,
+    paymentPolicy: randomPubkey(),
+    status: "created",
+    signature: randomSignature(),
+    eventIndex: 0,
+    timestamp: 1_700_000_000,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * A local stand-in for a Solana RPC node: JSON-RPC 2.0 over HTTP
- * (getTransaction, getSignaturesForAddress, getSlot) and the pub/sub
+ * (getTransaction, getSignaturesForAddress, getSlot, getBlockTime,
+ * getAccountInfo with base64 encoding) and the pub/sub
  * WebSocket protocol (logsSubscribe, logsUnsubscribe, logsNotification),
  * with the shapes and error codes the node uses. Both are served on one
  * 127.0.0.1 port, as hosted RPC endpoints do.
@@ -100,6 +101,7 @@ export class SolanaRpcStandIn extends EventEmitter<StandInEvents> {
   readonly #ordered: StandInTransaction[] = [];
   readonly #subscribers = new Set<Subscriber>();
   readonly #faults: HttpFault[] = [];
+  readonly #accounts = new Map<string, { owner: string; data: Uint8Array }>();
   #slot = 300_000_000;
   #seq = 0;
   #nextSubscriptionId = 1;
@@ -174,7 +176,7 @@ export class SolanaRpcStandIn extends EventEmitter<StandInEvents> {
     const tx: StandInTransaction = {
       signature: bs58.encode(randomBytes(64)),
       slot,
-      blockTime: BASE_BLOCK_TIME + Math.floor(slot * 0.4) - 120_000_000,
+      blockTime: blockTimeOf(slot),
       err,
       logs,
       accountKeys: [randomPubkey(), randomPubkey(), ...programs],
@@ -185,6 +187,16 @@ export class SolanaRpcStandIn extends EventEmitter<StandInEvents> {
     this.#ordered.push(tx);
     if (spec.notify !== false) this.#notify(tx);
     return tx;
+  }
+
+  /** Creates or overwrites an account, as a transaction of its owner program would. */
+  setAccount(address: string, owner: string, data: Uint8Array): void {
+    this.#accounts.set(address, { owner, data });
+  }
+
+  /** Closes an account: getAccountInfo answers null from now on. */
+  closeAccount(address: string): void {
+    this.#accounts.delete(address);
   }
 
   /** Moves the tip without any transaction (empty slots happen). */
@@ -326,6 +338,10 @@ export class SolanaRpcStandIn extends EventEmitter<StandInEvents> {
           return { jsonrpc: "2.0", result: this.#getTransaction(params), id };
         case "getSignaturesForAddress":
           return { jsonrpc: "2.0", result: this.#getSignaturesForAddress(params), id };
+        case "getBlockTime":
+          return { jsonrpc: "2.0", result: this.#getBlockTime(params), id };
+        case "getAccountInfo":
+          return { jsonrpc: "2.0", result: this.#getAccountInfo(params), id };
         default:
           return errorReply(id, -32601, "Method not found");
       }
@@ -382,6 +398,34 @@ export class SolanaRpcStandIn extends EventEmitter<StandInEvents> {
     };
   }
 
+  #getBlockTime(params: unknown[]): number {
+    const [slot] = params;
+    if (typeof slot !== "number" || !Number.isInteger(slot) || slot < 0) throw new RpcFailure(-32602, "Invalid params: slot expected");
+    if (slot > this.#slot) throw new RpcFailure(-32004, `Block not available for slot ${slot}`);
+    return blockTimeOf(slot);
+  }
+
+  #getAccountInfo(params: unknown[]): object {
+    const [address, config] = params;
+    if (typeof address !== "string") throw new RpcFailure(-32602, "Invalid params: address expected");
+    const options = isRecord(config) ? config : {};
+    if (options.encoding !== "base64") throw new RpcFailure(-32602, "Invalid params: the stand-in only serves base64 encoding");
+    checkCommitment(options.commitment);
+    const account = this.#accounts.get(address);
+    const value =
+      account === undefined
+        ? null
+        : {
+            data: [Buffer.from(account.data).toString("base64"), "base64"],
+            executable: false,
+            lamports: 2_039_280,
+            owner: account.owner,
+            rentEpoch: 0,
+            space: account.data.length,
+          };
+    return { context: { apiVersion: "2.1.0", slot: this.#slot }, value };
+  }
+
   #getSignaturesForAddress(params: unknown[]): object[] {
     const [address, config] = params;
     if (typeof address !== "string") throw new RpcFailure(-32602, "Invalid params: address expected");
@@ -425,6 +469,11 @@ class RpcFailure extends Error {
   ) {
     super(message);
   }
+}
+
+/** Slots are about 400 ms apart. */
+function blockTimeOf(slot: number): number {
+  return BASE_BLOCK_TIME + Math.floor(slot * 0.4) - 120_000_000;
 }
 
 function checkCommitment(value: unknown): void {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { IdentityConflictError, type PaymentStore } from "../../src/store/payment-store.js";
-import { paymentInput } from "./payments.js";
+import { PolicyIdentityConflictError } from "../../src/store/policy-event-log.js";
+import { paymentInput, policyEventInput } from "./payments.js";
 
 /**
  * The behaviour every store driver must have. Each driver's test file calls
@@ -130,6 +131,91 @@ export function storeContract(name: string, open: () => Promise<PaymentStore>): 
         await store.writeCheckpoint("solana", '{"signature":"a"}');
         await store.writeCheckpoint("solana", '{"signature":"b"}');
         assert.equal(await store.readCheckpoint("solana"), '{"signature":"b"}');
+      }),
+    );
+
+    test(
+      "policy events get a gap-free policy offset of their own and the payment offset they follow",
+      withStore(async (store) => {
+        const created = policyEventInput("p", { status: "created", gateway: "gw", recipient: "rcpt", slot: 7 });
+        const [first] = await store.appendPolicyEvents([created]);
+        await store.append([payment("p"), payment("p")]);
+        const paused = policyEventInput("p", { status: "paused", previousStatus: "active", paymentPolicy: created.paymentPolicy });
+        const other = policyEventInput("q", { status: "created" });
+        const outcomes = await store.appendPolicyEvents([paused, other]);
+        assert.deepEqual(
+          [first, ...outcomes].map((o) => [o?.event.trackingId, o?.event.policyOffset, o?.event.afterOffset, o?.duplicate]),
+          [
+            ["p", 1, 0, false],
+            ["p", 2, 2, false],
+            ["q", 1, 0, false],
+          ],
+        );
+        // Payments keep their own gap-free offsets: policy events take none of them.
+        assert.equal(await store.latestOffset("p"), 2);
+        assert.deepEqual(
+          (await store.list({ trackingId: "p", after: 0, limit: 10 })).map((p) => p.offset),
+          [1, 2],
+        );
+        assert.equal(await store.latestPolicyOffset("p"), 2);
+        assert.equal(await store.latestPolicyOffset("none"), 0);
+        const listed = await store.listPolicyEvents({ trackingId: "p", after: 0, limit: 10 });
+        assert.deepEqual(
+          listed.map((e) => ({ ...e, receivedAt: 0 })),
+          [
+            { ...created, previousStatus: undefined, id: `${created.signature}:policy:0`, policyOffset: 1, afterOffset: 0, receivedAt: 0 },
+            { ...paused, gateway: undefined, recipient: undefined, slot: undefined, id: `${paused.signature}:policy:0`, policyOffset: 2, afterOffset: 2, receivedAt: 0 },
+          ],
+        );
+        assert.deepEqual(
+          (await store.listPolicyEvents({ trackingId: "p", after: 0, limit: 10, fromPaymentOffset: 1 })).map((e) => e.policyOffset),
+          [2],
+        );
+        assert.deepEqual(
+          (await store.listPolicyEvents({ trackingId: "p", after: 1, limit: 1 })).map((e) => e.policyOffset),
+          [2],
+        );
+      }),
+    );
+
+    test(
+      "a policy event's identity is stored once; a changed re-send is refused and leaves its batch out",
+      withStore(async (store) => {
+        const event = policyEventInput("d");
+        await store.appendPolicyEvents([event]);
+        const [again] = await store.appendPolicyEvents([event]);
+        assert.equal(again?.duplicate, true);
+        assert.equal(again?.event.policyOffset, 1);
+        await assert.rejects(
+          store.appendPolicyEvents([policyEventInput("d"), { ...event, status: "deleted" }]),
+          PolicyIdentityConflictError,
+        );
+        assert.equal(await store.latestPolicyOffset("d"), 1);
+      }),
+    );
+
+    test(
+      "the policy directory keeps the first tracking ID learned for a policy",
+      withStore(async (store) => {
+        assert.deepEqual(await store.lookupPolicies([]), new Map());
+        await store.rememberPolicies([
+          { paymentPolicy: "P1", trackingId: "one", source: "created_event" },
+          { paymentPolicy: "P2", trackingId: "two", source: "payment" },
+        ]);
+        await store.rememberPolicies([
+          { paymentPolicy: "P1", trackingId: "other", source: "account", mayComplete: true },
+          { paymentPolicy: "P2", trackingId: "two", source: "account", mayComplete: false },
+        ]);
+        // Learned later, the policy type fills in what was unknown, and stays once known.
+        await store.rememberPolicies([{ paymentPolicy: "P2", trackingId: "two", source: "payment", mayComplete: true }]);
+        assert.deepEqual(await store.completablePolicies(["P1", "P2", "P3"]), new Set(["P1"]));
+        assert.deepEqual(
+          await store.lookupPolicies(["P1", "P2", "P3", "P1"]),
+          new Map([
+            ["P1", "one"],
+            ["P2", "two"],
+          ]),
+        );
       }),
     );
 

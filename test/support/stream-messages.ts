@@ -44,3 +44,24 @@ export function paymentRecordEvent(init: PaymentRecordEventInit): Record<string,
   if (init.eventIndex !== undefined) event.event_index = init.eventIndex;
   return event;
 }
+
+/** The indexer's JSON for a policy lifecycle event, shaped like its PaymentRecord messages. */
+export function policyEventMessage(
+  eventName: "PaymentPolicyCreated" | "PaymentPolicyStatusChanged" | "PaymentPolicyDeleted",
+  data: Record<string, unknown>,
+  extra: { signature?: string; slot?: number; blockTime?: number } = {},
+): Record<string, unknown> {
+  return {
+    event_name: eventName,
+    signature: extra.signature ?? randomSignature(),
+    slot: extra.slot ?? 1234,
+    program_id: "TRibg8W8zmPHQqWtyAD1rEBRXEdyU13Mu6qX1Sg42tJ",
+    data,
+    block_time: extra.blockTime ?? 1_700_000_100,
+  };
+}
+
+export function memoBytes(text: string): number[] {
+  const memo = [...new TextEncoder().encode(text)];
+  return [...memo, ...new Array<number>(64 - memo.length).fill(0)];
+}

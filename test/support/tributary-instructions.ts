@@ -1,5 +1,13 @@
 /** Instruction trees shaped like real Tributary transactions, for the RPC stand-in. */
 import { encodePaymentRecord, type PaymentRecordInit } from "./payment-record-encoder.js";
+import {
+  encodePolicyCreated,
+  encodePolicyDeleted,
+  encodePolicyStatusChanged,
+  type PolicyCreatedInit,
+  type StatusInit,
+} from "./policy-event-encoder.js";
+import { SYSTEM_PROGRAM_ID } from "./solana-rpc-stand-in.js";
 import { COMPUTE_BUDGET_PROGRAM_ID, TOKEN_PROGRAM_ID, type Instruction, type LogStep } from "./solana-rpc-stand-in.js";
 
 export const PROGRAM_ID = "TRibg8W8zmPHQqWtyAD1rEBRXEdyU13Mu6qX1Sg42tJ";
@@ -47,5 +55,42 @@ export function viaOtherProgram(
       { invoke: inner },
       { data: encodePaymentRecord(forged) },
     ],
+  };
+}
+
+/** create_payment_policy: the System program allocates the account, then emit! writes the event. */
+export function createPaymentPolicy(event: PolicyCreatedInit, programId = PROGRAM_ID): Instruction {
+  return {
+    programId,
+    steps: [
+      { log: "Instruction: CreatePaymentPolicy" },
+      { invoke: { programId: SYSTEM_PROGRAM_ID } },
+      { data: encodePolicyCreated(event) },
+    ],
+  };
+}
+
+/** change_payment_policy_status: an owner pauses or resumes. */
+export function changePaymentPolicyStatus(
+  paymentPolicy: string,
+  oldStatus: StatusInit,
+  newStatus: StatusInit,
+  programId = PROGRAM_ID,
+): Instruction {
+  return {
+    programId,
+    steps: [
+      { log: "Instruction: ChangePaymentPolicyStatus" },
+      { data: encodePolicyStatusChanged(paymentPolicy, oldStatus, newStatus) },
+      { log: `Payment policy status changed from ${oldStatus} to ${newStatus}` },
+    ],
+  };
+}
+
+/** delete_payment_policy: the account is closed and its rent returned. */
+export function deletePaymentPolicy(paymentPolicy: string, owner: string, policyId: number, programId = PROGRAM_ID): Instruction {
+  return {
+    programId,
+    steps: [{ log: "Instruction: DeletePaymentPolicy" }, { data: encodePolicyDeleted(paymentPolicy, owner, policyId) }],
   };
 }

@@ -54,6 +54,15 @@ export function App() {
           {feed.trackingIds.map((trackingId) => (
             <li key={trackingId}>
               <code>{trackingId}</code>
+              {feed.policyStatuses[trackingId] !== undefined && (
+                <span
+                  className={`policy-badge policy-${feed.policyStatuses[trackingId].status}`}
+                  aria-label={`Policy status of ${trackingId}`}
+                  title={`since ${new Date(feed.policyStatuses[trackingId].timestamp * 1000).toLocaleString()}`}
+                >
+                  {feed.policyStatuses[trackingId].status}
+                </span>
+              )}
               <button type="button" onClick={() => feed.unwatch(trackingId)} aria-label={`Stop watching ${trackingId}`}>
                 ×
               </button>

@@ -8,6 +8,14 @@ export interface LivePayment {
   receivedAt: number;
 }
 
+export interface PolicyBadge {
+  status: string;
+  /** Chain time of the change, unix seconds. */
+  timestamp: number;
+  /** Position in the policy log: a newer change replaces an older one, never the reverse. */
+  policyOffset: number;
+}
+
 export interface FeedNotice {
   kind: "ack" | "error";
   text: string;
@@ -25,6 +33,8 @@ export interface PaymentFeedView {
   trackingIds: string[];
   /** Newest offset per tracking ID when its subscription was answered; history is read up to it. */
   latestOffsets: Record<string, number | undefined>;
+  /** The latest lifecycle status of each tracking ID's payment policy, once one is known. */
+  policyStatuses: Record<string, PolicyBadge>;
   watch(trackingId: string): void;
   unwatch(trackingId: string): void;
 }
@@ -45,6 +55,7 @@ export function usePaymentFeed(): PaymentFeedView {
   const [notices, setNotices] = useState<FeedNotice[]>([]);
   const [trackingIds, setTrackingIds] = useState<string[]>([]);
   const [latestOffsets, setLatestOffsets] = useState<Record<string, number | undefined>>({});
+  const [policyStatuses, setPolicyStatuses] = useState<Record<string, PolicyBadge>>({});
   const subscriptionsRef = useRef<Subscriptions | null>(null);
   const trackingIdsRef = useRef<string[]>([]);
   useEffect(() => {
@@ -115,18 +126,37 @@ export function usePaymentFeed(): PaymentFeedView {
       }),
     ];
 
+    const showPolicy = (trackingId: string, change: PolicyBadge) =>
+      setPolicyStatuses((previous) => {
+        const shown = previous[trackingId];
+        if (shown !== undefined && shown.policyOffset >= change.policyOffset) return previous;
+        return { ...previous, [trackingId]: { status: change.status, timestamp: change.timestamp, policyOffset: change.policyOffset } };
+      });
+
     const subscriptions: Subscriptions = {
       add(trackingId) {
         if (unsubscribes.has(trackingId)) return;
-        const unsubscribe = client.subscribe(trackingId, (payment, { replayed }) => {
-          const data = toWirePayment(payment);
-          setPayments((previous) =>
-            // Unwatching and watching again starts a new subscription, which may meet a row already shown.
-            previous.some((row) => row.data.id === data.id)
-              ? previous
-              : [{ data, replayed, receivedAt: Date.now() }, ...previous].slice(0, MAX_ROWS),
-          );
-        });
+        const unsubscribe = client.subscribe(
+          trackingId,
+          (payment, { replayed }) => {
+            const data = toWirePayment(payment);
+            setPayments((previous) =>
+              // Unwatching and watching again starts a new subscription, which may meet a row already shown.
+              previous.some((row) => row.data.id === data.id)
+                ? previous
+                : [{ data, replayed, receivedAt: Date.now() }, ...previous].slice(0, MAX_ROWS),
+            );
+          },
+          { onPolicy: (change) => showPolicy(trackingId, change) },
+        );
+        // The live subscription brings changes from now on; the stored log gives the status as it stands.
+        void fetch(`/v1/history?trackingId=${encodeURIComponent(trackingId)}&kind=policy&limit=1000`)
+          .then((response) => (response.ok ? (response.json() as Promise<{ items: PolicyBadge[] }>) : { items: [] }))
+          .then(({ items }) => {
+            const newest = items[items.length - 1];
+            if (newest !== undefined && unsubscribes.has(trackingId)) showPolicy(trackingId, newest);
+          })
+          .catch(() => undefined);
         unsubscribes.set(trackingId, unsubscribe);
       },
       remove(trackingId) {
@@ -154,8 +184,9 @@ export function usePaymentFeed(): PaymentFeedView {
   const unwatch = useCallback((trackingId: string) => {
     setTrackingIds((previous) => previous.filter((id) => id !== trackingId));
     setLatestOffsets((previous) => without(previous, trackingId));
+    setPolicyStatuses((previous) => without(previous, trackingId));
     subscriptionsRef.current?.remove(trackingId);
   }, []);
 
-  return { state, stateDetail, payments, notices, trackingIds, latestOffsets, watch, unwatch };
+  return { state, stateDetail, payments, notices, trackingIds, latestOffsets, policyStatuses, watch, unwatch };
 }

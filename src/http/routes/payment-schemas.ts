@@ -42,3 +42,34 @@ export const publishResponseSchema = z.union([
 ]);
 
 export const historyResponseSchema = z.object({ payments: z.array(paymentDataSchema) });
+
+const policyStatus = z.enum(["created", "active", "paused", "completed", "deleted"]);
+
+/** The wire form of a stored policy lifecycle event: the `data` of a socket `policy` event. */
+export const policyStatusDataSchema = z.object({
+  trackingId: z.string().describe("The policy's memo"),
+  paymentPolicy: base58Key.describe("The PaymentPolicy account"),
+  status: policyStatus,
+  previousStatus: policyStatus.optional(),
+  signature: z.string().describe("base58 Solana transaction signature"),
+  timestamp: z.number().int().describe("Chain time, unix seconds"),
+  gateway: base58Key.optional(),
+  recipient: base58Key.optional(),
+  id: z.string().describe("Stable identity, `<signature>:policy:<eventIndex>`"),
+  policyOffset: z.number().int().min(1).describe("Position in the tracking ID's policy log: 1, 2, 3 … without gaps"),
+  afterOffset: z.number().int().min(0).describe("The payment offset this event follows"),
+  eventIndex: z.number().int().min(0),
+  slot: z.number().int().min(0).optional(),
+});
+
+/** `GET /v1/history`: payments and policy events in replay order. */
+export const mixedHistoryResponseSchema = z.object({
+  items: z.array(
+    z.union([
+      paymentDataSchema.extend({ kind: z.literal("payment") }),
+      policyStatusDataSchema.extend({ kind: z.literal("policy") }),
+    ]),
+  ),
+  nextAfter: z.number().int().min(0).describe("`after` for the next page"),
+  nextPolicyAfter: z.number().int().min(0).describe("`policyAfter` for the next page"),
+});

@@ -14,6 +14,10 @@ import type { PaymentInput } from "../../payment.js";
 import type { PaymentSink, PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
 import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../solana/backoff.js";
 import { messageText, parseStreamMessage } from "./stream-message.js";
+import type { PolicyDirectory, PolicyEventSink } from "../policy-event-sink.js";
+import { policyInputFromStream } from "./policy-stream-input.js";
+import type { PolicyStreamEvent } from "./policy-stream-message.js";
+import { ZERO_PUBKEY } from "../solana/payment-record.js";
 import { createStreamMetrics, type StreamMetrics } from "./stream-metrics.js";
 
 export const DEFAULT_GROUP = "tributary-ws";
@@ -33,6 +37,11 @@ export interface RedisStreamSourceOptions {
   /** Where entries that can never succeed go. @default "<stream>:dead" */
   deadLetterStream?: string | undefined;
   sink: PaymentSink;
+  /**
+   * Where the indexer's policy lifecycle messages go, and the directory that
+   * names their tracking IDs. Without it, they are skipped and counted.
+   */
+  policies?: { sink: PolicyEventSink; directory: PolicyDirectory } | undefined;
   logger: Logger;
   registry: Registry;
   /** @default "redis-stream" */
@@ -94,6 +103,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   readonly deadLetterStream: string;
   readonly #url: string;
   readonly #sink: PaymentSink;
+  readonly #policies: RedisStreamSourceOptions["policies"];
   readonly #log: Logger;
   readonly #metrics: StreamMetrics;
   readonly #maxDeliveries: number;
@@ -126,6 +136,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     this.stream = options.stream;
     this.group = options.group ?? DEFAULT_GROUP;
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
+    this.#policies = options.policies;
     this.deadLetterStream = options.deadLetterStream ?? `${options.stream}:dead`;
     if (this.deadLetterStream === this.stream) throw new TypeError("The dead-letter stream must differ from the stream");
     this.#url = options.url;
@@ -342,7 +353,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   }
 
   async #process(entries: readonly Entry[], signal: AbortSignal): Promise<void> {
-    const valid: ParsedEntry[] = [];
+    let valid: ParsedEntry[] = [];
     for (const entry of entries) {
       if (entry.deliveries > this.#maxDeliveries) {
         await this.#deadLetter(entry, "max_deliveries", `delivered ${entry.deliveries - 1} times without being stored`);
@@ -354,7 +365,12 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
         continue;
       }
       const parsed = parseStreamMessage(text.text);
-      if (parsed.ok) valid.push({ entry, payment: parsed.payment });
+      if (parsed.ok && parsed.format === "policy_event") {
+        // In stream order: the payments read before it are stored first.
+        if (valid.length > 0) await this.#ingest(valid, signal);
+        valid = [];
+        await this.#ingestPolicy(entry, parsed.policy, signal);
+      } else if (parsed.ok) valid.push({ entry, payment: parsed.payment });
       else if (parsed.skip) await this.#skip(entry, parsed.reason, parsed.detail);
       else await this.#deadLetter(entry, "malformed", parsed.detail);
     }
@@ -366,6 +382,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     for (let attempt = 0; ; attempt++) {
       let outcomes;
       try {
+        await this.#learnPolicies(pending.map((item) => item.payment));
         outcomes = await this.#sink.ingest(pending.map((item) => item.payment));
       } catch (error) {
         if (isOutage(error)) {
@@ -399,6 +416,56 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
       this.emit("stored", { ids, payments: pending.map((item) => item.payment) });
       return;
     }
+  }
+
+  /** Payments name their policy: remembered, so the policy's later lifecycle messages find their tracking ID. */
+  async #learnPolicies(payments: readonly PaymentInput[]): Promise<void> {
+    const directory = this.#policies?.directory;
+    if (directory === undefined) return;
+    const mappings = payments.flatMap((payment) =>
+      payment.paymentPolicy === undefined || payment.paymentPolicy === ZERO_PUBKEY
+        ? []
+        : [{ paymentPolicy: payment.paymentPolicy, trackingId: payment.trackingId, source: "payment" as const }],
+    );
+    try {
+      await directory.rememberPolicies(mappings);
+    } catch (error) {
+      this.#log.warn({ err: error }, "could not remember the payments' policies");
+      throw new ServiceError("STORE_UNAVAILABLE");
+    }
+  }
+
+  /**
+   * One policy lifecycle message: attributed through its memo or the policy
+   * directory, stored, then acknowledged. One the directory cannot place is
+   * skipped and counted (the indexer's stream has no account to read); a
+   * store outage leaves it pending, to be claimed again.
+   */
+  async #ingestPolicy(entry: Entry, event: PolicyStreamEvent, signal: AbortSignal): Promise<void> {
+    const policies = this.#policies;
+    if (policies === undefined) return this.#skip(entry, "policy_events_off", `${event.name} is not ingested by this source`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const input = await policyInputFromStream(event, policies.directory);
+        if (!input.ok) return await this.#skip(entry, input.reason, input.detail);
+        await policies.sink.ingestPolicyEvents([input.event]);
+        break;
+      } catch (error) {
+        if (error instanceof ServiceError && !isOutage(error)) {
+          return this.#deadLetter(entry, "rejected", `${error.code}: ${error.message}`);
+        }
+        // Retried in place, as payments are, so later entries do not overtake it.
+        this.#metrics.failures.inc({ kind: "store_unavailable" });
+        this.#log.warn({ err: error, ids: [entry.id] }, "could not store a policy event; retrying");
+        this.emit("failed", { ids: [entry.id], kind: "store_unavailable", error });
+        this.#setState("reconnecting", `store: ${errorMessage(error)}`);
+        // Throws once stopped, leaving the entry pending for whoever comes next.
+        await sleep(backoffDelay(attempt, this.#retryBackoff), signal);
+      }
+    }
+    await this.#redis().xack(this.stream, this.group, entry.id);
+    this.#metrics.stored.inc();
+    this.#lastPaymentAt = Date.now();
   }
 
   /** Drops entries that another consumer claimed (or acknowledged) while this one waited for the store. */

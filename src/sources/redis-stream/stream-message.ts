@@ -7,18 +7,22 @@
  * Tributary indexer publishes to its `tributary_PaymentRecord` topic, or one
  * payment in the service's own publish format (the body of POST /v1/payments).
  */
-import bs58 from "bs58";
 import { z } from "zod";
 import { ServiceError } from "../../errors.js";
 import { parsePublishBody } from "../../ingest/payment-request.js";
-import { parseU64, type PaymentInput } from "../../payment.js";
+import type { PaymentInput } from "../../payment.js";
 import type { PaymentRecord } from "../solana/payment-record.js";
+import { POLICY_EVENT_NAMES } from "../solana/policy-events.js";
+import { parsePolicyStreamMessage, type PolicyStreamEvent } from "./policy-stream-message.js";
 import { toPaymentInput, type SkipReason } from "../solana/to-payment-input.js";
+import { byteArray, describeIssue, issue, i64Schema as i64, pubkeySchema as pubkey, signatureSchema as signature, u64Schema as u64, wholeNumberSchema as wholeNumber } from "./stream-fields.js";
 
 export const MESSAGE_FIELDS = ["message", "payload"] as const;
 
 export type StreamMessageResult =
   | { ok: true; format: "payment_record" | "payment"; payment: PaymentInput }
+  /** A policy lifecycle event; its tracking ID is found by the source (memo or policy directory). */
+  | { ok: true; format: "policy_event"; policy: PolicyStreamEvent }
   /** Not a payment and never will be; the entry is acknowledged and counted. */
   | { ok: false; skip: true; reason: "empty_memo"; detail: string }
   /** Unreadable as it stands: redelivering it cannot help, so it goes to the dead-letter stream. */
@@ -39,64 +43,6 @@ export function messageText(fields: readonly string[]): { ok: true; text: string
     detail: `expected a "message" or "payload" field, or exactly one field; got ${byName.size === 0 ? "none" : [...byName.keys()].join(", ")}`,
   };
 }
-
-const issue = (context: z.RefinementCtx, message: string): typeof z.NEVER => {
-  context.addIssue({ code: "custom", message });
-  return z.NEVER;
-};
-
-/** The indexer serialises keys either as base58 text or as the raw 32-byte array. */
-const pubkey = z.unknown().transform((value, context): string => {
-  if (typeof value === "string") {
-    let bytes: Uint8Array;
-    try {
-      bytes = bs58.decode(value);
-    } catch {
-      return issue(context, "must be a base58 public key or an array of 32 bytes");
-    }
-    return bytes.length === 32 ? value : issue(context, "must be a base58 public key (32 bytes)");
-  }
-  const bytes = byteArray(value, 32);
-  return bytes === undefined ? issue(context, "must be a base58 public key or an array of 32 bytes") : bs58.encode(bytes);
-});
-
-function byteArray(value: unknown, length: number): Uint8Array | undefined {
-  if (!Array.isArray(value) || value.length !== length) return undefined;
-  if (!value.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) return undefined;
-  return Uint8Array.from(value as number[]);
-}
-
-const signature = z.string({ error: "must be a base58 transaction signature" }).refine((value) => {
-  try {
-    return bs58.decode(value).length === 64;
-  } catch {
-    return false;
-  }
-}, "must be a base58 transaction signature (64 bytes)");
-
-/** u64 as a decimal string, or a number small enough that JSON.parse kept it exact. */
-const u64 = z.unknown().transform((value, context): bigint => {
-  const parsed = parseU64(value);
-  return parsed ?? issue(context, "must be a u64 as a decimal string (or a safe-integer number)");
-});
-
-/** An i64 kept as bigint so the range check happens where the chain watcher does it. */
-const i64 = z.unknown().transform((value, context): bigint => {
-  if (typeof value === "number" && Number.isSafeInteger(value)) return BigInt(value);
-  if (typeof value === "string" && /^-?(0|[1-9][0-9]{0,18})$/.test(value)) {
-    const parsed = BigInt(value);
-    if (parsed >= -(2n ** 63n) && parsed < 2n ** 63n) return parsed;
-  }
-  return issue(context, "must be an i64 as a whole number or decimal string");
-});
-
-const wholeNumber = (max: number) =>
-  z.unknown().transform((value, context): number => {
-    const parsed = typeof value === "string" && /^(0|[1-9][0-9]*)$/.test(value) ? Number(value) : value;
-    return typeof parsed === "number" && Number.isSafeInteger(parsed) && parsed >= 0 && parsed <= max
-      ? parsed
-      : issue(context, `must be a whole number from 0 to ${max}`);
-  });
 
 const paymentRecordEvent = z.object({
   event_name: z.literal("PaymentRecord", { error: 'must be "PaymentRecord"' }),
@@ -120,13 +66,6 @@ const paymentRecordEvent = z.object({
   ),
 });
 
-function describeIssue(error: z.ZodError): string {
-  const first = error.issues[0];
-  if (first === undefined) return "is invalid";
-  const path = first.path.map(String).join(".");
-  return path === "" ? first.message : `${path}: ${first.message}`;
-}
-
 /**
  * Reads one entry's JSON text.
  *
@@ -147,7 +86,16 @@ export function parseStreamMessage(text: string): StreamMessageResult {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return { ok: false, skip: false, reason: "malformed", detail: "must be one JSON object" };
   }
-  if ("event_name" in json) return fromPaymentRecordEvent(json);
+  if ("event_name" in json) {
+    const name = (json as { event_name: unknown }).event_name;
+    if (POLICY_EVENT_NAMES.some((policyEvent) => policyEvent === name)) {
+      const policy = parsePolicyStreamMessage(json);
+      return policy.ok
+        ? { ok: true, format: "policy_event", policy: policy.event }
+        : { ok: false, skip: false, reason: "malformed", detail: `${String(name)}: ${policy.detail}` };
+    }
+    return fromPaymentRecordEvent(json);
+  }
   try {
     const [payment] = parsePublishBody(json).payments;
     if (payment === undefined) throw new Error("no payment in the message");

@@ -15,12 +15,15 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { PaymentInput } from "../../payment.js";
+import type { PolicyEventInput } from "../../policy-event.js";
+import type { PolicyDirectory, PolicyEventSink } from "../policy-event-sink.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
 import type { PaymentSink, PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
 import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "./backoff.js";
 import { parseCheckpoint, serializeCheckpoint, type ChainCheckpoint } from "./chain-checkpoint.js";
 import { LogsSubscription, type LogsNotification } from "./logs-subscription.js";
-import { paymentsFromLogs } from "./payments-from-logs.js";
+import { paymentsFromLogs, type ChainItem } from "./payments-from-logs.js";
+import { PolicyResolver, type PolicyEventAt } from "./policy-resolver.js";
 import { deriveWebSocketUrl } from "./rpc-urls.js";
 import { COMMITMENTS, SolanaRpc, type Commitment, type SignatureInfo } from "./solana-rpc.js";
 import { createWatcherMetrics, type WatcherMetrics } from "./watcher-metrics.js";
@@ -47,6 +50,11 @@ export interface ChainWatcherOptions {
    */
   commitment?: Commitment | undefined;
   sink: PaymentSink;
+  /**
+   * Where policy lifecycle events go, and the policy → tracking ID directory
+   * they are attributed with. Without it, policy events are ignored.
+   */
+  policies?: { sink: PolicyEventSink; directory: PolicyDirectory } | undefined;
   checkpoints: CheckpointStore;
   logger: Logger;
   registry: Registry;
@@ -102,8 +110,19 @@ export interface ChainWatcherEvents {
   checkpoint: [ChainCheckpoint];
   /** After the sink resolved for these payments. */
   payments: [PaymentInput[]];
+  /** After the policy sink resolved for these lifecycle events. */
+  policies: [PolicyEventInput[]];
   /** After a backfill caught up; `transactions` is how many it walked. */
   backfilled: [{ transactions: number }];
+}
+
+/** One transaction's items, with what placing them on the chain needs. */
+interface TransactionItems {
+  signature: string;
+  slot: number;
+  /** Known from getTransaction; read by getBlockTime only when a policy event needs it. */
+  blockTime: number | undefined;
+  items: ChainItem[];
 }
 
 interface SessionProgress {
@@ -117,6 +136,8 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   readonly wsUrl: string;
   readonly #rpc: SolanaRpc;
   readonly #sink: PaymentSink;
+  readonly #policySink: PolicyEventSink | undefined;
+  readonly #resolver: PolicyResolver | undefined;
   readonly #checkpoints: CheckpointStore;
   readonly #log: Logger;
   readonly #metrics: WatcherMetrics;
@@ -176,7 +197,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
     this.#batchSize = positiveInteger(options.batchSize ?? 100, "batchSize", 1);
     this.#fetchConcurrency = positiveInteger(options.fetchConcurrency ?? 8, "fetchConcurrency", 1);
     this.#notFoundRetries = positiveInteger(options.notFoundRetries ?? 5, "notFoundRetries", 0);
-    this.#rpc = new SolanaRpc({
+    const rpc = (this.#rpc = new SolanaRpc({
       url: options.rpcUrl,
       timeoutMs: options.rpc?.timeoutMs,
       maxAttempts: options.rpc?.maxAttempts,
@@ -186,7 +207,18 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
         this.#metrics.rpcRetries.inc({ method: info.method });
         this.#log.debug(info, "retrying RPC call");
       },
-    });
+    }));
+    this.#policySink = options.policies?.sink;
+    this.#resolver =
+      options.policies === undefined
+        ? undefined
+        : new PolicyResolver({
+            directory: options.policies.directory,
+            getAccount: (address) => rpc.getAccountInfo(address, this.commitment, this.#abort?.signal),
+            programId: this.programId,
+            metrics: this.#metrics,
+            logger: this.#log,
+          });
   }
 
   async start(): Promise<void> {
@@ -338,8 +370,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       const found = await mapConcurrent(batch, this.#fetchConcurrency, (entry) =>
         this.#paymentsOfListed(entry, signal),
       );
-      const payments = found.flat();
-      if (payments.length > 0) await this.#ingest(payments);
+      await this.#ingestItems(found.filter((tx) => tx !== undefined), signal);
       const last = batch[batch.length - 1];
       if (last) await this.#advance({ signature: last.signature, slot: last.slot });
     }
@@ -376,24 +407,29 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
     return newestFirst.reverse();
   }
 
-  async #paymentsOfListed(entry: SignatureInfo, signal: AbortSignal): Promise<PaymentInput[]> {
+  async #paymentsOfListed(entry: SignatureInfo, signal: AbortSignal): Promise<TransactionItems | undefined> {
     if (entry.err !== null) {
       this.#metrics.transactions.inc({ path: "backfill", outcome: "failed_tx" });
-      return [];
+      return undefined;
     }
     for (let attempt = 0; ; attempt++) {
       const tx = await this.#rpc.getTransaction(entry.signature, this.commitment, signal);
       if (tx?.meta) {
         if (tx.meta.err !== null) {
           this.#metrics.transactions.inc({ path: "backfill", outcome: "failed_tx" });
-          return [];
+          return undefined;
         }
         if (!tx.meta.logMessages) {
           // Skipping would lose its payments for good; failing the backfill keeps them retryable.
           throw new Error(`getTransaction ${entry.signature}: the node returned no log messages`);
         }
         this.#metrics.transactions.inc({ path: "backfill", outcome: "processed" });
-        return this.#extract(tx.meta.logMessages, entry.signature, tx.slot);
+        return {
+          signature: entry.signature,
+          slot: tx.slot,
+          blockTime: tx.blockTime ?? entry.blockTime ?? undefined,
+          items: this.#extract(tx.meta.logMessages, entry.signature, tx.slot),
+        };
       }
       if (attempt >= this.#notFoundRetries) {
         throw new Error(`getTransaction ${entry.signature}: not available at ${this.commitment} commitment`);
@@ -407,14 +443,15 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#metrics.transactions.inc({ path: "live", outcome: "failed_tx" });
     } else {
       this.#metrics.transactions.inc({ path: "live", outcome: "processed" });
-      const payments = this.#extract(notification.logs, notification.signature, notification.slot);
-      if (payments.length > 0) await this.#ingest(payments);
+      const items = this.#extract(notification.logs, notification.signature, notification.slot);
+      const signal = this.#abort?.signal ?? AbortSignal.abort();
+      await this.#ingestItems([{ signature: notification.signature, slot: notification.slot, blockTime: undefined, items }], signal);
     }
     await this.#advance({ signature: notification.signature, slot: notification.slot });
     this.#synced(notification.slot);
   }
 
-  #extract(logs: readonly string[], signature: string, slot: number): PaymentInput[] {
+  #extract(logs: readonly string[], signature: string, slot: number): ChainItem[] {
     const found = paymentsFromLogs(logs, { programId: this.programId, signature, slot });
     if (found.truncated) {
       this.#metrics.logAnomalies.inc({ kind: "truncated" });
@@ -428,7 +465,73 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#metrics.events.inc({ outcome: skip.reason });
       this.#log.warn({ signature, eventIndex: skip.eventIndex, reason: skip.reason, detail: skip.detail }, "skipped a PaymentRecord");
     }
-    return found.payments;
+    for (const skip of found.skippedPolicyEvents) {
+      this.#metrics.policyEvents.inc({ event: skip.name, outcome: "malformed" });
+      this.#log.warn({ signature, eventIndex: skip.eventIndex, detail: skip.detail }, "skipped a policy event");
+    }
+    return found.items;
+  }
+
+  /**
+   * Hands the transactions' payments and policy events on in chain order:
+   * each run of one kind is stored before the next run starts, so a policy
+   * event is stored after the payments that preceded it on chain (its
+   * `afterOffset` says so) and before the ones that follow.
+   */
+  async #ingestItems(transactions: readonly TransactionItems[], signal: AbortSignal): Promise<void> {
+    let payments: PaymentInput[] = [];
+    let policies: PolicyEventAt[] = [];
+    const flushPayments = async (): Promise<void> => {
+      if (payments.length === 0) return;
+      const run = payments;
+      payments = [];
+      await this.#resolver?.learnFromPayments(run);
+      await this.#ingest(run);
+      const completions = (await this.#resolver?.completionsAfter(run)) ?? [];
+      if (completions.length > 0 && this.#policySink !== undefined) {
+        await this.#policySink.ingestPolicyEvents(completions);
+        this.emit("policies", completions);
+      }
+    };
+    const flushPolicies = async (): Promise<void> => {
+      if (policies.length === 0) return;
+      const run = policies;
+      policies = [];
+      await this.#ingestPolicies(run);
+    };
+    for (const tx of transactions) {
+      for (const item of tx.items) {
+        if (item.kind === "payment") {
+          await flushPolicies();
+          payments.push(item.payment);
+        } else if (this.#resolver !== undefined) {
+          await flushPayments();
+          tx.blockTime ??= await this.#blockTime(tx.slot, signal);
+          policies.push({ ...item.policy, signature: tx.signature, slot: tx.slot, blockTime: tx.blockTime });
+        }
+      }
+    }
+    await flushPayments();
+    await flushPolicies();
+  }
+
+  async #ingestPolicies(events: readonly PolicyEventAt[]): Promise<void> {
+    const inputs = (await this.#resolver?.resolve(events)) ?? [];
+    if (inputs.length === 0 || this.#policySink === undefined) return;
+    await this.#policySink.ingestPolicyEvents(inputs);
+    for (const input of inputs) {
+      const name = events.find((at) => at.signature === input.signature && at.eventIndex === input.eventIndex)?.event.name;
+      this.#metrics.policyEvents.inc({ event: name ?? "unknown", outcome: "ingested" });
+    }
+    this.emit("policies", inputs);
+  }
+
+  /** A live notification carries no block time; the node knows it. Falls back to the server's clock if the node does not. */
+  async #blockTime(slot: number, signal: AbortSignal): Promise<number> {
+    const time = await this.#rpc.getBlockTime(slot, signal);
+    if (time !== null) return time;
+    this.#log.warn({ slot }, "the node has no block time for this slot: the server's clock stands in");
+    return Math.floor(Date.now() / 1000);
   }
 
   async #ingest(payments: PaymentInput[]): Promise<void> {

@@ -2,6 +2,7 @@
 import type { PaymentInput } from "../../payment.js";
 import { programDataOf } from "./log-attribution.js";
 import { decodeBase64, decodePaymentRecordBytes, hasPaymentRecordDiscriminator } from "./payment-record.js";
+import { decodePolicyEventBytes, policyEventNameOf, type PolicyEvent, type PolicyEventName } from "./policy-events.js";
 import { toPaymentInput, type SkipReason } from "./to-payment-input.js";
 
 export interface SkippedEvent {
@@ -10,8 +11,26 @@ export interface SkippedEvent {
   detail: string;
 }
 
+/** A policy lifecycle event of the transaction, with its position among the transaction's policy events. */
+export interface LoggedPolicyEvent {
+  event: PolicyEvent;
+  eventIndex: number;
+}
+
+/** What the transaction carried, in log order: payments and policy events interleaved as they happened. */
+export type ChainItem = { kind: "payment"; payment: PaymentInput } | { kind: "policy"; policy: LoggedPolicyEvent };
+
+export interface SkippedPolicyEvent {
+  name: PolicyEventName;
+  eventIndex: number;
+  detail: string;
+}
+
 export interface LogPayments {
   payments: PaymentInput[];
+  items: ChainItem[];
+  /** Policy events whose bytes fit no known layout (an older or newer program), counted and left out. */
+  skippedPolicyEvents: SkippedPolicyEvent[];
   skipped: SkippedEvent[];
   truncated: boolean;
   anomalies: number;
@@ -31,16 +50,28 @@ export interface TransactionRef {
 export function paymentsFromLogs(logs: readonly unknown[], tx: TransactionRef): LogPayments {
   const attributed = programDataOf(logs, tx.programId);
   const payments: PaymentInput[] = [];
+  const items: ChainItem[] = [];
   const skipped: SkippedEvent[] = [];
+  const skippedPolicyEvents: SkippedPolicyEvent[] = [];
   let eventIndex = 0;
+  // Policy events are counted apart, so payment identities stay what they always were.
+  let policyIndex = 0;
   for (const text of attributed.data) {
     const bytes = decodeBase64(text);
     if (bytes === undefined) {
       skipped.push({ eventIndex: undefined, reason: "malformed", detail: "Program data is not valid base64" });
       continue;
     }
-    // Other events of the program (if it ever emits any) are not payments.
-    if (!hasPaymentRecordDiscriminator(bytes)) continue;
+    if (!hasPaymentRecordDiscriminator(bytes)) {
+      const name = policyEventNameOf(bytes);
+      // The program's other events (gateways, referrals …) are not for subscribers.
+      if (name === undefined) continue;
+      const index = policyIndex++;
+      const decoded = decodePolicyEventBytes(bytes);
+      if (decoded.ok) items.push({ kind: "policy", policy: { event: decoded.event, eventIndex: index } });
+      else skippedPolicyEvents.push({ name, eventIndex: index, detail: decoded.reason === "malformed" ? decoded.detail : name });
+      continue;
+    }
     const index = eventIndex++;
     const decoded = decodePaymentRecordBytes(bytes);
     if (!decoded.ok) {
@@ -48,8 +79,10 @@ export function paymentsFromLogs(logs: readonly unknown[], tx: TransactionRef): 
       continue;
     }
     const mapped = toPaymentInput(decoded.record, { signature: tx.signature, eventIndex: index, slot: tx.slot });
-    if (mapped.ok) payments.push(mapped.payment);
-    else skipped.push({ eventIndex: index, reason: mapped.reason, detail: mapped.detail });
+    if (mapped.ok) {
+      payments.push(mapped.payment);
+      items.push({ kind: "payment", payment: mapped.payment });
+    } else skipped.push({ eventIndex: index, reason: mapped.reason, detail: mapped.detail });
   }
-  return { payments, skipped, truncated: attributed.truncated, anomalies: attributed.anomalies };
+  return { payments, items, skipped, skippedPolicyEvents, truncated: attributed.truncated, anomalies: attributed.anomalies };
 }

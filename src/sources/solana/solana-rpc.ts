@@ -79,6 +79,20 @@ export const transactionSchema = z.object({
 });
 export type TransactionInfo = z.infer<typeof transactionSchema>;
 
+const accountInfoResultSchema = z.object({
+  value: z
+    .object({
+      owner: z.string(),
+      data: z.tuple([z.string(), z.literal("base64")]),
+    })
+    .nullable(),
+});
+
+export interface AccountInfo {
+  owner: string;
+  data: Uint8Array;
+}
+
 export interface SignaturesQuery {
   before?: string | undefined;
   until?: string | undefined;
@@ -149,6 +163,20 @@ export class SolanaRpc {
       signal,
     );
     return parseResult("getTransaction", transactionSchema.nullable(), result);
+  }
+
+  /** Null when the node has no time for the slot (skipped or pruned). */
+  async getBlockTime(slot: number, signal?: AbortSignal): Promise<number | null> {
+    const result = await this.call("getBlockTime", [slot], signal);
+    return parseResult("getBlockTime", z.number().int().nullable(), result);
+  }
+
+  /** An account's data and owner; null when the account does not exist (never created, or closed). */
+  async getAccountInfo(address: string, commitment: Commitment, signal?: AbortSignal): Promise<AccountInfo | null> {
+    const result = await this.call("getAccountInfo", [address, { encoding: "base64", commitment }], signal);
+    const parsed = parseResult("getAccountInfo", accountInfoResultSchema, result);
+    if (parsed.value === null) return null;
+    return { owner: parsed.value.owner, data: Buffer.from(parsed.value.data[0], "base64") };
   }
 
   async getSlot(commitment: Commitment, signal?: AbortSignal): Promise<number> {

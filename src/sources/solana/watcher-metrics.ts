@@ -8,8 +8,14 @@ export type EventOutcome =
   | "timestamp_out_of_range"
   | "malformed";
 
+/** What became of a policy lifecycle event found in the logs. */
+export type PolicyEventOutcome = "ingested" | "malformed" | "invalid_memo" | "unknown_policy";
+
 export interface WatcherMetrics {
   events: Counter<"outcome">;
+  policyEvents: Counter<"event" | "outcome">;
+  /** How a policy's tracking ID was found: directory hit, learned, read from its account. */
+  policyLookups: Counter<"result">;
   transactions: Counter<"path" | "outcome">;
   logAnomalies: Counter<"kind">;
   reconnects: Counter;
@@ -25,6 +31,18 @@ export function createWatcherMetrics(registry: Registry, prefix = "tributary_sol
       name: `${prefix}events_total`,
       help: "PaymentRecord events seen in Tributary logs, by outcome (anything but ingested was skipped)",
       labelNames: ["outcome"],
+      registers,
+    }),
+    policyEvents: new Counter({
+      name: `${prefix}policy_events_total`,
+      help: "Policy lifecycle events (PaymentPolicyCreated, StatusChanged, Deleted) by outcome; malformed: a layout that fits no known one, unknown_policy: no tracking ID could be found",
+      labelNames: ["event", "outcome"],
+      registers,
+    }),
+    policyLookups: new Counter({
+      name: `${prefix}policy_lookups_total`,
+      help: "Tracking ID look-ups for a policy address: directory (already known), account (read by getAccountInfo), account_missing, account_invalid",
+      labelNames: ["result"],
       registers,
     }),
     transactions: new Counter({
