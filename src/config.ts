@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseAddressOrRange } from "./limits/client-address.js";
+import { isAllowedHostEntry } from "./webhooks/outbound-policy.js";
 
 /**
  * Every setting, read from the environment and validated at boot. A bad value
@@ -24,6 +25,10 @@ const list = z
 const addressList = list.refine(
   (entries) => entries.every((entry) => parseAddressOrRange(entry) !== undefined),
   "must be comma-separated IP addresses or CIDR ranges (10.0.0.0/8, ::1)",
+);
+
+const durationList = list.pipe(
+  z.array(z.string().regex(/^[0-9]+$/, "must be comma-separated whole numbers of ms").transform(Number)).min(1, "must list at least one delay"),
 );
 
 const envShape = z.object({
@@ -121,6 +126,31 @@ const envShape = z.object({
   PUBLISH_RATE_PER_SECOND: integer(0, 1_000_000).default(10_000),
   /** Bytes the server may hold for one socket that does not read; past it the socket is dropped. */
   MAX_BUFFERED_BYTES_PER_SOCKET: integer(16 * 1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+
+  /**
+   * Webhook receivers reachable over plain http and at internal addresses
+   * (private, loopback, link-local, metadata): host names, IPs or CIDR
+   * ranges. Empty: https to public addresses only.
+   */
+  WEBHOOK_ALLOWED_HOSTS: list
+    .refine((entries) => entries.every(isAllowedHostEntry), "must be comma-separated host names, IP addresses or CIDR ranges")
+    .default([]),
+  /** Delays (ms) before each retry of a failed webhook: the 2nd, 3rd, … attempt; the first is immediate. Jittered by ±20 %. */
+  WEBHOOK_RETRY_SCHEDULE_MS: durationList.default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+  /** An endpoint failing for this long (ms) without a single success is disabled. */
+  WEBHOOK_DISABLE_AFTER_MS: integer(1000, 365 * 24 * 3600 * 1000).default(5 * 24 * 3600 * 1000),
+  /** Bound (ms) on one webhook request, answer included. */
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(15_000),
+  /** Bound (ms) on opening the connection to a webhook receiver. */
+  WEBHOOK_CONNECT_TIMEOUT_MS: integer(100, 60_000).default(5_000),
+  /** How often (ms) each node looks for new payments and due retries; a payment stored on this node wakes it at once. */
+  WEBHOOK_POLL_INTERVAL_MS: integer(10, 60_000).default(1_000),
+  /** Webhook endpoints one API key may register. */
+  WEBHOOK_MAX_ENDPOINTS_PER_KEY: integer(1, 10_000).default(20),
+  /** Attempts in flight per endpoint and node, so one slow receiver holds only its own share. */
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: integer(1, 1000).default(8),
+  /** Attempts in flight per node. */
+  WEBHOOK_MAX_IN_FLIGHT: integer(1, 100_000).default(256),
 });
 
 const envSchema = envShape.superRefine((env, context) => {

@@ -32,6 +32,8 @@ export type ErrorCode =
   | "CONNECTION_LIMIT"
   | "MALFORMED_REQUEST"
   | "NOT_FOUND"
+  | "WEBHOOK_URL_REFUSED"
+  | "WEBHOOK_LIMIT"
   | "INTERNAL";
 
 /** The codes the socket sends, in `error` events and refused subscribe answers. */
