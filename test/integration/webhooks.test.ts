@@ -298,3 +298,26 @@ describe("webhooks", () => {
     assert.equal((await api(server, "GET", "/v1/webhooks")).body.webhooks.length, before);
   });
 });
+
+test("at delivery time, a name that resolves to an internal address is refused, logged and counted", async () => {
+  const asked: string[] = [];
+  const server = await startTestServer(FAST, {
+    webhookResolver: async (hostname) => {
+      asked.push(hostname);
+      return [{ address: "169.254.169.254", family: 4 }];
+    },
+  });
+  try {
+    const endpoint = await createEndpoint(server, "https://metadata.test/hook", { trackingIds: ["ssrf-1"] });
+    await server.publish(paymentBody({ trackingId: "ssrf-1" }));
+    await waitUntil(async () => (await api(server, "GET", `/v1/webhooks/${endpoint.id}/deliveries`)).body.attempts.length >= 1, "an attempt is logged");
+    const [attempt] = (await api(server, "GET", `/v1/webhooks/${endpoint.id}/deliveries`)).body.attempts;
+    assert.match(attempt.error, /metadata\.test resolves to 169\.254\.169\.254, an internal address/);
+    assert.equal(attempt.statusCode, undefined);
+    assert.ok(asked.includes("metadata.test"));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /tributary_webhook_attempts_total\{result="refused"\} [1-9]/);
+  } finally {
+    await server.close();
+  }
+});
