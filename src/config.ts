@@ -151,6 +151,8 @@ const envShape = z.object({
   WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: integer(1, 1000).default(8),
   /** Attempts in flight per node. */
   WEBHOOK_MAX_IN_FLIGHT: integer(1, 100_000).default(256),
+  /** How long (ms) delivered and given-up webhook messages and the attempt log are kept. */
+  WEBHOOK_LOG_RETENTION_MS: integer(3600_000, 10 * 365 * 24 * 3600 * 1000).default(30 * 24 * 3600 * 1000),
 });
 
 const envSchema = envShape.superRefine((env, context) => {

@@ -410,6 +410,12 @@ class PostgresWebhookStore implements WebhookStore {
     };
   }
 
+  async pruneFinished(before: number): Promise<number> {
+    const deliveries = await this.pool.query("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < $1", [before]);
+    const attempts = await this.pool.query("DELETE FROM webhook_attempts WHERE attempted_at < $1", [before]);
+    return (deliveries.rowCount ?? 0) + (attempts.rowCount ?? 0);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -229,7 +229,15 @@ class SqliteWebhookStore implements WebhookStore {
     if (row === undefined) return 0;
     const page = this.logPage(Number(row.cursor), limit);
     const last = page.at(-1);
-    if (last === undefined) return 0;
+    if (last === undefined) {
+      // seq is a rowid: once retention has deleted every payment, new ones
+      // count again from 1, below the cursor. Start over from 0; message ids
+      // come from the payment, so what was made before is not made twice.
+      if (Number(row.cursor) > this.logHead()) {
+        this.db.prepare("UPDATE webhook_endpoints SET cursor = '0' WHERE id = ? AND cursor = ?").run(endpointId, row.cursor);
+      }
+      return 0;
+    }
     const messages = page.map((paymentRow) => build(toPayment(paymentRow))).filter((m) => m !== undefined);
     return this.db.transaction(() => {
       // Moves only from the cursor read above: a concurrent materialiser (another process) made these already.
@@ -401,6 +409,14 @@ class SqliteWebhookStore implements WebhookStore {
       pending: pending.pending,
       ...(pending.oldest === null ? {} : { oldestPendingAt: pending.oldest }),
     };
+  }
+
+  async pruneFinished(before: number): Promise<number> {
+    return this.db.transaction(
+      () =>
+        this.db.prepare("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < ?").run(before).changes +
+        this.db.prepare("DELETE FROM webhook_attempts WHERE attempted_at < ?").run(before).changes,
+    ).immediate();
   }
 
   async close(): Promise<void> {

@@ -24,6 +24,8 @@ export interface WebhookDispatcherOptions {
   maxInFlightPerEndpoint: number;
   /** Attempts in flight on this node. */
   maxInFlight: number;
+  /** Delivered and given-up messages and attempts older than this (ms) are forgotten. */
+  logRetentionMs: number;
   /** Log entries read per materialising step. */
   batchSize?: number;
   now?: () => number;
@@ -48,6 +50,7 @@ export class WebhookDispatcher {
   private ticking = false;
   private again = false;
   private stopped = true;
+  private lastPrune = 0;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -93,6 +96,7 @@ export class WebhookDispatcher {
         if (this.stopped) break;
         await this.claim(endpoint);
       }
+      await this.pruneHourly();
     } catch (error) {
       this.options.logger.warn({ err: error }, "webhook dispatch round failed; retrying on the next round");
     } finally {
@@ -102,6 +106,14 @@ export class WebhookDispatcher {
         this.timer = setTimeout(() => void this.tick(), this.again ? 0 : this.options.pollIntervalMs);
       }
     }
+  }
+
+  private async pruneHourly(): Promise<void> {
+    const now = this.now();
+    if (now - this.lastPrune < 3600_000) return;
+    this.lastPrune = now;
+    const deleted = await this.options.store.pruneFinished(now - this.options.logRetentionMs);
+    if (deleted > 0) this.options.logger.info({ deleted }, "old webhook deliveries and attempts forgotten");
   }
 
   private async materialise(endpoint: WebhookEndpoint): Promise<void> {

@@ -67,6 +67,7 @@ export async function createWebhookService(options: WebhookServiceOptions): Prom
         pollIntervalMs: config.WEBHOOK_POLL_INTERVAL_MS,
         maxInFlightPerEndpoint: config.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
         maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT,
+        logRetentionMs: config.WEBHOOK_LOG_RETENTION_MS,
       })
     : undefined;
   return {

@@ -153,5 +153,7 @@ export interface WebhookStore {
   listAttempts(endpointId: string, limit: number): Promise<WebhookAttempt[]>;
   getDelivery(endpointId: string, messageId: string): Promise<WebhookDelivery | undefined>;
   totals(): Promise<WebhookTotals>;
+  /** Forgets delivered and given-up messages finished before `before`, and attempts made before it; returns rows deleted. */
+  pruneFinished(before: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -113,6 +113,9 @@ export function webhookStoreContract(name: string, open: () => Promise<WebhookSt
         assert.equal(await webhooks.recordAttempt({ ...attempt, node: "node-b" }, { kind: "delivered" }), true);
         assert.equal((await webhooks.getDelivery(endpoint.id, held.messageId))?.state, "delivered");
         assert.equal((await webhooks.listAttempts(endpoint.id, 10)).length, 2, "both attempts are in the log");
+        assert.equal(await webhooks.pruneFinished(11_000), 0, "nothing finished before then");
+        assert.equal(await webhooks.pruneFinished(11_001), 3, "the delivered message and its two attempts");
+        assert.equal(await webhooks.getDelivery(endpoint.id, held.messageId), undefined);
       }),
     );
 
