@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { packageRoot } from "../../src/package-root.js";
+import { freePort } from "../support/free-port.js";
 import { paymentBody } from "../support/payments.js";
+import { waitUntil } from "../support/wait.js";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
@@ -67,4 +71,36 @@ test("webhooks create, test, list, deliveries and replay from the CLI", async ()
   const unfiltered = await cli("create", receiver.url);
   assert.equal(unfiltered.code, 1);
   assert.match(unfiltered.stderr, /exactly one of --all/);
+});
+
+test("examples/webhook-receiver.ts verifies what the service sends and rejects a forged request", async () => {
+  const port = await freePort();
+  const created = await fetch(`${server.url}/v1/webhooks`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ url: `http://127.0.0.1:${port}/hook`, filter: { trackingIds: ["example-1"] } }),
+  });
+  const { secret } = (await created.json()) as { secret: string };
+  const child = spawn(process.execPath, ["--import", "tsx", join(packageRoot(), "examples", "webhook-receiver.ts")], {
+    env: { ...process.env, WEBHOOK_SECRET: secret, PORT: String(port) },
+  });
+  const lines: string[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
+  try {
+    await waitUntil(() => lines.includes("listening"), "the example listens", 10_000);
+    const published = await server.publish(paymentBody({ trackingId: "example-1", amount: "18446744073709551615" }));
+    assert.equal(published.status, 200);
+    await waitUntil(() => lines.some((line) => line.startsWith("verified msg_")), "the example verifies the webhook", 10_000);
+    assert.match(lines.find((line) => line.startsWith("verified"))!, /^verified msg_\S+ payment\.executed example-1#1 18446744073709551615$/);
+    const forged = await fetch(`http://127.0.0.1:${port}/hook`, {
+      method: "POST",
+      headers: { "webhook-id": "msg_forged", "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAA" },
+      body: "{}",
+    });
+    assert.equal(forged.status, 400);
+    await waitUntil(() => lines.some((line) => line.startsWith("rejected")), "the example rejects the forged request");
+  } finally {
+    child.kill();
+    await once(child, "exit");
+  }
 });
