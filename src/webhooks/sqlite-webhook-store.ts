@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import Database from "better-sqlite3";
 import { toPayment, type PaymentRow } from "../store/sqlite-database.js";
@@ -121,18 +121,30 @@ export function openSqliteWebhookStore(options: SqliteWebhookStoreOptions): Webh
       db.pragma(`user_version = ${version + 1}`);
     }
   }).immediate();
-  // Reads only; a connection of its own, since a write transaction on a
-  // connection with the payments file attached would take that file's lock too.
-  const log = inMemory ? undefined : new Database(options.paymentsPath, { fileMustExist: true });
-  log?.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
-  return new SqliteWebhookStore(db, log);
+  return new SqliteWebhookStore(db, inMemory ? undefined : options.paymentsPath, options.busyTimeoutMs ?? 2000);
 }
 
 class SqliteWebhookStore implements WebhookStore {
   constructor(
     private readonly db: Database.Database,
-    private readonly log: Database.Database | undefined,
+    private readonly paymentsPath: string | undefined,
+    private readonly busyTimeoutMs: number,
   ) {}
+
+  private logConnection: Database.Database | undefined;
+
+  /**
+   * Reads only; a connection of its own, since a write transaction on a
+   * connection with the payments file attached would take that file's lock
+   * too. Opened once the payments file exists (the payment store creates it).
+   */
+  private get log(): Database.Database | undefined {
+    if (this.logConnection === undefined && this.paymentsPath !== undefined && existsSync(this.paymentsPath)) {
+      this.logConnection = new Database(this.paymentsPath, { fileMustExist: true });
+      this.logConnection.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+    return this.logConnection;
+  }
 
   private logHead(): number {
     if (this.log === undefined) return 0;
@@ -420,7 +432,7 @@ class SqliteWebhookStore implements WebhookStore {
   }
 
   async close(): Promise<void> {
-    if (this.log?.open) this.log.close();
+    if (this.logConnection?.open) this.logConnection.close();
     if (this.db.open) this.db.close();
   }
 }
