@@ -56,6 +56,9 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, state, next_attempt_at);
    CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, tracking_id, state, log_offset);
+   -- Totals for health and metrics (pending) and forgetting old finished messages read these, not the whole table.
+   CREATE INDEX webhook_deliveries_state ON webhook_deliveries (state, created_at);
+   CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
    CREATE TABLE webhook_attempts (
      id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
      endpoint_id   TEXT    NOT NULL,
@@ -68,7 +71,8 @@ const MIGRATIONS: readonly string[] = [
      next_retry_at BIGINT,
      node          TEXT    NOT NULL
    );
-   CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);`,
+   CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
+   CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at);`,
 ];
 
 /** Any constant, never changed: serialises nodes migrating the webhook tables together. */

@@ -66,6 +66,9 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, state, next_attempt_at);
    CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, tracking_id, state, log_offset);
+   -- Totals for health and metrics (pending) and forgetting old finished messages read these, not the whole table.
+   CREATE INDEX webhook_deliveries_state ON webhook_deliveries (state, created_at);
+   CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
    CREATE TABLE webhook_attempts (
      id            INTEGER PRIMARY KEY,
      endpoint_id   TEXT    NOT NULL,
@@ -78,7 +81,8 @@ const MIGRATIONS: readonly string[] = [
      next_retry_at INTEGER,
      node          TEXT    NOT NULL
    );
-   CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);`,
+   CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
+   CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at);`,
 ];
 
 /** The webhook file beside a payments file: data/tributary.sqlite → data/tributary.webhooks.sqlite. */
@@ -108,9 +112,10 @@ export function openSqliteWebhookStore(options: SqliteWebhookStoreOptions): Webh
   const path = inMemory ? ":memory:" : webhookFilePath(options.paymentsPath);
   if (!inMemory) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  // First, so that worker processes opening a fresh file together wait for each other.
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
   db.transaction(() => {
     const current = db.pragma("user_version", { simple: true }) as number;
     if (current > MIGRATIONS.length) {
