@@ -321,3 +321,42 @@ test("at delivery time, a name that resolves to an internal address is refused, 
     await server.close();
   }
 });
+
+test("an endpoint failing for WEBHOOK_DISABLE_AFTER_MS without a success is disabled and says why", async () => {
+  const server = await startTestServer({ ...FAST, WEBHOOK_DISABLE_AFTER_MS: "1000", WEBHOOK_RETRY_SCHEDULE_MS: "200,200,200,200,200,200,200,200,200,200" });
+  const target = await startWebhookReceiver(() => ({ status: 503 }));
+  try {
+    const endpoint = await createEndpoint(server, target.url, { trackingIds: ["failing-1"] });
+    await server.publish(paymentBody({ trackingId: "failing-1" }));
+    await waitUntil(async () => (await api(server, "GET", `/v1/webhooks/${endpoint.id}`)).body.enabled === false, "the endpoint is disabled", 10_000);
+    const shown = (await api(server, "GET", `/v1/webhooks/${endpoint.id}`)).body;
+    assert.match(shown.disabledReason, /^failing without a success since /);
+    assert.ok(Date.parse(shown.disabledAt) - Date.parse(shown.state.failingSince) >= 1000, "not before the configured time");
+    assert.ok(target.received.length >= 2);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /tributary_webhook_endpoint_disables_total\{reason="failing"\} 1/);
+  } finally {
+    await target.close();
+    await server.close();
+  }
+});
+
+test("a key's endpoints are capped by WEBHOOK_MAX_ENDPOINTS_PER_KEY; a refused URL in a PATCH changes nothing", async () => {
+  const server = await startTestServer({ ...FAST, WEBHOOK_MAX_ENDPOINTS_PER_KEY: "1" });
+  try {
+    const endpoint = await createEndpoint(server, "https://merchant.example/one");
+    const second = await api(server, "POST", "/v1/webhooks", { url: "https://merchant.example/two", filter: { all: true } });
+    assert.equal(second.status, 409);
+    assert.equal(second.body.error.code, "WEBHOOK_LIMIT");
+    assert.equal((await createEndpoint(server, "https://merchant.example/other-key", { all: true }, OTHER_KEY)).secret.startsWith("whsec_"), true, "the cap is per key");
+    const patched = await api(server, "PATCH", `/v1/webhooks/${endpoint.id}`, { url: "https://169.254.169.254/latest" });
+    assert.equal(patched.status, 400);
+    assert.equal(patched.body.error.code, "WEBHOOK_URL_REFUSED");
+    assert.equal((await api(server, "GET", `/v1/webhooks/${endpoint.id}`)).body.url, "https://merchant.example/one");
+    assert.equal((await api(server, "PATCH", `/v1/webhooks/${endpoint.id}`, {})).body.error.code, "INVALID_BODY");
+    assert.equal((await api(server, "DELETE", `/v1/webhooks/${endpoint.id}`)).status, 204);
+    await createEndpoint(server, "https://merchant.example/two");
+  } finally {
+    await server.close();
+  }
+});
