@@ -316,7 +316,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       // Sources first, so that nothing new starts; then the ingests in flight finish.
       await Promise.allSettled(sources.map((source) => source.stop()));
       await ingest.idle();
-      await webhooks.stop();
+      await webhooks.stop(config.SHUTDOWN_TIMEOUT_MS / 4);
       await gateway.dropAll(`Server ${reason}; reconnect to continue`, config.SHUTDOWN_TIMEOUT_MS / 2);
       await http.close();
       await gateway.close();

@@ -76,11 +76,18 @@ export class WebhookDispatcher {
     this.timer = setTimeout(() => void this.tick(), 0);
   }
 
-  /** Stops claiming; attempts in flight finish (each is bounded by the sender's timeouts). */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and waits up to `graceMs` for attempts in flight. One
+   * still running after that is cut with the process; its lease expires and
+   * it is sent again under the same webhook-id, which receivers tolerate.
+   */
+  async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await Promise.allSettled([...this.attempts]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = Number.isFinite(graceMs) ? new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))) : new Promise<void>(() => undefined);
+    await Promise.race([Promise.allSettled([...this.attempts]), grace]);
+    clearTimeout(timer);
   }
 
   private async tick(): Promise<void> {

@@ -14,7 +14,7 @@ export interface WebhookServiceOptions {
   store: WebhookStore;
   registry: Registry;
   logger: Logger;
-  /** Whether this process delivers; false in the worker processes that only serve the routes. */
+  /** Whether this process delivers (and reports the store's webhook gauges); false in worker processes that only serve the routes. */
   dispatch: boolean;
   resolver?: Resolver;
   /** This node's name in leases; default `<hostname>-<pid>-<random>`. */
@@ -37,8 +37,8 @@ export interface WebhookService {
   /** New payments or messages: deliver now rather than at the next poll. */
   wake(): void;
   health(): Promise<WebhookHealth | "error">;
-  /** Stops delivering; attempts in flight finish. */
-  stop(): Promise<void>;
+  /** Stops delivering; attempts in flight get `graceMs` to finish, then their leases are left to expire. */
+  stop(graceMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,7 +46,7 @@ export async function createWebhookService(options: WebhookServiceOptions): Prom
   const { config, store, logger } = options;
   const node = options.node ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const policy = new OutboundPolicy(config.WEBHOOK_ALLOWED_HOSTS);
-  const metrics = createWebhookMetrics(options.registry, () => store.totals());
+  const metrics = createWebhookMetrics(options.registry, options.dispatch ? () => store.totals() : undefined);
   const sender = new WebhookSender({
     policy,
     connectTimeoutMs: config.WEBHOOK_CONNECT_TIMEOUT_MS,
@@ -91,11 +91,11 @@ export async function createWebhookService(options: WebhookServiceOptions): Prom
         return "error";
       }
     },
-    async stop() {
-      await dispatcher?.stop();
+    async stop(graceMs) {
+      await dispatcher?.stop(graceMs);
     },
     async close() {
-      await dispatcher?.stop();
+      await dispatcher?.stop(0);
       sender.close();
       await store.close();
     },
