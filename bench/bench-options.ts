@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { FanOutPlan } from "./scenarios/fan-out.js";
 import type { IngestPlan } from "./scenarios/ingest.js";
 
-export const SCENARIOS = ["connect", "unicast", "fanout", "ingest", "replay"] as const;
+export const SCENARIOS = ["connect", "unicast", "fanout", "ingest", "replay", "webhooks"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export type TargetName = "service" | "baseline";
 
@@ -33,6 +33,8 @@ export interface BenchOptions {
   ingest: IngestPlan[];
   ingestMs: number;
   replayCount: number;
+  /** Payments published for the webhook scenario, each delivered to one endpoint. */
+  webhookCount: number;
   settleMs: number;
 }
 
@@ -60,6 +62,7 @@ const FULL: Preset = {
   ],
   ingestMs: 5000,
   replayCount: 10_000,
+  webhookCount: 5000,
   settleMs: 2000,
 };
 
@@ -83,6 +86,7 @@ const QUICK: Preset = {
   ],
   ingestMs: 1000,
   replayCount: 2000,
+  webhookCount: 500,
   settleMs: 300,
 };
 

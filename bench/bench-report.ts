@@ -4,6 +4,7 @@ import type { FanOutResult } from "./scenarios/fan-out.js";
 import type { IngestResult } from "./scenarios/ingest.js";
 import type { RateStep } from "./scenarios/rate-steps.js";
 import type { ReplayResult } from "./scenarios/replay.js";
+import type { WebhookBenchResult } from "./scenarios/webhooks.js";
 import type { UnicastResult } from "./scenarios/unicast.js";
 import { targetsTable } from "./bench-targets.js";
 
@@ -19,6 +20,8 @@ export interface TargetReport {
   ingestNotApplicable?: string;
   replay?: ReplayResult;
   replayNotApplicable?: string;
+  webhooks?: WebhookBenchResult;
+  webhooksNotApplicable?: string;
 }
 
 export interface BenchReport {
@@ -132,6 +135,12 @@ function summaryRows(report: BenchReport): Row[] {
       digits: 1,
     });
   }
+  if (service?.webhooks !== undefined) {
+    const w = service.webhooks;
+    const na = w.notApplicable === undefined ? {} : { serviceText: `n/a (${w.notApplicable})` };
+    rows.push({ metric: `webhooks ${fmt(w.payments)}: deliveries/s`, service: w.deliveriesPerSec, ...na, baselineText: "n/a (no webhooks)" });
+    rows.push({ metric: "webhooks: commit → receiver p99 ms", service: w.commitToReceiverP99Ms, ...na, baselineText: "n/a (no webhooks)", digits: 1 });
+  }
   return rows;
 }
 
@@ -221,6 +230,19 @@ export function renderMarkdown(report: BenchReport): string {
       );
     } else if (t.replayNotApplicable) {
       out.push("### replay", "", `n/a: ${t.replayNotApplicable}`, "");
+    }
+    if (t.webhooks) {
+      const w = t.webhooks;
+      out.push(
+        "### webhooks",
+        "",
+        w.deliveriesPerSec !== undefined
+          ? `${fmt(w.payments)} payments to one endpoint on loopback: ${fmt(w.deliveriesPerSec)} deliveries/s; commit → receiver p50 ${fmt(w.commitToReceiverP50Ms, 1)} ms, p99 ${fmt(w.commitToReceiverP99Ms, 1)} ms, max ${fmt(w.commitToReceiverMaxMs, 1)} ms; ${w.repeats} repeats.`
+          : `n/a: ${w.notApplicable ?? ""}`,
+        "",
+      );
+    } else if (t.webhooksNotApplicable) {
+      out.push("### webhooks", "", `n/a: ${t.webhooksNotApplicable}`, "");
     }
   }
   out.push("## Method", "", ...report.method.map((m) => `- ${m}`), "");

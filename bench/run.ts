@@ -17,6 +17,7 @@ import { runFanOut } from "./scenarios/fan-out.js";
 import { runIngest } from "./scenarios/ingest.js";
 import { runReplay } from "./scenarios/replay.js";
 import { runUnicast } from "./scenarios/unicast.js";
+import { runWebhooks } from "./scenarios/webhooks.js";
 import type { TargetSpec } from "./server-process.js";
 import { WorkerPool } from "./worker-pool.js";
 
@@ -100,6 +101,10 @@ function steps(options: BenchOptions): Step[] {
   if (options.scenarios.has("replay")) {
     const inner = step("replay", runReplay, (report, r) => (report.replay = r));
     list.push(serviceOnly(inner, (report) => (report.replayNotApplicable = NO_STORAGE)));
+  }
+  if (options.scenarios.has("webhooks")) {
+    const inner = step("webhooks", runWebhooks, (report, r) => (report.webhooks = r));
+    list.push(serviceOnly(inner, (report) => (report.webhooksNotApplicable = "the baseline has no webhooks")));
   }
   return list;
 }

@@ -145,6 +145,8 @@ export class ServerProcess {
       MAX_NEW_CONNECTIONS_PER_IP_PER_SECOND: "0",
       SOCKET_EVENTS_PER_SECOND: "0",
       PUBLISH_RATE_PER_SECOND: "0",
+      // The webhook scenario's receiver listens on loopback.
+      WEBHOOK_ALLOWED_HOSTS: "127.0.0.1",
       WORKERS: String(spec.workers),
     };
     let argv = args;

@@ -28,8 +28,13 @@ import type { PrimaryChannel } from "./workers/primary-channel.js";
 import { primaryMetricsView } from "./workers/primary-metrics-view.js";
 import { webRoot } from "./package-root.js";
 import { openStore } from "./store/open-store.js";
+import { openWebhookStore } from "./webhooks/open-webhook-store.js";
 import { startRetentionJob, type RetentionJob } from "./store/retention-job.js";
 import { StoreFatalError, type PaymentStore } from "./store/payment-store.js";
+import { createApiKeyOwner } from "./http/api-key-auth.js";
+import { createWebhookService, type WebhookService } from "./webhooks/webhook-service.js";
+import type { Resolver } from "./webhooks/webhook-sender.js";
+import type { WebhookStore } from "./webhooks/webhook-store.js";
 
 /** Parts a caller may hand in instead of having them built from config (tests, embedding). */
 export interface AppDependencies {
@@ -42,6 +47,10 @@ export interface AppDependencies {
   webRoot?: string | null;
   /** Set when this app is one worker process behind a primary (WORKERS above 1). */
   worker?: WorkerRole;
+  /** Webhook state; default: opened beside the payment store. */
+  webhookStore?: WebhookStore;
+  /** How webhook hosts are resolved; tests map names to addresses without DNS. */
+  webhookResolver?: Resolver;
 }
 
 export interface WorkerRole {
@@ -61,6 +70,7 @@ export interface App {
   readonly http: FastifyInstance;
   readonly retention: RetentionJob;
   readonly sources: readonly PaymentSource[];
+  readonly webhooks: WebhookService;
   listen(): Promise<AddressInfo>;
   /** Worker mode: takes the connections the primary hands over instead of listening. */
   serveFromPrimary(): Promise<void>;
@@ -88,6 +98,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     deliver: (payment) => {
       gateway.deliver(payment);
       cluster.publish(payment);
+      webhooks.wake();
     },
     onFatalStoreError: (error) => onFatalStoreError(error),
   });
@@ -153,6 +164,16 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     );
   }
 
+  const webhooks = await createWebhookService({
+    config,
+    store: dependencies.webhookStore ?? (await openWebhookStore(config.database)),
+    registry: metrics.registry,
+    logger: logger.child({ component: "webhooks" }),
+    // Delivery runs once per node, like the sources; every worker serves the routes.
+    dispatch: runsNodeJobs,
+    ...(dependencies.webhookResolver === undefined ? {} : { resolver: dependencies.webhookResolver }),
+  });
+
   const processHealth = async (): Promise<HealthReport> => {
     const storeOk = await store.ping().then(
       () => true,
@@ -179,6 +200,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       connections: gateway.connectionCount,
       sources: sourceStatus,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      webhooks: await webhooks.health(),
     };
   };
   // With worker processes, the node's health is every worker's process health, gathered by the primary.
@@ -242,6 +264,14 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     },
     health: { health, metrics: metricsView },
     stats: { metrics: metricsView },
+    webhooks: {
+      store: webhooks.store,
+      payments: store,
+      owner: createApiKeyOwner(config.TRIBUTARY_API_KEYS),
+      policy: webhooks.policy,
+      maxEndpointsPerKey: config.WEBHOOK_MAX_ENDPOINTS_PER_KEY,
+      onQueued: () => webhooks.wake(),
+    },
     webRoot: dependencies.webRoot === null ? undefined : (dependencies.webRoot ?? webRoot()),
   });
   new TcpConnectionCap({
@@ -322,10 +352,12 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       // Sources first, so that nothing new starts; then the ingests in flight finish.
       await Promise.allSettled(sources.map((source) => source.stop()));
       await ingest.idle();
+      await webhooks.stop(config.SHUTDOWN_TIMEOUT_MS / 4);
       await gateway.dropAll(`Server ${reason}; reconnect to continue`, config.SHUTDOWN_TIMEOUT_MS / 2);
       await http.close();
       await gateway.close();
       await cluster.close();
+      await webhooks.close();
       await store.close();
       logger.info("closed");
     })();
@@ -342,10 +374,12 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     http,
     retention,
     sources,
+    webhooks,
     async listen() {
       await http.listen({ port: config.PORT, host: config.HOST });
       // Sources start once clients can be served, so their first payments reach someone.
       for (const source of sources) await source.start();
+      webhooks.start();
       const address = http.server.address() as AddressInfo;
       logger.info({ host: address.address, port: address.port, path: "/ws/v1" }, "listening");
       warnWithoutApiKeys();
@@ -356,6 +390,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       await http.ready();
       setupStickyWorker(gateway.io);
       for (const source of sources) await source.start();
+      webhooks.start();
       if (runsNodeJobs) warnWithoutApiKeys();
     },
     close,

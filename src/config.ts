@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseAddressOrRange } from "./limits/client-address.js";
 import { isAcceptableJwksUrl } from "./limits/jwks-url.js";
+import { isAllowedHostEntry } from "./webhooks/outbound-policy.js";
 
 /**
  * Every setting, read from the environment and validated at boot. A bad value
@@ -25,6 +26,10 @@ const list = z
 const addressList = list.refine(
   (entries) => entries.every((entry) => parseAddressOrRange(entry) !== undefined),
   "must be comma-separated IP addresses or CIDR ranges (10.0.0.0/8, ::1)",
+);
+
+const durationList = list.pipe(
+  z.array(z.string().regex(/^[0-9]+$/, "must be comma-separated whole numbers of ms").transform(Number)).min(1, "must list at least one delay"),
 );
 
 /** Shorter API keys are refused at start: a key is the only thing between a stranger and publishing. */
@@ -217,6 +222,32 @@ export const envShape = z.object({
   MAX_BUFFERED_BYTES_PER_SOCKET: integer(16 * 1024, 1024 * 1024 * 1024)
     .default(4 * 1024 * 1024)
     .describe("Bytes the server may hold for a socket that does not read; past it the socket is dropped."),
+  WEBHOOK_ALLOWED_HOSTS: list
+    .refine((entries) => entries.every(isAllowedHostEntry), "must be comma-separated host names, IP addresses or CIDR ranges")
+    .default([])
+    .describe(
+      "Webhook receivers reachable over plain http and at internal addresses (private, loopback, link-local, metadata): host names, " +
+        "IPs or CIDR ranges. Empty: https to public addresses only.",
+    ),
+  WEBHOOK_RETRY_SCHEDULE_MS: durationList
+    .default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000])
+    .describe("Delays (ms) before each retry of a failed webhook: the 2nd, 3rd, … attempt; the first is immediate. Jittered by ±20 %."),
+  WEBHOOK_DISABLE_AFTER_MS: integer(1000, 365 * 24 * 3600 * 1000)
+    .default(5 * 24 * 3600 * 1000)
+    .describe("An endpoint failing for this long (ms) without a single success is disabled."),
+  WEBHOOK_TIMEOUT_MS: integer(100, 120_000).default(15_000).describe("Bound (ms) on one webhook request, answer included."),
+  WEBHOOK_CONNECT_TIMEOUT_MS: integer(100, 60_000).default(5_000).describe("Bound (ms) on opening the connection to a webhook receiver."),
+  WEBHOOK_POLL_INTERVAL_MS: integer(10, 60_000)
+    .default(1_000)
+    .describe("How often (ms) each node looks for new payments and due retries; a payment stored on this node wakes it at once."),
+  WEBHOOK_MAX_ENDPOINTS_PER_KEY: integer(1, 10_000).default(20).describe("Webhook endpoints one API key may register."),
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: integer(1, 1000)
+    .default(8)
+    .describe("Attempts in flight per endpoint and node, so one slow receiver holds only its own share."),
+  WEBHOOK_MAX_IN_FLIGHT: integer(1, 100_000).default(256).describe("Attempts in flight per node."),
+  WEBHOOK_LOG_RETENTION_MS: integer(3600_000, 10 * 365 * 24 * 3600 * 1000)
+    .default(30 * 24 * 3600 * 1000)
+    .describe("How long (ms) delivered and given-up webhook messages and the attempt log are kept."),
 });
 
 const envSchema = envShape.superRefine((env, context) => {

@@ -34,6 +34,11 @@ export const ERRORS = {
   MALFORMED_REQUEST: { status: 400, message: "The request is malformed" },
   REQUEST_TIMEOUT: { status: 408, message: "The request was not received in time" },
   NOT_FOUND: { status: 404, message: "Not found" },
+  WEBHOOK_URL_REFUSED: {
+    status: 400,
+    message: "The webhook URL is refused: https to a public address only, unless its host is in WEBHOOK_ALLOWED_HOSTS",
+  },
+  WEBHOOK_LIMIT: { status: 409, message: "This API key has registered as many webhook endpoints as allowed" },
   INTERNAL: { status: 500, message: "Internal server error" },
   // Keyed by the wire's list of codes: a code missing here, or one the wire does not list, fails to compile.
 } as const satisfies Record<ErrorCode, { status: number; message: string }>;

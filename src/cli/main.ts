@@ -6,6 +6,7 @@ import { decodeCommand } from "./decode-command.js";
 import { publishCommand } from "./publish-command.js";
 import { serveCommand } from "./serve-command.js";
 import { watchCommand } from "./watch-command.js";
+import { webhooksCommand } from "./webhooks-command.js";
 
 /** `tributary-ws`: run the service, watch and publish payments, decode chain events, benchmark. */
 export function buildProgram(): Command {
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .showHelpAfterError("(add --help for usage)")
     .configureHelp({ showGlobalOptions: true });
-  for (const command of [serveCommand(), watchCommand(), publishCommand(), decodeCommand(), benchCommand()]) {
+  for (const command of [serveCommand(), watchCommand(), publishCommand(), decodeCommand(), benchCommand(), webhooksCommand()]) {
     program.addCommand(command.showHelpAfterError("(add --help for usage)"));
   }
   return program;

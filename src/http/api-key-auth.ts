@@ -32,3 +32,19 @@ export function createApiKeyCheck(keys: readonly string[]): (authorization: stri
 function digest(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
+
+/**
+ * Names the owner of what a key creates (webhook endpoints): a digest of the
+ * presented configured key, so the key itself is never stored. Throws like
+ * {@link createApiKeyCheck} when no configured key is presented.
+ */
+export function createApiKeyOwner(keys: readonly string[]): (authorization: string | undefined) => string {
+  const match = createApiKeyMatcher(keys);
+  const owners = keys.map((key) => createHash("sha256").update(`tributary-ws owner\0${key}`).digest("hex").slice(0, 32));
+  return (authorization) => {
+    if (keys.length === 0) throw new ServiceError("PUBLISHING_DISABLED");
+    const index = match(authorization);
+    if (index === undefined) throw new ServiceError("UNAUTHORIZED");
+    return owners[index] as string;
+  };
+}

@@ -18,6 +18,7 @@ import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.j
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
 import { historyRoutes } from "./routes/history-routes.js";
 import { statsRoutes, type StatsRoutesOptions } from "./routes/stats-routes.js";
+import { webhookRoutes, type WebhookRoutesOptions } from "./routes/webhook-routes.js";
 
 /** API answers are never rendered: the strictest policy costs nothing and blocks any reflected markup. */
 const API_CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'";
@@ -34,6 +35,7 @@ export interface HttpServerOptions {
   payments: Omit<PaymentRoutesOptions, "publishRateLimit">;
   health: HealthRoutesOptions;
   stats: StatsRoutesOptions;
+  webhooks?: WebhookRoutesOptions;
   /** The built live payments page (web/dist), served at `/` when it exists. */
   webRoot?: string;
   /** Whether a TCP peer is a trusted proxy, whose X-Forwarded-For names the client. */
@@ -170,6 +172,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
   healthRoutes(app, options.health);
   statsRoutes(app, options.stats);
+  if (options.webhooks !== undefined) webhookRoutes(app, options.webhooks);
   openApiRoutes(
     app,
     {

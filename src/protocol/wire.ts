@@ -36,6 +36,8 @@ export type ErrorCode =
   | "MALFORMED_REQUEST"
   | "REQUEST_TIMEOUT"
   | "NOT_FOUND"
+  | "WEBHOOK_URL_REFUSED"
+  | "WEBHOOK_LIMIT"
   | "INTERNAL";
 
 /** The codes the socket sends, in `error` events and refused subscribe answers. */

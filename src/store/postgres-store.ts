@@ -50,6 +50,13 @@ const MIGRATIONS: readonly string[] = [
      value      TEXT NOT NULL,
      updated_at BIGINT NOT NULL
    );`,
+  // A position in commit order for readers of the whole log (the webhook
+  // outbox): seq alone is handed out before commit, so a reader could pass a
+  // row that commits later; the inserting transaction's id lets a reader stop
+  // below every transaction still running (see docs/decisions/webhooks.md).
+  `ALTER TABLE payments ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;
+   ALTER TABLE payments ADD COLUMN commit_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+   CREATE INDEX payments_commit_order ON payments (commit_xid, seq);`,
   POLICY_MIGRATION,
 ];
 
@@ -95,7 +102,7 @@ export interface PostgresStoreOptions {
   onIdleError?: (error: Error) => void;
 }
 
-interface PaymentRow {
+export interface PaymentRow {
   tracking_id: string;
   // BIGINT and NUMERIC arrive as strings (pg's default, kept so no value is
   // ever rounded through a JS number); they are converted field by field.
@@ -431,7 +438,7 @@ class PostgresStore implements PaymentStore {
 
 const optionalNumber = (value: string | null) => (value === null ? undefined : Number(value));
 
-function toPayment(row: PaymentRow): StoredPayment {
+export function toPayment(row: PaymentRow): StoredPayment {
   return {
     id: paymentId(row.signature, Number(row.event_index)),
     trackingId: row.tracking_id,

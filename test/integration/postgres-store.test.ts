@@ -6,6 +6,8 @@ import { openPostgresStore } from "../../src/store/postgres-store.js";
 import { paymentInput } from "../support/payments.js";
 import { startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
 import { storeContract } from "../support/store-contract.js";
+import { openPostgresWebhookStore } from "../../src/webhooks/postgres-webhook-store.js";
+import { webhookStoreContract } from "../support/webhook-store-contract.js";
 
 let server: PostgresServer;
 before(async () => {
@@ -21,6 +23,12 @@ const payment = paymentInput;
 
 storeContract("postgres", async () => openPostgresStore({ url: await freshDatabase() }));
 
+webhookStoreContract("postgres", async () => {
+  const url = await freshDatabase();
+  const payments = await openPostgresStore({ url });
+  return { payments, webhooks: await openPostgresWebhookStore({ url }) };
+});
+
 describe("postgres store", () => {
   test("several nodes starting together on an empty database migrate once and agree", async () => {
     const url = await freshDatabase();
@@ -32,7 +40,7 @@ describe("postgres store", () => {
       await client.end();
       assert.deepEqual(
         rows.map((row) => row.version),
-        [1, 2],
+        [1, 2, 3],
       );
       await stores[0]!.append([payment("m")]);
       assert.equal(await stores[4]!.latestOffset("m"), 1);

@@ -6,6 +6,7 @@ import { PaymentTable } from "./PaymentTable.tsx";
 import { PublishForm } from "./PublishForm.tsx";
 import { StatsPanel } from "./StatsPanel.tsx";
 import { usePaymentFeed } from "./use-payment-feed.ts";
+import { WebhooksPanel } from "./WebhooksPanel.tsx";
 
 const STATE_TEXT: Record<ConnectionState, string> = {
   connecting: "Connecting",
@@ -90,6 +91,8 @@ export function App() {
       ))}
 
       <PublishForm trackingIds={feed.trackingIds} />
+
+      <WebhooksPanel />
 
       {feed.notices.length > 0 && (
         <section className="notices" aria-label="Server messages">

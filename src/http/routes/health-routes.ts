@@ -14,6 +14,8 @@ export interface HealthReport {
   cluster: ClusterStatus;
   sources: Record<string, SourceStatus>;
   uptimeSeconds: number;
+  /** Webhook endpoints and their backlog, over every node; `error` when the webhook store did not answer. */
+  webhooks?: { endpoints: number; disabled: number; backlog: number; oldestPendingAgeSeconds: number } | "error";
   /** With worker processes: how many are configured and how many answered for this report. */
   workers?: { configured: number; answering: number };
 }

@@ -1,0 +1,203 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { z } from "zod";
+import { ServiceError, type ErrorCode } from "../../errors.js";
+import type { PaymentStore } from "../../store/payment-store.js";
+import type { OutboundPolicy } from "../../webhooks/outbound-policy.js";
+import { endpointMessages, testMessage } from "../../webhooks/webhook-messages.js";
+import {
+  createWebhookRequestSchema,
+  listDeliveriesQuerySchema,
+  replayWebhookRequestSchema,
+  updateWebhookRequestSchema,
+  webhookIdParamsSchema,
+  type WebhookEndpointResponse,
+} from "../../webhooks/webhook-schemas.js";
+import { generateSecret } from "../../webhooks/webhook-signature.js";
+import type { WebhookEndpoint, WebhookMessage, WebhookStore } from "../../webhooks/webhook-store.js";
+
+/** Messages one replay request may queue; a larger replay is asked for in parts. */
+export const MAX_REPLAY_MESSAGES = 10_000;
+/** Standard Webhooks' rotation window: the old secret signs beside the new one for a day. */
+const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+
+export interface WebhookRoutesOptions {
+  store: WebhookStore;
+  payments: Pick<PaymentStore, "list">;
+  /** The owner identifier of the presented API key; throws UNAUTHORIZED / PUBLISHING_DISABLED. */
+  owner: (authorization: string | undefined) => string;
+  policy: OutboundPolicy;
+  maxEndpointsPerKey: number;
+  /** Told when there is something new to deliver, so it goes out now rather than on the next poll. */
+  onQueued: () => void;
+  now?: () => number;
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, code: ErrorCode): z.output<S> {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue?.path.join(".") ?? "";
+  throw new ServiceError(code, path === "" ? (issue?.message ?? "invalid") : `${path}: ${issue?.message ?? "invalid"}`, path || undefined);
+}
+
+const iso = (time: number | undefined) => (time === undefined ? undefined : new Date(time).toISOString());
+
+export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions): void {
+  const { store } = options;
+  const now = options.now ?? Date.now;
+
+  const checkUrl = (url: string) => {
+    const refusal = options.policy.refuseUrl(new URL(url));
+    if (refusal !== undefined) throw new ServiceError("WEBHOOK_URL_REFUSED", `The webhook URL is refused: ${refusal}`, "url");
+  };
+
+  /** Another key's endpoint answers exactly like a missing one. */
+  const owned = async (authorization: string | undefined, params: unknown): Promise<WebhookEndpoint> => {
+    const owner = options.owner(authorization);
+    const { id } = parse(webhookIdParamsSchema, params, "INVALID_QUERY");
+    const endpoint = await store.getEndpoint(id);
+    if (endpoint === undefined || endpoint.owner !== owner) throw new ServiceError("NOT_FOUND", "No webhook endpoint with this id");
+    return endpoint;
+  };
+
+  const describe = async (endpoint: WebhookEndpoint): Promise<WebhookEndpointResponse> => {
+    const backlog = await store.backlog(endpoint.id);
+    const previous = endpoint.secrets[1]?.expiresAt;
+    const clean = <T extends object>(value: T) =>
+      Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+    return clean({
+      id: endpoint.id,
+      url: endpoint.url,
+      description: endpoint.description,
+      filter: endpoint.filter,
+      enabled: endpoint.enabled,
+      disabledReason: endpoint.disabledReason,
+      disabledAt: iso(endpoint.disabledAt),
+      createdAt: iso(endpoint.createdAt) as string,
+      updatedAt: iso(endpoint.updatedAt) as string,
+      state: clean({
+        backlog: backlog.pending,
+        oldestPendingAgeSeconds:
+          backlog.oldestPendingAt === undefined ? undefined : Math.max(0, Math.round((now() - backlog.oldestPendingAt) / 1000)),
+        lastSuccessAt: iso(endpoint.lastSuccessAt),
+        lastFailureAt: iso(endpoint.lastFailureAt),
+        lastError: endpoint.lastError,
+        failingSince: iso(endpoint.failingSince),
+      }),
+      previousSecretExpiresAt: previous !== undefined && previous > now() ? iso(previous) : undefined,
+    });
+  };
+
+  app.post("/v1/webhooks", async (request, reply) => {
+    const owner = options.owner(request.headers.authorization);
+    const body = parse(createWebhookRequestSchema, request.body, "INVALID_BODY");
+    checkUrl(body.url);
+    if ((await store.countEndpoints(owner)) >= options.maxEndpointsPerKey) {
+      throw new ServiceError("WEBHOOK_LIMIT", `This API key may register at most ${options.maxEndpointsPerKey} webhook endpoints`);
+    }
+    const secret = generateSecret();
+    const endpoint = await store.createEndpoint({
+      id: `ep_${randomBytes(12).toString("base64url")}`,
+      owner,
+      url: body.url,
+      filter: body.filter,
+      secrets: [{ secret }],
+      createdAt: now(),
+      ...(body.description === undefined ? {} : { description: body.description }),
+    });
+    request.log.info({ endpointId: endpoint.id, url: endpoint.url }, "webhook endpoint created");
+    return reply.code(201).send({ ...(await describe(endpoint)), secret });
+  });
+
+  app.get("/v1/webhooks", async (request) => {
+    const endpoints = await store.listEndpoints(options.owner(request.headers.authorization));
+    return { webhooks: await Promise.all(endpoints.map(describe)) };
+  });
+
+  app.get("/v1/webhooks/:id", async (request) => describe(await owned(request.headers.authorization, request.params)));
+
+  app.patch("/v1/webhooks/:id", async (request) => {
+    const endpoint = await owned(request.headers.authorization, request.params);
+    const body = parse(updateWebhookRequestSchema, request.body, "INVALID_BODY");
+    if (body.url !== undefined) checkUrl(body.url);
+    const updated = await store.updateEndpoint(endpoint.id, body, now());
+    if (updated === undefined) throw new ServiceError("NOT_FOUND", "No webhook endpoint with this id");
+    options.onQueued();
+    return describe(updated);
+  });
+
+  app.delete("/v1/webhooks/:id", async (request, reply) => {
+    const endpoint = await owned(request.headers.authorization, request.params);
+    await store.deleteEndpoint(endpoint.id);
+    return reply.code(204).send();
+  });
+
+  app.post("/v1/webhooks/:id/rotate-secret", async (request) => {
+    const endpoint = await owned(request.headers.authorization, request.params);
+    const current = endpoint.secrets[0];
+    const secret = generateSecret();
+    const previousSecretExpiresAt = now() + ROTATION_OVERLAP_MS;
+    // Only the newest old secret keeps signing: a second rotation within a day retires the first at once.
+    const secrets = current === undefined ? [{ secret }] : [{ secret }, { secret: current.secret, expiresAt: previousSecretExpiresAt }];
+    await store.updateEndpoint(endpoint.id, { secrets }, now());
+    return { secret, previousSecretExpiresAt: iso(previousSecretExpiresAt) };
+  });
+
+  app.post("/v1/webhooks/:id/test", async (request, reply) => {
+    const endpoint = await owned(request.headers.authorization, request.params);
+    const message = testMessage(endpoint.id, now());
+    await store.enqueue([message], now());
+    options.onQueued();
+    return reply.code(202).send({ messageId: message.messageId });
+  });
+
+  app.get("/v1/webhooks/:id/deliveries", async (request) => {
+    const endpoint = await owned(request.headers.authorization, request.params);
+    const { limit } = parse(listDeliveriesQuerySchema, request.query, "INVALID_QUERY");
+    const attempts = await store.listAttempts(endpoint.id, limit);
+    return {
+      attempts: attempts.map((attempt) =>
+        Object.fromEntries(
+          Object.entries({
+            messageId: attempt.messageId,
+            attempt: attempt.attempt,
+            attemptedAt: iso(attempt.attemptedAt),
+            statusCode: attempt.statusCode,
+            latencyMs: attempt.latencyMs,
+            error: attempt.error,
+            nextRetryAt: iso(attempt.nextRetryAt),
+          }).filter(([, value]) => value !== undefined),
+        ),
+      ),
+    };
+  });
+
+  app.post("/v1/webhooks/:id/replay", async (request, reply) => {
+    const endpoint = await owned(request.headers.authorization, request.params);
+    const body = parse(replayWebhookRequestSchema, request.body, "INVALID_BODY");
+    const build = endpointMessages(endpoint, now);
+    let queued: number;
+    if ("from" in body) {
+      queued = await store.replayFrom(endpoint.id, Date.parse(body.from), build, MAX_REPLAY_MESSAGES, now());
+    } else {
+      const messages: WebhookMessage[] = [];
+      for (const [trackingId, after] of Object.entries(body.since)) {
+        for (let offset = after; messages.length < MAX_REPLAY_MESSAGES; ) {
+          const page = await options.payments.list({ trackingId, after: offset, limit: 500 });
+          for (const payment of page) {
+            const message = build(payment);
+            if (message !== undefined && messages.length < MAX_REPLAY_MESSAGES) messages.push(message);
+          }
+          const last = page.at(-1);
+          if (last === undefined || page.length < 500) break;
+          offset = last.offset;
+        }
+      }
+      await store.enqueue(messages, now());
+      queued = messages.length;
+    }
+    options.onQueued();
+    return reply.code(202).send({ queued });
+  });
+}

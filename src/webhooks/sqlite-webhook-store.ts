@@ -1,0 +1,443 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
+import Database from "better-sqlite3";
+import { toPayment, type PaymentRow } from "../store/sqlite-database.js";
+import type {
+  AttemptOutcome,
+  EndpointBacklog,
+  MessageBuilder,
+  NewWebhookEndpoint,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEndpointPatch,
+  WebhookMessage,
+  WebhookStore,
+  WebhookTotals,
+} from "./webhook-store.js";
+import {
+  toAttempt,
+  toDelivery,
+  toEndpoint,
+  type AttemptRow,
+  type DeliveryRow,
+  type EndpointRow,
+} from "./webhook-rows.js";
+
+/** Each entry moves the webhook schema one version up; `PRAGMA user_version` records how far a file is. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE webhook_endpoints (
+     id              TEXT PRIMARY KEY,
+     owner           TEXT    NOT NULL,
+     url             TEXT    NOT NULL,
+     description     TEXT,
+     filter          TEXT    NOT NULL,
+     secrets         TEXT    NOT NULL,
+     enabled         INTEGER NOT NULL,
+     disabled_reason TEXT,
+     disabled_at     INTEGER,
+     -- The last payment log position turned into messages (the log's seq).
+     cursor          TEXT    NOT NULL,
+     created_at      INTEGER NOT NULL,
+     updated_at      INTEGER NOT NULL,
+     failing_since   INTEGER,
+     last_success_at INTEGER,
+     last_failure_at INTEGER,
+     last_error      TEXT
+   );
+   CREATE INDEX webhook_endpoints_owner ON webhook_endpoints (owner);
+   CREATE TABLE webhook_deliveries (
+     endpoint_id      TEXT    NOT NULL,
+     message_id       TEXT    NOT NULL,
+     type             TEXT    NOT NULL,
+     tracking_id      TEXT,
+     log_offset       INTEGER,
+     body             TEXT    NOT NULL,
+     created_at       INTEGER NOT NULL,
+     state            TEXT    NOT NULL,
+     attempts         INTEGER NOT NULL,
+     next_attempt_at  INTEGER NOT NULL,
+     lease_owner      TEXT,
+     lease_expires_at INTEGER,
+     last_status      INTEGER,
+     last_error       TEXT,
+     finished_at      INTEGER,
+     PRIMARY KEY (endpoint_id, message_id)
+   );
+   CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, state, next_attempt_at);
+   CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, tracking_id, state, log_offset);
+   -- Totals for health and metrics (pending) and forgetting old finished messages read these, not the whole table.
+   CREATE INDEX webhook_deliveries_state ON webhook_deliveries (state, created_at);
+   CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
+   CREATE TABLE webhook_attempts (
+     id            INTEGER PRIMARY KEY,
+     endpoint_id   TEXT    NOT NULL,
+     message_id    TEXT    NOT NULL,
+     attempt       INTEGER NOT NULL,
+     attempted_at  INTEGER NOT NULL,
+     status_code   INTEGER,
+     latency_ms    INTEGER NOT NULL,
+     error         TEXT,
+     next_retry_at INTEGER,
+     node          TEXT    NOT NULL
+   );
+   CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
+   CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at);`,
+];
+
+/** The webhook file beside a payments file: data/tributary.sqlite → data/tributary.webhooks.sqlite. */
+export function webhookFilePath(paymentsPath: string): string {
+  const extension = extname(paymentsPath);
+  return join(dirname(paymentsPath), `${basename(paymentsPath, extension)}.webhooks${extension || ".sqlite"}`);
+}
+
+export interface SqliteWebhookStoreOptions {
+  /** The payments file (read only, attached as `log`); `:memory:` keeps webhook state in memory with an empty log. */
+  paymentsPath: string;
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Webhook state in a SQLite file of its own beside the payments file, so its
+ * small writes on the event loop never wait for the payment writer's lock;
+ * the payments file is attached read-only to read the log.
+ *
+ * Commits use synchronous=NORMAL: in WAL mode a process crash loses nothing,
+ * and what a power cut could lose is rebuilt from the payment log (the cursor
+ * moves back, messages are made again under the same ids, a delivered
+ * message may be sent once more with the same `webhook-id`).
+ */
+export function openSqliteWebhookStore(options: SqliteWebhookStoreOptions): WebhookStore {
+  const inMemory = options.paymentsPath === ":memory:";
+  const path = inMemory ? ":memory:" : webhookFilePath(options.paymentsPath);
+  if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  // First, so that worker processes opening a fresh file together wait for each other.
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.transaction(() => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`webhook schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  }).immediate();
+  return new SqliteWebhookStore(db, inMemory ? undefined : options.paymentsPath, options.busyTimeoutMs ?? 2000);
+}
+
+class SqliteWebhookStore implements WebhookStore {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly paymentsPath: string | undefined,
+    private readonly busyTimeoutMs: number,
+  ) {}
+
+  private logConnection: Database.Database | undefined;
+
+  /**
+   * Reads only; a connection of its own, since a write transaction on a
+   * connection with the payments file attached would take that file's lock
+   * too. Opened once the payments file exists (the payment store creates it).
+   */
+  private get log(): Database.Database | undefined {
+    if (this.logConnection === undefined && this.paymentsPath !== undefined && existsSync(this.paymentsPath)) {
+      this.logConnection = new Database(this.paymentsPath, { fileMustExist: true });
+      this.logConnection.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+    return this.logConnection;
+  }
+
+  private logHead(): number {
+    if (this.log === undefined) return 0;
+    return (this.log.prepare("SELECT coalesce(max(seq), 0) AS head FROM payments").get() as { head: number }).head;
+  }
+
+  private logPage(after: number, limit: number, receivedFrom?: number): Array<PaymentRow & { seq: number }> {
+    if (this.log === undefined) return [];
+    return this.log
+      .prepare("SELECT * FROM payments WHERE seq > ? AND received_at >= ? ORDER BY seq LIMIT ?")
+      .all(after, receivedFrom ?? 0, limit) as Array<PaymentRow & { seq: number }>;
+  }
+
+  async createEndpoint(endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO webhook_endpoints (id, owner, url, description, filter, secrets, enabled, cursor, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+        )
+        .run(
+          endpoint.id,
+          endpoint.owner,
+          endpoint.url,
+          endpoint.description ?? null,
+          JSON.stringify(endpoint.filter),
+          JSON.stringify(endpoint.secrets),
+          String(this.logHead()),
+          endpoint.createdAt,
+          endpoint.createdAt,
+        );
+    }).immediate();
+    return (await this.getEndpoint(endpoint.id)) as WebhookEndpoint;
+  }
+
+  async getEndpoint(id: string): Promise<WebhookEndpoint | undefined> {
+    const row = this.db.prepare("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
+    return row === undefined ? undefined : toEndpoint(row);
+  }
+
+  async listEndpoints(owner: string): Promise<WebhookEndpoint[]> {
+    const rows = this.db.prepare("SELECT * FROM webhook_endpoints WHERE owner = ? ORDER BY created_at, id").all(owner) as EndpointRow[];
+    return rows.map(toEndpoint);
+  }
+
+  async countEndpoints(owner: string): Promise<number> {
+    return (this.db.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE owner = ?").get(owner) as { n: number }).n;
+  }
+
+  async listEnabledEndpoints(): Promise<WebhookEndpoint[]> {
+    const rows = this.db.prepare("SELECT * FROM webhook_endpoints WHERE enabled = 1 ORDER BY id").all() as EndpointRow[];
+    return rows.map(toEndpoint);
+  }
+
+  async updateEndpoint(id: string, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined> {
+    const changes = this.db.transaction(() => {
+      const row = this.db.prepare("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
+      if (row === undefined) return 0;
+      const enabling = patch.enabled === true && row.enabled === 0;
+      const disabling = patch.enabled === false && row.enabled === 1;
+      return this.db
+        .prepare(
+          `UPDATE webhook_endpoints SET url = ?, description = ?, filter = ?, secrets = ?, enabled = ?,
+             disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ? WHERE id = ?`,
+        )
+        .run(
+          patch.url ?? row.url,
+          patch.description ?? row.description,
+          patch.filter === undefined ? row.filter : JSON.stringify(patch.filter),
+          patch.secrets === undefined ? row.secrets : JSON.stringify(patch.secrets),
+          patch.enabled === undefined ? row.enabled : patch.enabled ? 1 : 0,
+          enabling ? null : disabling ? "disabled by its owner" : row.disabled_reason,
+          enabling ? null : disabling ? now : row.disabled_at,
+          enabling ? null : row.failing_since,
+          now,
+          id,
+        ).changes;
+    }).immediate();
+    return changes === 0 ? undefined : this.getEndpoint(id);
+  }
+
+  async deleteEndpoint(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.db.prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ?").run(id);
+      this.db.prepare("DELETE FROM webhook_attempts WHERE endpoint_id = ?").run(id);
+      return this.db.prepare("DELETE FROM webhook_endpoints WHERE id = ?").run(id).changes > 0;
+    }).immediate();
+  }
+
+  async materialise(endpointId: string, build: MessageBuilder, limit: number): Promise<number> {
+    const row = this.db.prepare("SELECT cursor FROM webhook_endpoints WHERE id = ? AND enabled = 1").get(endpointId) as
+      | { cursor: string }
+      | undefined;
+    if (row === undefined) return 0;
+    const page = this.logPage(Number(row.cursor), limit);
+    const last = page.at(-1);
+    if (last === undefined) {
+      // seq is a rowid: once retention has deleted every payment, new ones
+      // count again from 1, below the cursor. Start over from 0; message ids
+      // come from the payment, so what was made before is not made twice.
+      if (Number(row.cursor) > this.logHead()) {
+        this.db.prepare("UPDATE webhook_endpoints SET cursor = '0' WHERE id = ? AND cursor = ?").run(endpointId, row.cursor);
+      }
+      return 0;
+    }
+    const messages = page.map((paymentRow) => build(toPayment(paymentRow))).filter((m) => m !== undefined);
+    return this.db.transaction(() => {
+      // Moves only from the cursor read above: a concurrent materialiser (another process) made these already.
+      const moved = this.db
+        .prepare("UPDATE webhook_endpoints SET cursor = ? WHERE id = ? AND cursor = ?")
+        .run(String(last.seq), endpointId, row.cursor).changes;
+      if (moved === 0) return 0;
+      this.insertMessages(messages, false, 0);
+      return page.length;
+    }).immediate();
+  }
+
+  /** @param reset make an existing message pending again (a replay) instead of leaving it as it is */
+  private insertMessages(messages: readonly WebhookMessage[], reset: boolean, now: number): void {
+    const insert = this.db.prepare(
+      `INSERT INTO webhook_deliveries (endpoint_id, message_id, type, tracking_id, log_offset, body, created_at,
+         state, attempts, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
+       ON CONFLICT (endpoint_id, message_id) DO ${
+         reset
+           ? `UPDATE SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, finished_at = NULL
+              WHERE webhook_deliveries.state <> 'pending'`
+           : "NOTHING"
+       }`,
+    );
+    for (const m of messages) {
+      insert.run(m.endpointId, m.messageId, m.type, m.trackingId, m.offset, m.body, m.createdAt, reset ? now : m.createdAt);
+    }
+  }
+
+  async enqueue(messages: readonly WebhookMessage[], now: number): Promise<void> {
+    this.db.transaction(() => this.insertMessages(messages, true, now)).immediate();
+  }
+
+  async replayFrom(endpointId: string, from: number, build: MessageBuilder, limit: number, now: number): Promise<number> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT cursor FROM webhook_endpoints WHERE id = ?").get(endpointId) as { cursor: string } | undefined;
+      if (row === undefined) return 0;
+      const cursor = Number(row.cursor);
+      const messages: WebhookMessage[] = [];
+      for (let after = 0; messages.length < limit; ) {
+        const page = this.logPage(after, 500, from).filter((paymentRow) => paymentRow.seq <= cursor);
+        for (const paymentRow of page) {
+          const message = build(toPayment(paymentRow));
+          if (message !== undefined && messages.length < limit) messages.push(message);
+        }
+        const last = page.at(-1);
+        if (last === undefined || page.length < 500) break;
+        after = last.seq;
+      }
+      this.insertMessages(messages, true, now);
+      return messages.length;
+    }).immediate();
+  }
+
+  async claim(endpointId: string, node: string, now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
+    const rows = this.db.transaction(
+      () =>
+        this.db
+          .prepare(
+            `UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?
+             WHERE rowid IN (
+               SELECT d.rowid FROM webhook_deliveries d
+               WHERE d.endpoint_id = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+                 AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ?)
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                   WHERE p.endpoint_id = d.endpoint_id AND p.tracking_id = d.tracking_id
+                     AND p.state = 'pending' AND p.log_offset < d.log_offset)
+               ORDER BY d.next_attempt_at LIMIT ?)
+             RETURNING *`,
+          )
+          .all(node, now + leaseMs, endpointId, now, now, limit) as DeliveryRow[],
+    ).immediate();
+    return rows.map(toDelivery);
+  }
+
+  async recordAttempt(attempt: WebhookAttempt, outcome: AttemptOutcome): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO webhook_attempts (endpoint_id, message_id, attempt, attempted_at, status_code, latency_ms, error, next_retry_at, node)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          attempt.endpointId,
+          attempt.messageId,
+          attempt.attempt,
+          attempt.attemptedAt,
+          attempt.statusCode ?? null,
+          Math.round(attempt.latencyMs),
+          attempt.error ?? null,
+          attempt.nextRetryAt ?? null,
+          attempt.node,
+        );
+      const state = outcome.kind === "delivered" ? "delivered" : outcome.kind === "given-up" ? "failed" : "pending";
+      const nextAttemptAt = "nextAttemptAt" in outcome ? outcome.nextAttemptAt : attempt.attemptedAt;
+      const held =
+        this.db
+          .prepare(
+            `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
+               lease_expires_at = NULL, last_status = ?, last_error = ?, finished_at = ?
+             WHERE endpoint_id = ? AND message_id = ? AND lease_owner = ? AND state = 'pending'`,
+          )
+          .run(
+            state,
+            nextAttemptAt,
+            attempt.statusCode ?? null,
+            attempt.error ?? null,
+            state === "pending" ? null : attempt.attemptedAt,
+            attempt.endpointId,
+            attempt.messageId,
+            attempt.node,
+          ).changes > 0;
+      if (!held) return false;
+      if (outcome.kind === "delivered") {
+        this.db
+          .prepare("UPDATE webhook_endpoints SET last_success_at = ?, failing_since = NULL WHERE id = ?")
+          .run(attempt.attemptedAt, attempt.endpointId);
+      } else {
+        this.db
+          .prepare(
+            `UPDATE webhook_endpoints SET last_failure_at = ?, last_error = ?, failing_since = coalesce(failing_since, ?)
+             WHERE id = ?`,
+          )
+          .run(attempt.attemptedAt, attempt.error ?? `HTTP ${attempt.statusCode}`, attempt.attemptedAt, attempt.endpointId);
+      }
+      if (outcome.kind === "disable-endpoint") {
+        this.db
+          .prepare(
+            "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE id = ? AND enabled = 1",
+          )
+          .run(outcome.reason, attempt.attemptedAt, attempt.attemptedAt, attempt.endpointId);
+      }
+      return true;
+    }).immediate();
+  }
+
+  async backlog(endpointId: string): Promise<EndpointBacklog> {
+    const row = this.db
+      .prepare("SELECT count(*) AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE endpoint_id = ? AND state = 'pending'")
+      .get(endpointId) as { pending: number; oldest: number | null };
+    return row.oldest === null ? { pending: row.pending } : { pending: row.pending, oldestPendingAt: row.oldest };
+  }
+
+  async listAttempts(endpointId: string, limit: number): Promise<WebhookAttempt[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM webhook_attempts WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?")
+      .all(endpointId, limit) as AttemptRow[];
+    return rows.map(toAttempt);
+  }
+
+  async getDelivery(endpointId: string, messageId: string): Promise<WebhookDelivery | undefined> {
+    const row = this.db
+      .prepare("SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?")
+      .get(endpointId, messageId) as DeliveryRow | undefined;
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
+  async totals(): Promise<WebhookTotals> {
+    const endpoints = this.db
+      .prepare("SELECT count(*) AS total, coalesce(sum(enabled = 0), 0) AS disabled FROM webhook_endpoints")
+      .get() as { total: number; disabled: number };
+    const pending = this.db
+      .prepare("SELECT count(*) AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE state = 'pending'")
+      .get() as { pending: number; oldest: number | null };
+    return {
+      endpoints: endpoints.total,
+      disabled: endpoints.disabled,
+      pending: pending.pending,
+      ...(pending.oldest === null ? {} : { oldestPendingAt: pending.oldest }),
+    };
+  }
+
+  async pruneFinished(before: number): Promise<number> {
+    return this.db.transaction(
+      () =>
+        this.db.prepare("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < ?").run(before).changes +
+        this.db.prepare("DELETE FROM webhook_attempts WHERE attempted_at < ?").run(before).changes,
+    ).immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.logConnection?.open) this.logConnection.close();
+    if (this.db.open) this.db.close();
+  }
+}
