@@ -52,10 +52,10 @@ export const replayWebhookRequestSchema = z.union([
   z.strictObject({ from: z.iso.datetime({ offset: true }) }),
 ]);
 
-export const webhookIdParamsSchema = z.object({ id: z.string().min(1).max(64) });
+export const webhookIdParamsSchema = z.object({ id: z.string().min(1).max(64).describe("The endpoint's id, as created") });
 
 export const listDeliveriesQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(500).default(100).describe("The most attempts to return, newest first"),
 });
 
 const isoTime = z.iso.datetime();

@@ -10,6 +10,11 @@ import type { PaymentStore } from "../../src/store/payment-store.js";
 import { openSqliteStore } from "../../src/store/sqlite-store.js";
 import { paymentBody } from "../support/payments.js";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
+import { waitUntil } from "../support/wait.js";
+import { startWebhookReceiver } from "../support/webhook-receiver.js";
+
+/** A second publisher: its webhook endpoints are invisible to the first. */
+const OTHER_KEY = "other-key-9876543210";
 
 /**
  * /openapi.json is checked twice: as a document, by an OpenAPI 3.1 validator
@@ -26,6 +31,8 @@ interface Answer {
 
 let document: any;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
+// zod writes each date-time with the `pattern` that checks it; the format name itself adds no check here.
+ajv.addFormat("date-time", true);
 const covered = new Set<string>();
 
 /** Asserts that the answer is documented for the route and matches its schema, and records it as covered. */
@@ -34,7 +41,13 @@ function conforms(method: string, path: string, answer: Answer): void {
   assert.ok(operation, `${method} ${path} is in the document`);
   const response = operation.responses[String(answer.status)];
   assert.ok(response, `${method} ${path} answered ${answer.status}, which the document does not list: ${JSON.stringify(answer.body)}`);
-  const [mediaType, media] = Object.entries(response.content ?? {})[0] as [string, { schema: object }];
+  const content = Object.entries(response.content ?? {});
+  if (content.length === 0) {
+    assert.equal(answer.body, "", `${method} ${path} ${answer.status} is documented without a body`);
+    covered.add(`${method} ${path} ${answer.status}`);
+    return;
+  }
+  const [mediaType, media] = content[0] as [string, { schema: object }];
   assert.equal(answer.contentType.split(";")[0], mediaType, `${method} ${path} ${answer.status}: content type`);
   const validate = ajv.compile(media.schema);
   assert.ok(
@@ -60,7 +73,16 @@ describe("the OpenAPI document", () => {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer({ MAX_BODY_BYTES: "4096" }, { webRoot: null });
+    server = await startTestServer(
+      {
+        MAX_BODY_BYTES: "4096",
+        TRIBUTARY_API_KEYS: `${TEST_API_KEY},${OTHER_KEY}`,
+        // The loopback receiver is let in by name; every other internal address stays refused.
+        WEBHOOK_ALLOWED_HOSTS: "127.0.0.1",
+        WEBHOOK_MAX_ENDPOINTS_PER_KEY: "2",
+      },
+      { webRoot: null },
+    );
     const answer = await send(server, "GET", "/openapi.json");
     assert.equal(answer.status, 200);
     document = answer.body;
@@ -90,8 +112,30 @@ describe("the OpenAPI document", () => {
       "GET /v1/history",
       "GET /v1/payments",
       "GET /v1/stats",
+      "GET /v1/webhooks",
+      "GET /v1/webhooks/{id}",
+      "GET /v1/webhooks/{id}/deliveries",
+      "PATCH /v1/webhooks/{id}",
+      "DELETE /v1/webhooks/{id}",
       "POST /v1/payments",
-    ]);
+      "POST /v1/webhooks",
+      "POST /v1/webhooks/{id}/replay",
+      "POST /v1/webhooks/{id}/rotate-secret",
+      "POST /v1/webhooks/{id}/test",
+    ].sort());
+    const getOne = document.paths["/v1/webhooks/{id}"].get;
+    assert.deepEqual(
+      getOne.parameters.map((parameter: any) => [parameter.name, parameter.in, parameter.required]),
+      [["id", "path", true]],
+      "the Fastify path parameter :id is an OpenAPI path parameter {id}",
+    );
+    assert.deepEqual(
+      document.paths["/v1/webhooks/{id}/deliveries"].get.parameters.map((parameter: any) => [parameter.name, parameter.in]),
+      [
+        ["id", "path"],
+        ["limit", "query"],
+      ],
+    );
   });
 
   test("POST /v1/payments: each answer matches the document", async () => {
@@ -146,6 +190,112 @@ describe("the OpenAPI document", () => {
     conforms("GET", "/v1/stats", await send(server, "GET", "/v1/stats"));
     conforms("GET", "/v1/health", await send(server, "GET", "/v1/health"));
     conforms("GET", "/metrics", await send(server, "GET", "/metrics"));
+  });
+
+  test("the webhook routes: each answer matches the document", async () => {
+    const receiver = await startWebhookReceiver();
+    const keyed = (key = TEST_API_KEY): RequestInit => ({ headers: { authorization: `Bearer ${key}` } });
+    const expect = async (method: string, path: string, url: string, init: RequestInit, status: number, code?: string) => {
+      const answer = await send(server, method, url, init);
+      assert.equal(answer.status, status, `${method} ${url}: ${JSON.stringify(answer.body)}`);
+      if (code !== undefined) assert.equal((answer.body as any).error.code, code, `${method} ${url}`);
+      conforms(method, path, answer);
+      return answer.body as any;
+    };
+    const list = "/v1/webhooks";
+    const one = "/v1/webhooks/{id}";
+    const filter = { trackingIds: ["openapi-webhook"] };
+    const tooLong = "x".repeat(65);
+    const bigBody = { url: receiver.url, filter, description: "x".repeat(5000) };
+    const xml: RequestInit = { headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/xml" }, body: "<a/>" };
+    try {
+      // POST /v1/webhooks
+      const created = await expect("POST", list, list, json({ url: receiver.url, filter, description: "openapi" }), 201);
+      assert.match(created.secret, /^whsec_/);
+      const id: string = created.id;
+      await expect("POST", list, list, json({ url: receiver.url, filter: {} }), 400, "INVALID_BODY");
+      // Refused from the URL alone: no connection is attempted to the internal address.
+      await expect("POST", list, list, json({ url: "https://10.0.0.1/hook", filter }), 400, "WEBHOOK_URL_REFUSED");
+      const second = await expect("POST", list, list, json({ url: receiver.url, filter: { all: true } }), 201);
+      await expect("POST", list, list, json({ url: receiver.url, filter }), 409, "WEBHOOK_LIMIT");
+      await expect("POST", list, list, json(bigBody), 413, "PAYLOAD_TOO_LARGE");
+      await expect("POST", list, list, xml, 415, "UNSUPPORTED_MEDIA_TYPE");
+      await expect("POST", list, list, json({ url: receiver.url, filter }, {}), 401, "UNAUTHORIZED");
+      const foreign = await expect("POST", list, list, json({ url: receiver.url, filter }, { authorization: `Bearer ${OTHER_KEY}` }), 201);
+
+      // GET /v1/webhooks
+      const listed = await expect("GET", list, list, keyed(), 200);
+      assert.deepEqual(listed.webhooks.map((webhook: any) => webhook.id).sort(), [id, second.id].sort(), "only this key's endpoints");
+      await expect("GET", list, list, {}, 401, "UNAUTHORIZED");
+
+      // GET /v1/webhooks/{id}
+      assert.equal((await expect("GET", one, `${list}/${id}`, keyed(), 200)).id, id);
+      await expect("GET", one, `${list}/${tooLong}`, keyed(), 400, "INVALID_QUERY");
+      await expect("GET", one, `${list}/ep_unknown`, keyed(), 404, "NOT_FOUND");
+      await expect("GET", one, `${list}/${foreign.id}`, keyed(), 404, "NOT_FOUND");
+      await expect("GET", one, `${list}/${id}`, {}, 401, "UNAUTHORIZED");
+
+      // PATCH /v1/webhooks/{id}
+      const patch = (body: unknown, headers?: Record<string, string>) => ({ ...json(body, headers), method: "PATCH" });
+      assert.equal((await expect("PATCH", one, `${list}/${id}`, patch({ description: "changed" }), 200)).description, "changed");
+      await expect("PATCH", one, `${list}/${id}`, patch({}), 400, "INVALID_BODY");
+      await expect("PATCH", one, `${list}/${id}`, patch({ url: "https://10.0.0.1/hook" }), 400, "WEBHOOK_URL_REFUSED");
+      await expect("PATCH", one, `${list}/${tooLong}`, patch({ enabled: true }), 400, "INVALID_QUERY");
+      await expect("PATCH", one, `${list}/${foreign.id}`, patch({ enabled: false }), 404, "NOT_FOUND");
+      await expect("PATCH", one, `${list}/${id}`, patch(bigBody), 413, "PAYLOAD_TOO_LARGE");
+      await expect("PATCH", one, `${list}/${id}`, xml, 415, "UNSUPPORTED_MEDIA_TYPE");
+      await expect("PATCH", one, `${list}/${id}`, patch({ enabled: true }, {}), 401, "UNAUTHORIZED");
+
+      // POST /v1/webhooks/{id}/rotate-secret
+      const rotate = `${one}/rotate-secret`;
+      const rotated = await expect("POST", rotate, `${list}/${id}/rotate-secret`, keyed(), 200);
+      assert.notEqual(rotated.secret, created.secret);
+      await expect("POST", rotate, `${list}/${tooLong}/rotate-secret`, keyed(), 400, "INVALID_QUERY");
+      await expect("POST", rotate, `${list}/${foreign.id}/rotate-secret`, keyed(), 404, "NOT_FOUND");
+      await expect("POST", rotate, `${list}/${id}/rotate-secret`, {}, 401, "UNAUTHORIZED");
+
+      // POST /v1/webhooks/{id}/test, then its attempt in GET /v1/webhooks/{id}/deliveries
+      const testPath = `${one}/test`;
+      const queued = await expect("POST", testPath, `${list}/${id}/test`, keyed(), 202);
+      const [arrived] = await receiver.until(1);
+      assert.equal(arrived!.headers["webhook-id"], queued.messageId);
+      await expect("POST", testPath, `${list}/${tooLong}/test`, keyed(), 400, "INVALID_QUERY");
+      await expect("POST", testPath, `${list}/${foreign.id}/test`, keyed(), 404, "NOT_FOUND");
+      await expect("POST", testPath, `${list}/${id}/test`, {}, 401, "UNAUTHORIZED");
+      const deliveries = `${one}/deliveries`;
+      await waitUntil(
+        async () => ((await send(server, "GET", `${list}/${id}/deliveries`, keyed())).body as any).attempts.length > 0,
+        "the test message's attempt is recorded",
+      );
+      const log = await expect("GET", deliveries, `${list}/${id}/deliveries?limit=10`, keyed(), 200);
+      assert.deepEqual([log.attempts[0].messageId, log.attempts[0].statusCode], [queued.messageId, 200]);
+      await expect("GET", deliveries, `${list}/${id}/deliveries?limit=0`, keyed(), 400, "INVALID_QUERY");
+      await expect("GET", deliveries, `${list}/${foreign.id}/deliveries`, keyed(), 404, "NOT_FOUND");
+      await expect("GET", deliveries, `${list}/${id}/deliveries`, {}, 401, "UNAUTHORIZED");
+
+      // POST /v1/webhooks/{id}/replay
+      const replay = `${one}/replay`;
+      const at = `${list}/${id}/replay`;
+      assert.equal((await expect("POST", replay, at, json({ since: { "openapi-webhook": 0 } }), 202)).queued, 0);
+      assert.equal(typeof (await expect("POST", replay, at, json({ from: new Date().toISOString() }), 202)).queued, "number");
+      await expect("POST", replay, at, json({ since: {} }), 400, "INVALID_BODY");
+      await expect("POST", replay, `${list}/${tooLong}/replay`, json({ from: new Date().toISOString() }), 400, "INVALID_QUERY");
+      await expect("POST", replay, `${list}/${foreign.id}/replay`, json({ from: new Date().toISOString() }), 404, "NOT_FOUND");
+      await expect("POST", replay, at, json({ since: { ["x".repeat(60)]: 0 }, pad: "x".repeat(5000) }), 413, "PAYLOAD_TOO_LARGE");
+      await expect("POST", replay, at, xml, 415, "UNSUPPORTED_MEDIA_TYPE");
+      await expect("POST", replay, at, json({ since: { "openapi-webhook": 0 } }, {}), 401, "UNAUTHORIZED");
+
+      // DELETE /v1/webhooks/{id}
+      const remove = (key = TEST_API_KEY): RequestInit => ({ ...keyed(key), method: "DELETE" });
+      await expect("DELETE", one, `${list}/${second.id}`, remove(), 204);
+      await expect("DELETE", one, `${list}/${second.id}`, remove(), 404, "NOT_FOUND");
+      await expect("DELETE", one, `${list}/${foreign.id}`, remove(), 404, "NOT_FOUND");
+      await expect("DELETE", one, `${list}/${tooLong}`, remove(), 400, "INVALID_QUERY");
+      await expect("DELETE", one, `${list}/${id}`, { method: "DELETE" }, 401, "UNAUTHORIZED");
+      assert.equal((await send(server, "GET", `${list}/${foreign.id}`, keyed(OTHER_KEY))).status, 200, "another key's endpoint is untouched");
+    } finally {
+      await receiver.close();
+    }
   });
 
   test("a store locked by another process: publish and health answer 503 as documented", async () => {
@@ -241,22 +391,31 @@ describe("the OpenAPI document", () => {
       await reachedStore;
       const closed = draining.app.close();
       // The drain has closed the listener, so the requests go through Fastify's injection: the same hooks, handlers and error handler.
-      for (const [method, url] of [
+      for (const [method, url, documented = url.split("?")[0]!] of [
         ["POST", "/v1/payments"],
         ["GET", "/v1/payments?trackingId=held"],
         ["GET", "/v1/history?trackingId=held"],
         ["GET", "/v1/stats"],
         ["GET", "/metrics"],
         ["GET", "/v1/health"],
+        ["POST", "/v1/webhooks"],
+        ["GET", "/v1/webhooks"],
+        ["GET", "/v1/webhooks/ep_held", "/v1/webhooks/{id}"],
+        ["PATCH", "/v1/webhooks/ep_held", "/v1/webhooks/{id}"],
+        ["DELETE", "/v1/webhooks/ep_held", "/v1/webhooks/{id}"],
+        ["POST", "/v1/webhooks/ep_held/rotate-secret", "/v1/webhooks/{id}/rotate-secret"],
+        ["POST", "/v1/webhooks/ep_held/test", "/v1/webhooks/{id}/test"],
+        ["GET", "/v1/webhooks/ep_held/deliveries", "/v1/webhooks/{id}/deliveries"],
+        ["POST", "/v1/webhooks/ep_held/replay", "/v1/webhooks/{id}/replay"],
       ] as const) {
         const response = await draining.app.http.inject({
           method,
           url,
           headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
-          ...(method === "POST" ? { payload: JSON.stringify(paymentBody({ trackingId: "late" })) } : {}),
+          ...(method === "POST" || method === "PATCH" ? { payload: JSON.stringify(paymentBody({ trackingId: "late" })) } : {}),
         });
         assert.equal(response.statusCode, 503, `${method} ${url}`);
-        conforms(method, url.split("?")[0]!, {
+        conforms(method, documented, {
           status: response.statusCode,
           contentType: String(response.headers["content-type"]),
           body: response.json(),

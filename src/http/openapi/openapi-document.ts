@@ -17,7 +17,7 @@ type JsonSchema = Record<string, unknown>;
 
 export interface OpenApiParameter {
   name: string;
-  in: "query";
+  in: "path" | "query";
   required: boolean;
   description?: string;
   schema: JsonSchema;
@@ -47,19 +47,38 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   return rest;
 }
 
-function operation(route: DescribedRoute): OpenApiOperation {
-  const { description } = route;
-  const parameters = Object.entries(description.query?.shape ?? {}).map(([name, field]): OpenApiParameter => {
+function parameters(shape: Record<string, unknown>, location: OpenApiParameter["in"]): OpenApiParameter[] {
+  return Object.entries(shape).map(([name, field]): OpenApiParameter => {
     const schema = jsonSchema(field as z.ZodType, "input");
     const { description: text, ...rest } = schema;
     return {
       name,
-      in: "query",
-      required: !(field as z.ZodType).safeParse(undefined).success,
+      in: location,
+      // OpenAPI requires every path parameter; a query parameter is required when the schema refuses its absence.
+      required: location === "path" || !(field as z.ZodType).safeParse(undefined).success,
       ...(typeof text === "string" ? { description: text } : {}),
       schema: rest,
     };
   });
+}
+
+/** Fastify's `/v1/webhooks/:id` is OpenAPI's `/v1/webhooks/{id}`. */
+export function openApiPath(fastifyPath: string): string {
+  return fastifyPath.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}");
+}
+
+function operation(route: DescribedRoute): OpenApiOperation {
+  const { description } = route;
+  const pathNames = [...openApiPath(route.path).matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+  const described = Object.keys(description.params?.shape ?? {});
+  if ([...pathNames].sort().join(",") !== [...described].sort().join(",")) {
+    // A path parameter without a description (or one described but absent) would make an invalid document.
+    throw new Error(`${route.method} ${route.path}: path parameters ${pathNames.join(", ")} but params describes ${described.join(", ")}`);
+  }
+  const allParameters = [
+    ...parameters(description.params?.shape ?? {}, "path"),
+    ...parameters(description.query?.shape ?? {}, "query"),
+  ];
   const responses = Object.fromEntries(
     Object.entries(description.responses).map(([status, response]) => [
       status,
@@ -76,7 +95,7 @@ function operation(route: DescribedRoute): OpenApiOperation {
     summary: description.summary,
     ...(description.description === undefined ? {} : { description: description.description }),
     tags: [...description.tags],
-    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(allParameters.length > 0 ? { parameters: allParameters } : {}),
     ...(description.body === undefined
       ? {}
       : { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(description.body, "input") } } } }),
@@ -89,8 +108,8 @@ function operation(route: DescribedRoute): OpenApiOperation {
 /** The OpenAPI 3.1 document of the described routes, in path order. */
 export function openApiDocument(info: ApiInfo, routes: readonly DescribedRoute[]): OpenApiDocument {
   const paths: OpenApiDocument["paths"] = {};
-  for (const route of [...routes].sort((a, b) => a.path.localeCompare(b.path))) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+  for (const route of [...routes].sort((a, b) => openApiPath(a.path).localeCompare(openApiPath(b.path)))) {
+    (paths[openApiPath(route.path)] ??= {})[route.method.toLowerCase()] = operation(route);
   }
   return {
     openapi: "3.1.0",

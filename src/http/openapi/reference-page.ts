@@ -17,7 +17,7 @@ function operationSection(path: string, method: string, operation: OpenApiOperat
   const rows = parameters
     .map(
       (parameter) =>
-        `<tr><td><code>${escape(parameter.name)}</code>${parameter.required ? " (required)" : ""}</td>` +
+        `<tr><td><code>${escape(parameter.name)}</code>${parameter.required ? " (required)" : ""}</td><td>${escape(parameter.in)}</td>` +
         `<td><code>${escape(JSON.stringify(parameter.schema))}</code></td><td>${escape(parameter.description ?? "")}</td></tr>`,
     )
     .join("");
@@ -32,7 +32,7 @@ function operationSection(path: string, method: string, operation: OpenApiOperat
   return (
     `<section id="${escape(operation.operationId)}"><h2><span class="method">${escape(method.toUpperCase())}</span> ${escape(path)}</h2>` +
     `<p><b>${escape(operation.summary)}</b></p>${operation.description === undefined ? "" : `<p>${escape(operation.description)}</p>`}${auth}` +
-    (rows === "" ? "" : `<h3>Query</h3><table><tr><th>Name</th><th>Schema</th><th>Meaning</th></tr>${rows}</table>`) +
+    (rows === "" ? "" : `<h3>Parameters</h3><table><tr><th>Name</th><th>In</th><th>Schema</th><th>Meaning</th></tr>${rows}</table>`) +
     (body === undefined ? "" : `<h3>Body</h3>${schemaBlock(body)}`) +
     `<h3>Responses</h3>${responses}</section>`
   );

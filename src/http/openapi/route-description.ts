@@ -17,6 +17,8 @@ export interface RouteDescription {
   summary: string;
   description?: string;
   tags: readonly string[];
+  /** The route's path parameters (`:id` in the route, `{id}` in the document); each is required. */
+  params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
   /** `required`: an API key; `optional`: a bearer token only some configurations ask for. */

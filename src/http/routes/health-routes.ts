@@ -40,6 +40,18 @@ export const healthReportSchema = z.object({
     }),
   ),
   uptimeSeconds: z.number().int().min(0),
+  webhooks: z
+    .union([
+      z.object({
+        endpoints: z.number().int().min(0),
+        disabled: z.number().int().min(0),
+        backlog: z.number().int().min(0).describe("Messages waiting for delivery"),
+        oldestPendingAgeSeconds: z.number().int().min(0).describe("Age of the oldest waiting message; 0 when none waits"),
+      }),
+      z.literal("error"),
+    ])
+    .optional()
+    .describe("Webhook endpoints and their backlog, over every node; `error` when the webhook store did not answer"),
   workers: z.object({ configured: z.number().int().min(1), answering: z.number().int().min(0) }).optional(),
 });
 

@@ -6,20 +6,171 @@ import type { PaymentStore } from "../../store/payment-store.js";
 import type { OutboundPolicy } from "../../webhooks/outbound-policy.js";
 import { endpointMessages, testMessage } from "../../webhooks/webhook-messages.js";
 import {
+  createdWebhookResponseSchema,
   createWebhookRequestSchema,
   listDeliveriesQuerySchema,
+  listDeliveriesResponseSchema,
+  listWebhooksResponseSchema,
   replayWebhookRequestSchema,
+  replayWebhookResponseSchema,
+  rotateSecretResponseSchema,
+  testWebhookResponseSchema,
   updateWebhookRequestSchema,
+  webhookEndpointResponseSchema,
   webhookIdParamsSchema,
   type WebhookEndpointResponse,
 } from "../../webhooks/webhook-schemas.js";
 import { generateSecret } from "../../webhooks/webhook-signature.js";
 import type { WebhookEndpoint, WebhookMessage, WebhookStore } from "../../webhooks/webhook-store.js";
+import { errorResponse } from "../openapi/error-response.js";
+import type { ResponseDescription, RouteDescription } from "../openapi/route-description.js";
 
 /** Messages one replay request may queue; a larger replay is asked for in parts. */
 export const MAX_REPLAY_MESSAGES = 10_000;
 /** Standard Webhooks' rotation window: the old secret signs beside the new one for a day. */
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+
+/** The answers every webhook route can give; each route adds its own. */
+const common: Readonly<Record<number, ResponseDescription>> = {
+  401: errorResponse("No valid API key, or no API key is configured", "UNAUTHORIZED", "PUBLISHING_DISABLED"),
+  503: errorResponse("The node is draining for shutdown", "SHUTTING_DOWN"),
+};
+/** Another key's endpoint is not found either: which ids exist is not told. */
+const notFound = errorResponse("No endpoint with this id belongs to the presented API key", "NOT_FOUND");
+const badId = errorResponse("The id is longer than 64 characters", "INVALID_QUERY");
+const bodyLimits: Readonly<Record<number, ResponseDescription>> = {
+  413: errorResponse("The body is larger than MAX_BODY_BYTES", "PAYLOAD_TOO_LARGE"),
+  415: errorResponse("The body is not application/json", "UNSUPPORTED_MEDIA_TYPE"),
+};
+const tags = ["webhooks"] as const;
+
+const createDescription: RouteDescription = {
+  operationId: "createWebhook",
+  summary: "Register a webhook endpoint",
+  description: "The answer carries the signing secret, shown this once. See docs/webhooks.md.",
+  tags,
+  auth: "required",
+  body: createWebhookRequestSchema,
+  responses: {
+    201: { description: "Registered", schema: createdWebhookResponseSchema },
+    400: errorResponse("The body is invalid, or the URL is refused by the outbound policy", "INVALID_BODY", "WEBHOOK_URL_REFUSED"),
+    409: errorResponse("The key has WEBHOOK_MAX_ENDPOINTS_PER_KEY endpoints already", "WEBHOOK_LIMIT"),
+    ...bodyLimits,
+    ...common,
+  },
+};
+
+const listDescription: RouteDescription = {
+  operationId: "listWebhooks",
+  summary: "The webhook endpoints of the presented API key",
+  tags,
+  auth: "required",
+  responses: { 200: { description: "Every endpoint of the key", schema: listWebhooksResponseSchema }, ...common },
+};
+
+const getDescription: RouteDescription = {
+  operationId: "getWebhook",
+  summary: "One webhook endpoint, with its delivery state",
+  tags,
+  auth: "required",
+  params: webhookIdParamsSchema,
+  responses: {
+    200: { description: "The endpoint", schema: webhookEndpointResponseSchema },
+    400: badId,
+    404: notFound,
+    ...common,
+  },
+};
+
+const updateDescription: RouteDescription = {
+  operationId: "updateWebhook",
+  summary: "Change a webhook endpoint's URL, filter, description, or enable it again",
+  tags,
+  auth: "required",
+  params: webhookIdParamsSchema,
+  body: updateWebhookRequestSchema,
+  responses: {
+    200: { description: "The endpoint as changed", schema: webhookEndpointResponseSchema },
+    400: errorResponse(
+      "The id or the body is invalid, or the URL is refused by the outbound policy",
+      "INVALID_QUERY",
+      "INVALID_BODY",
+      "WEBHOOK_URL_REFUSED",
+    ),
+    404: notFound,
+    ...bodyLimits,
+    ...common,
+  },
+};
+
+const deleteDescription: RouteDescription = {
+  operationId: "deleteWebhook",
+  summary: "Remove a webhook endpoint and its undelivered messages",
+  tags,
+  auth: "required",
+  params: webhookIdParamsSchema,
+  responses: { 204: { description: "Removed" }, 400: badId, 404: notFound, ...common },
+};
+
+const rotateDescription: RouteDescription = {
+  operationId: "rotateWebhookSecret",
+  summary: "Issue a new signing secret; the old one signs beside it for 24 hours",
+  tags,
+  auth: "required",
+  params: webhookIdParamsSchema,
+  responses: {
+    200: { description: "The new secret, shown this once", schema: rotateSecretResponseSchema },
+    400: badId,
+    404: notFound,
+    ...common,
+  },
+};
+
+const testDescription: RouteDescription = {
+  operationId: "testWebhook",
+  summary: "Queue a `webhook.test` message to the endpoint",
+  tags,
+  auth: "required",
+  params: webhookIdParamsSchema,
+  responses: {
+    202: { description: "Queued; its attempts show in the deliveries", schema: testWebhookResponseSchema },
+    400: badId,
+    404: notFound,
+    ...common,
+  },
+};
+
+const deliveriesDescription: RouteDescription = {
+  operationId: "listWebhookDeliveries",
+  summary: "The endpoint's latest delivery attempts, newest first",
+  tags,
+  auth: "required",
+  params: webhookIdParamsSchema,
+  query: listDeliveriesQuerySchema,
+  responses: {
+    200: { description: "At most `limit` attempts", schema: listDeliveriesResponseSchema },
+    400: errorResponse("The id or `limit` is invalid", "INVALID_QUERY"),
+    404: notFound,
+    ...common,
+  },
+};
+
+const replayDescription: RouteDescription = {
+  operationId: "replayWebhook",
+  summary: "Send stored payments to the endpoint again",
+  description: `Either after given offsets per tracking ID, or from a time on; at most ${MAX_REPLAY_MESSAGES} messages per request.`,
+  tags,
+  auth: "required",
+  params: webhookIdParamsSchema,
+  body: replayWebhookRequestSchema,
+  responses: {
+    202: { description: "Queued", schema: replayWebhookResponseSchema },
+    400: errorResponse("The id or the body is invalid", "INVALID_QUERY", "INVALID_BODY"),
+    404: notFound,
+    ...bodyLimits,
+    ...common,
+  },
+};
 
 export interface WebhookRoutesOptions {
   store: WebhookStore;
@@ -89,7 +240,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
     });
   };
 
-  app.post("/v1/webhooks", async (request, reply) => {
+  app.post("/v1/webhooks", { config: { openapi: createDescription } }, async (request, reply) => {
     const owner = options.owner(request.headers.authorization);
     const body = parse(createWebhookRequestSchema, request.body, "INVALID_BODY");
     checkUrl(body.url);
@@ -110,14 +261,14 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
     return reply.code(201).send({ ...(await describe(endpoint)), secret });
   });
 
-  app.get("/v1/webhooks", async (request) => {
+  app.get("/v1/webhooks", { config: { openapi: listDescription } }, async (request) => {
     const endpoints = await store.listEndpoints(options.owner(request.headers.authorization));
     return { webhooks: await Promise.all(endpoints.map(describe)) };
   });
 
-  app.get("/v1/webhooks/:id", async (request) => describe(await owned(request.headers.authorization, request.params)));
+  app.get("/v1/webhooks/:id", { config: { openapi: getDescription } }, async (request) => describe(await owned(request.headers.authorization, request.params)));
 
-  app.patch("/v1/webhooks/:id", async (request) => {
+  app.patch("/v1/webhooks/:id", { config: { openapi: updateDescription } }, async (request) => {
     const endpoint = await owned(request.headers.authorization, request.params);
     const body = parse(updateWebhookRequestSchema, request.body, "INVALID_BODY");
     if (body.url !== undefined) checkUrl(body.url);
@@ -127,13 +278,13 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
     return describe(updated);
   });
 
-  app.delete("/v1/webhooks/:id", async (request, reply) => {
+  app.delete("/v1/webhooks/:id", { config: { openapi: deleteDescription } }, async (request, reply) => {
     const endpoint = await owned(request.headers.authorization, request.params);
     await store.deleteEndpoint(endpoint.id);
     return reply.code(204).send();
   });
 
-  app.post("/v1/webhooks/:id/rotate-secret", async (request) => {
+  app.post("/v1/webhooks/:id/rotate-secret", { config: { openapi: rotateDescription } }, async (request) => {
     const endpoint = await owned(request.headers.authorization, request.params);
     const current = endpoint.secrets[0];
     const secret = generateSecret();
@@ -144,7 +295,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
     return { secret, previousSecretExpiresAt: iso(previousSecretExpiresAt) };
   });
 
-  app.post("/v1/webhooks/:id/test", async (request, reply) => {
+  app.post("/v1/webhooks/:id/test", { config: { openapi: testDescription } }, async (request, reply) => {
     const endpoint = await owned(request.headers.authorization, request.params);
     const message = testMessage(endpoint.id, now());
     await store.enqueue([message], now());
@@ -152,7 +303,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
     return reply.code(202).send({ messageId: message.messageId });
   });
 
-  app.get("/v1/webhooks/:id/deliveries", async (request) => {
+  app.get("/v1/webhooks/:id/deliveries", { config: { openapi: deliveriesDescription } }, async (request) => {
     const endpoint = await owned(request.headers.authorization, request.params);
     const { limit } = parse(listDeliveriesQuerySchema, request.query, "INVALID_QUERY");
     const attempts = await store.listAttempts(endpoint.id, limit);
@@ -173,7 +324,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
     };
   });
 
-  app.post("/v1/webhooks/:id/replay", async (request, reply) => {
+  app.post("/v1/webhooks/:id/replay", { config: { openapi: replayDescription } }, async (request, reply) => {
     const endpoint = await owned(request.headers.authorization, request.params);
     const body = parse(replayWebhookRequestSchema, request.body, "INVALID_BODY");
     const build = endpointMessages(endpoint, now);
