@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Webhook } from "standardwebhooks";
+import { ChainPolicy } from "../support/chain-policy.js";
+import { SolanaRpcStandIn } from "../support/solana-rpc-stand-in.js";
+import { startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
+import { waitUntil } from "../support/wait.js";
+import { startWebhookReceiver, type ReceivedWebhook } from "../support/webhook-receiver.js";
+
+let node: SolanaRpcStandIn;
+let dataDir: string;
+before(async () => {
+  node = await SolanaRpcStandIn.start();
+  dataDir = mkdtempSync(join(tmpdir(), "tributary-webhook-policy-"));
+});
+after(async () => {
+  await node.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function post(server: TestServer, path: string, body: unknown) {
+  const response = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+/** Checks the signature with the standardwebhooks package and returns the body it vouches for, in a comparable form. */
+function verified(verifier: Webhook, webhook: ReceivedWebhook): string {
+  const body = verifier.verify(webhook.body, {
+    "webhook-id": webhook.headers["webhook-id"]!,
+    "webhook-timestamp": webhook.headers["webhook-timestamp"]!,
+    "webhook-signature": webhook.headers["webhook-signature"]!,
+  }) as { type: string; data: any };
+  const { data } = body;
+  return body.type.startsWith("payment.")
+    ? `${data.trackingId} ${body.type} #${data.offset} ${data.amountRaw}`
+    : `${data.trackingId} ${body.type} ${data.previousStatus ?? "-"}>${data.status} p${data.policyOffset} after #${data.afterOffset}`;
+}
+
+describe("webhooks for policy lifecycle events", () => {
+  test("policy.<status> from the chain arrives signed, in order with the tracking ID's payments, once per webhook-id, across a restart and on replay", async () => {
+    const start = () =>
+      startTestServer(
+        { SOLANA_RPC_URL: node.httpUrl, SOLANA_WS_URL: node.wsUrl, WEBHOOK_ALLOWED_HOSTS: "127.0.0.1", WEBHOOK_RETRY_SCHEDULE_MS: "50,50,50" },
+        {},
+        dataDir,
+      );
+    const receiver = await startWebhookReceiver();
+    let app = await start();
+    try {
+      await waitUntil(async () => (await app.get("/v1/health")).body.sources?.solana?.state === "live", "the watcher is live", 15_000);
+      const endpoint = await post(app, "/v1/webhooks", { url: receiver.url, filter: { trackingIdPrefix: "wh-" } });
+      assert.equal(endpoint.status, 201);
+      const verifier = new Webhook(endpoint.body.secret);
+
+      const sub = new ChainPolicy(node, "wh-sub", 1);
+      const other = new ChainPolicy(node, "zz-other", 1);
+      sub.create();
+      sub.pay(5n);
+      sub.setStatus("paused");
+      other.create();
+      other.setStatus("paused");
+      sub.setStatus("active");
+      sub.pay(6n);
+      await receiver.until(5);
+      assert.deepEqual(receiver.received.map((w) => verified(verifier, w)), [
+        "wh-sub policy.created ->created p1 after #0",
+        "wh-sub payment.executed #1 5",
+        "wh-sub policy.paused active>paused p2 after #1",
+        "wh-sub policy.active paused>active p3 after #1",
+        "wh-sub payment.executed #2 6",
+      ]);
+      const paused = JSON.parse(receiver.received[2]!.body);
+      assert.equal(paused.data.paymentPolicy, sub.address);
+      assert.equal(paused.data.signature, node.transactions.find((t) => t.signature === paused.data.signature)?.signature);
+      assert.ok(!Number.isNaN(Date.parse(paused.timestamp)));
+
+      // Down while the subscription is paid once more, runs out and is deleted: the outbox resumes from its cursors.
+      await app.close({ keepData: true });
+      sub.pay(7n);
+      sub.setStatus("completed");
+      sub.delete();
+      app = await start();
+      await receiver.until(8, 20_000);
+      assert.deepEqual(receiver.received.slice(5).map((w) => verified(verifier, w)), [
+        "wh-sub payment.executed #3 7",
+        "wh-sub policy.completed active>completed p4 after #3",
+        "wh-sub policy.deleted ->deleted p5 after #3",
+      ]);
+      const ids = receiver.received.map((w) => w.headers["webhook-id"]);
+      assert.equal(new Set(ids).size, 8, "each event once, each under its own webhook-id");
+
+      // Replay after payment 2: what a socket replay from there gives (payment 3 and the policy events after it), under the same webhook-ids.
+      const replay = await post(app, `/v1/webhooks/${endpoint.body.id}/replay`, { since: { "wh-sub": 2 } });
+      assert.deepEqual([replay.status, replay.body.queued], [202, 3]);
+      await receiver.until(11);
+      const again = receiver.received.slice(8);
+      assert.deepEqual(
+        again.map((w) => verified(verifier, w)),
+        receiver.received.slice(5, 8).map((w) => verified(verifier, w)),
+      );
+      assert.deepEqual(
+        again.map((w) => w.headers["webhook-id"]),
+        ids.slice(5),
+      );
+    } finally {
+      await app.close();
+      await receiver.close();
+    }
+  });
+});
