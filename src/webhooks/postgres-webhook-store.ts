@@ -284,7 +284,9 @@ class PostgresWebhookStore implements WebhookStore {
         lastPayment === undefined ? row.cursor : `${lastPayment.commit_xid}:${lastPayment.seq}`,
         lastPolicy === undefined ? row.policy_cursor : `${lastPolicy.commit_xid}:${lastPolicy.seq}`,
       ]);
-      return payments.length + policies.length;
+      const passed = payments.length + policies.length;
+      const full = paymentPage.length === limit || policyPage.length === limit;
+      return passed > 0 && full ? Math.max(passed, limit) : passed;
     });
   }
 

@@ -194,11 +194,12 @@ class SqliteWebhookStore implements WebhookStore {
     paymentCursor: number,
     policyCursor: number,
     limit: number,
-  ): { payments: Array<PaymentRow & { seq: number }>; policies: Array<PolicyEventRow & { seq: number }> } {
+  ): { payments: Array<PaymentRow & { seq: number }>; policies: Array<PolicyEventRow & { seq: number }>; full: boolean } {
     return log.transaction(() => {
       const payments = this.logPage(paymentCursor, limit);
       const policies = this.policyPage(policyCursor, limit);
-      if (policies.length === 0 && payments.length === 0) return { payments, policies };
+      const full = payments.length === limit || policies.length === limit;
+      if (policies.length === 0 && payments.length === 0) return { payments, policies, full };
       const paymentAt = log.prepare("SELECT seq FROM payments WHERE tracking_id = ? AND log_offset = ?");
       const policiesBefore = log.prepare("SELECT seq FROM policy_events WHERE tracking_id = ? AND after_offset < ? AND seq > ?");
       const cut = mergeablePrefixes({
@@ -214,7 +215,7 @@ class SqliteWebhookStore implements WebhookStore {
         policyCursor,
         compare: (a, b) => a - b,
       });
-      return { payments: payments.slice(0, cut.payments), policies: policies.slice(0, cut.policies) };
+      return { payments: payments.slice(0, cut.payments), policies: policies.slice(0, cut.policies), full };
     })();
   }
 
@@ -308,7 +309,7 @@ class SqliteWebhookStore implements WebhookStore {
         .run(String(this.policyHead()), endpointId);
       return this.materialise(endpointId, build, limit);
     }
-    const { payments, policies } = this.mergedPages(log, Number(row.cursor), Number(row.policy_cursor), limit);
+    const { payments, policies, full } = this.mergedPages(log, Number(row.cursor), Number(row.policy_cursor), limit);
     const lastPayment = payments.at(-1);
     const lastPolicy = policies.at(-1);
     if (lastPayment === undefined && lastPolicy === undefined) {
@@ -337,7 +338,8 @@ class SqliteWebhookStore implements WebhookStore {
         ).changes;
       if (moved === 0) return 0;
       this.insertMessages(messages, false, 0);
-      return payments.length + policies.length;
+      const passed = payments.length + policies.length;
+      return passed > 0 && full ? Math.max(passed, limit) : passed;
     }).immediate();
   }
 

@@ -147,7 +147,10 @@ export interface WebhookStore {
   listEnabledEndpoints(): Promise<WebhookEndpoint[]>;
   updateEndpoint(id: string, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined>;
   deleteEndpoint(id: string): Promise<boolean>;
-  /** Returns how many log entries the cursor passed (selected or not); 0 when the endpoint is caught up. */
+  /**
+   * Returns how many log entries the cursors passed (selected or not); 0 when the endpoint is caught up,
+   * and at least `limit` when a page was full, so the caller knows to go on.
+   */
   materialise(endpointId: string, build: MessageBuilder, limit: number): Promise<number>;
   /** Adds messages, or makes existing ones (same endpoint and id) pending again from their first attempt. */
   enqueue(messages: readonly WebhookMessage[], now: number): Promise<void>;
