@@ -5,20 +5,23 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { ChainPolicy } from "../support/chain-policy.js";
+import { startPostgresServer, type PostgresServer } from "../support/postgres-server.js";
 import { SolanaRpcStandIn } from "../support/solana-rpc-stand-in.js";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../support/test-server.js";
 import { waitUntil } from "../support/wait.js";
 import { startWebhookReceiver, type ReceivedWebhook } from "../support/webhook-receiver.js";
 
 let node: SolanaRpcStandIn;
-let dataDir: string;
+let postgres: PostgresServer;
+const dirs: string[] = [];
 before(async () => {
   node = await SolanaRpcStandIn.start();
-  dataDir = mkdtempSync(join(tmpdir(), "tributary-webhook-policy-"));
+  postgres = await startPostgresServer();
 });
 after(async () => {
   await node.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await postgres?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 async function post(server: TestServer, path: string, body: unknown) {
@@ -44,74 +47,87 @@ function verified(verifier: Webhook, webhook: ReceivedWebhook): string {
 }
 
 describe("webhooks for policy lifecycle events", () => {
-  test("policy.<status> from the chain arrives signed, in order with the tracking ID's payments, once per webhook-id, across a restart and on replay", async () => {
-    const start = () =>
-      startTestServer(
-        { SOLANA_RPC_URL: node.httpUrl, SOLANA_WS_URL: node.wsUrl, WEBHOOK_ALLOWED_HOSTS: "127.0.0.1", WEBHOOK_RETRY_SCHEDULE_MS: "50,50,50" },
-        {},
-        dataDir,
-      );
-    const receiver = await startWebhookReceiver();
-    let app = await start();
-    try {
-      await waitUntil(async () => (await app.get("/v1/health")).body.sources?.solana?.state === "live", "the watcher is live", 15_000);
-      const endpoint = await post(app, "/v1/webhooks", { url: receiver.url, filter: { trackingIdPrefix: "wh-" } });
-      assert.equal(endpoint.status, 201);
-      const verifier = new Webhook(endpoint.body.secret);
+  for (const database of ["sqlite", "postgres"] as const) {
+    test(`${database}: policy.<status> from the chain arrives signed, in order with the tracking ID's payments, once per webhook-id, across a restart and on replay`, async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "tributary-webhook-policy-"));
+      dirs.push(dataDir);
+      const databaseEnv = database === "postgres" ? { DATABASE_URL: await postgres.createDatabase("webhook_policy") } : {};
+      // Tracking IDs of their own per run: the stand-in chain is shared, and a restart backfills from it.
+      const prefix = `wh-${database}-`;
+      const start = () =>
+        startTestServer(
+          {
+            SOLANA_RPC_URL: node.httpUrl,
+            SOLANA_WS_URL: node.wsUrl,
+            WEBHOOK_ALLOWED_HOSTS: "127.0.0.1",
+            WEBHOOK_RETRY_SCHEDULE_MS: "50,50,50",
+            ...databaseEnv,
+          },
+          {},
+          dataDir,
+        );
+      const receiver = await startWebhookReceiver();
+      let app = await start();
+      try {
+        await waitUntil(async () => (await app.get("/v1/health")).body.sources?.solana?.state === "live", "the watcher is live", 15_000);
+        const endpoint = await post(app, "/v1/webhooks", { url: receiver.url, filter: { trackingIdPrefix: prefix } });
+        assert.equal(endpoint.status, 201);
+        const verifier = new Webhook(endpoint.body.secret);
 
-      const sub = new ChainPolicy(node, "wh-sub", 1);
-      const other = new ChainPolicy(node, "zz-other", 1);
-      sub.create();
-      sub.pay(5n);
-      sub.setStatus("paused");
-      other.create();
-      other.setStatus("paused");
-      sub.setStatus("active");
-      sub.pay(6n);
-      await receiver.until(5);
-      assert.deepEqual(receiver.received.map((w) => verified(verifier, w)), [
-        "wh-sub policy.created ->created p1 after #0",
-        "wh-sub payment.executed #1 5",
-        "wh-sub policy.paused active>paused p2 after #1",
-        "wh-sub policy.active paused>active p3 after #1",
-        "wh-sub payment.executed #2 6",
-      ]);
-      const paused = JSON.parse(receiver.received[2]!.body);
-      assert.equal(paused.data.paymentPolicy, sub.address);
-      assert.equal(paused.data.signature, node.transactions.find((t) => t.signature === paused.data.signature)?.signature);
-      assert.ok(!Number.isNaN(Date.parse(paused.timestamp)));
+        const sub = new ChainPolicy(node, `${prefix}sub`, 1);
+        const other = new ChainPolicy(node, "zz-other", 1);
+        sub.create();
+        sub.pay(5n);
+        sub.setStatus("paused");
+        other.create();
+        other.setStatus("paused");
+        sub.setStatus("active");
+        sub.pay(6n);
+        await receiver.until(5);
+        assert.deepEqual(receiver.received.map((w) => verified(verifier, w)), [
+          `${prefix}sub policy.created ->created p1 after #0`,
+          `${prefix}sub payment.executed #1 5`,
+          `${prefix}sub policy.paused active>paused p2 after #1`,
+          `${prefix}sub policy.active paused>active p3 after #1`,
+          `${prefix}sub payment.executed #2 6`,
+        ]);
+        const paused = JSON.parse(receiver.received[2]!.body);
+        assert.equal(paused.data.paymentPolicy, sub.address);
+        assert.equal(paused.data.signature, node.transactions.find((t) => t.signature === paused.data.signature)?.signature);
+        assert.ok(!Number.isNaN(Date.parse(paused.timestamp)));
 
-      // Down while the subscription is paid once more, runs out and is deleted: the outbox resumes from its cursors.
-      await app.close({ keepData: true });
-      sub.pay(7n);
-      sub.setStatus("completed");
-      sub.delete();
-      app = await start();
-      await receiver.until(8, 20_000);
-      assert.deepEqual(receiver.received.slice(5).map((w) => verified(verifier, w)), [
-        "wh-sub payment.executed #3 7",
-        "wh-sub policy.completed active>completed p4 after #3",
-        "wh-sub policy.deleted ->deleted p5 after #3",
-      ]);
-      const ids = receiver.received.map((w) => w.headers["webhook-id"]);
-      assert.equal(new Set(ids).size, 8, "each event once, each under its own webhook-id");
+        // Down while the subscription is paid once more, runs out and is deleted: the outbox resumes from its cursors.
+        await app.close({ keepData: true });
+        sub.pay(7n);
+        sub.setStatus("completed");
+        sub.delete();
+        app = await start();
+        await receiver.until(8, 20_000);
+        assert.deepEqual(receiver.received.slice(5).map((w) => verified(verifier, w)), [
+          `${prefix}sub payment.executed #3 7`,
+          `${prefix}sub policy.completed active>completed p4 after #3`,
+          `${prefix}sub policy.deleted ->deleted p5 after #3`,
+        ]);
+        const ids = receiver.received.map((w) => w.headers["webhook-id"]);
+        assert.equal(new Set(ids).size, 8, "each event once, each under its own webhook-id");
 
-      // Replay after payment 2: what a socket replay from there gives (payment 3 and the policy events after it), under the same webhook-ids.
-      const replay = await post(app, `/v1/webhooks/${endpoint.body.id}/replay`, { since: { "wh-sub": 2 } });
-      assert.deepEqual([replay.status, replay.body.queued], [202, 3]);
-      await receiver.until(11);
-      const again = receiver.received.slice(8);
-      assert.deepEqual(
-        again.map((w) => verified(verifier, w)),
-        receiver.received.slice(5, 8).map((w) => verified(verifier, w)),
-      );
-      assert.deepEqual(
-        again.map((w) => w.headers["webhook-id"]),
-        ids.slice(5),
-      );
-    } finally {
-      await app.close();
-      await receiver.close();
-    }
-  });
+        // Replay after payment 2: what a socket replay from there gives (payment 3 and the policy events after it), under the same webhook-ids.
+        const replay = await post(app, `/v1/webhooks/${endpoint.body.id}/replay`, { since: { [sub.memo]: 2 } });
+        assert.deepEqual([replay.status, replay.body.queued], [202, 3]);
+        await receiver.until(11);
+        const again = receiver.received.slice(8);
+        assert.deepEqual(
+          again.map((w) => verified(verifier, w)),
+          receiver.received.slice(5, 8).map((w) => verified(verifier, w)),
+        );
+        assert.deepEqual(
+          again.map((w) => w.headers["webhook-id"]),
+          ids.slice(5),
+        );
+      } finally {
+        await app.close();
+        await receiver.close();
+      }
+    });
+  }
 });
