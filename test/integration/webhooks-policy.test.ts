@@ -51,7 +51,7 @@ describe("webhooks for policy lifecycle events", () => {
     test(`${database}: policy.<status> from the chain arrives signed, in order with the tracking ID's payments, once per webhook-id, across a restart and on replay`, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "tributary-webhook-policy-"));
       dirs.push(dataDir);
-      const databaseEnv = database === "postgres" ? { DATABASE_URL: await postgres.createDatabase("webhook_policy") } : {};
+      const databaseEnv: Record<string, string> = database === "postgres" ? { DATABASE_URL: await postgres.createDatabase("webhook_policy") } : {};
       // Tracking IDs of their own per run: the stand-in chain is shared, and a restart backfills from it.
       const prefix = `wh-${database}-`;
       const start = () =>
