@@ -13,7 +13,7 @@ export const MAX_FILTER_TRACKING_IDS = 1000;
 export const MAX_REPLAY_TRACKING_IDS = 1000;
 export const MAX_URL_LENGTH = 2048;
 
-/** Which payments an endpoint receives: exactly one selector. */
+/** Which payments and policy events an endpoint receives: exactly one selector. */
 export const webhookFilterSchema = z.union([
   z.strictObject({ all: z.literal(true) }),
   z.strictObject({ trackingIds: z.array(trackingId).min(1).max(MAX_FILTER_TRACKING_IDS) }),

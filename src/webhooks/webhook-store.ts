@@ -55,7 +55,7 @@ export interface WebhookMessage {
   endpointId: string;
   /** The `webhook-id`: stable per endpoint and event. */
   messageId: string;
-  /** `payment.executed`, `webhook.test`, … */
+  /** `payment.executed`, `policy.paused`, `webhook.test`, … */
   type: string;
   /**
    * Messages of one tracking ID are delivered in the order (offset,
