@@ -33,6 +33,11 @@ async function post(server: TestServer, path: string, body: unknown) {
   return { status: response.status, body: (await response.json()) as any };
 }
 
+async function get(server: TestServer, path: string) {
+  const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
+  return (await response.json()) as any;
+}
+
 /** Checks the signature with the standardwebhooks package and returns the body it vouches for, in a comparable form. */
 function verified(verifier: Webhook, webhook: ReceivedWebhook): string {
   const body = verifier.verify(webhook.body, {
@@ -61,6 +66,8 @@ describe("webhooks for policy lifecycle events", () => {
             SOLANA_WS_URL: node.wsUrl,
             WEBHOOK_ALLOWED_HOSTS: "127.0.0.1",
             WEBHOOK_RETRY_SCHEDULE_MS: "50,50,50",
+            // No polling within the test's time: what arrives was woken by storing it (or by the start).
+            WEBHOOK_POLL_INTERVAL_MS: "60000",
             ...databaseEnv,
           },
           {},
@@ -84,12 +91,17 @@ describe("webhooks for policy lifecycle events", () => {
         sub.setStatus("active");
         sub.pay(6n);
         await receiver.until(5);
+        // Delivered and idle; only storing the next policy event can wake delivery before the next poll.
+        await waitUntil(async () => (await get(app, `/v1/webhooks/${endpoint.body.id}`)).state.backlog === 0, "the backlog is empty");
+        sub.setStatus("paused");
+        await receiver.until(6);
         assert.deepEqual(receiver.received.map((w) => verified(verifier, w)), [
           `${prefix}sub policy.created ->created p1 after #0`,
           `${prefix}sub payment.executed #1 5`,
           `${prefix}sub policy.paused active>paused p2 after #1`,
           `${prefix}sub policy.active paused>active p3 after #1`,
           `${prefix}sub payment.executed #2 6`,
+          `${prefix}sub policy.paused active>paused p4 after #2`,
         ]);
         const paused = JSON.parse(receiver.received[2]!.body);
         assert.equal(paused.data.paymentPolicy, sub.address);
@@ -102,23 +114,24 @@ describe("webhooks for policy lifecycle events", () => {
         sub.setStatus("completed");
         sub.delete();
         app = await start();
-        await receiver.until(8, 20_000);
-        assert.deepEqual(receiver.received.slice(5).map((w) => verified(verifier, w)), [
+        await receiver.until(9, 20_000);
+        assert.deepEqual(receiver.received.slice(6).map((w) => verified(verifier, w)), [
           `${prefix}sub payment.executed #3 7`,
-          `${prefix}sub policy.completed active>completed p4 after #3`,
-          `${prefix}sub policy.deleted ->deleted p5 after #3`,
+          `${prefix}sub policy.completed paused>completed p5 after #3`,
+          `${prefix}sub policy.deleted ->deleted p6 after #3`,
         ]);
         const ids = receiver.received.map((w) => w.headers["webhook-id"]);
-        assert.equal(new Set(ids).size, 8, "each event once, each under its own webhook-id");
+        assert.equal(new Set(ids).size, 9, "each event once, each under its own webhook-id");
 
-        // Replay after payment 2: what a socket replay from there gives (payment 3 and the policy events after it), under the same webhook-ids.
+        // Replay after payment 2: what a socket replay from there gives (the pause after payment 2, payment 3
+        // and the policy events after it), in the same order and under the same webhook-ids.
         const replay = await post(app, `/v1/webhooks/${endpoint.body.id}/replay`, { since: { [sub.memo]: 2 } });
-        assert.deepEqual([replay.status, replay.body.queued], [202, 3]);
-        await receiver.until(11);
-        const again = receiver.received.slice(8);
+        assert.deepEqual([replay.status, replay.body.queued], [202, 4]);
+        await receiver.until(13);
+        const again = receiver.received.slice(9);
         assert.deepEqual(
           again.map((w) => verified(verifier, w)),
-          receiver.received.slice(5, 8).map((w) => verified(verifier, w)),
+          receiver.received.slice(5, 9).map((w) => verified(verifier, w)),
         );
         assert.deepEqual(
           again.map((w) => w.headers["webhook-id"]),
