@@ -11,6 +11,7 @@ export function messageId(endpointId: string, eventKey: string): string {
 
 /** A policy event carries gateway and recipient only when the source knew them; without them a gateway or recipient filter does not select it. */
 export function matchesFilter(filter: WebhookFilter, entry: StoredPayment | StoredPolicyEvent): boolean {
+  if (filter.types !== undefined && !filter.types.includes(isPolicyEvent(entry) ? "policy" : "payment")) return false;
   if ("all" in filter) return true;
   if ("trackingIds" in filter) return filter.trackingIds.includes(entry.trackingId);
   if ("trackingIdPrefix" in filter) return entry.trackingId.startsWith(filter.trackingIdPrefix);

@@ -1,13 +1,20 @@
 import type { StoredPayment } from "../payment.js";
 import type { StoredPolicyEvent } from "../policy-event.js";
 
-/** Which stored payments and policy events an endpoint receives; exactly one selector is set. */
-export type WebhookFilter =
+/** The kinds of log entries a webhook can carry: `payment.<status>` and `policy.<status>`. */
+export type WebhookEventKind = "payment" | "policy";
+
+/**
+ * Which stored payments and policy events an endpoint receives: exactly one
+ * selector is set; `types` narrows it to some kinds (both when absent).
+ */
+export type WebhookFilter = (
   | { all: true }
   | { trackingIds: string[] }
   | { trackingIdPrefix: string }
   | { gateway: string }
-  | { recipient: string };
+  | { recipient: string }
+) & { types?: WebhookEventKind[] | undefined };
 
 /** A signing secret; a rotated-out one keeps signing until `expiresAt` (ms since the epoch). */
 export interface SigningSecret {

@@ -74,12 +74,18 @@ describe("webhooks for policy lifecycle events", () => {
           dataDir,
         );
       const receiver = await startWebhookReceiver();
+      const paymentsReceiver = await startWebhookReceiver();
       let app = await start();
       try {
         await waitUntil(async () => (await app.get("/v1/health")).body.sources?.solana?.state === "live", "the watcher is live", 15_000);
         const endpoint = await post(app, "/v1/webhooks", { url: receiver.url, filter: { trackingIdPrefix: prefix } });
         assert.equal(endpoint.status, 201);
         const verifier = new Webhook(endpoint.body.secret);
+        const paymentsOnly = await post(app, "/v1/webhooks", { url: paymentsReceiver.url, filter: { trackingIdPrefix: prefix, types: ["payment"] } });
+        assert.equal(paymentsOnly.status, 201);
+        assert.deepEqual(paymentsOnly.body.filter, { trackingIdPrefix: prefix, types: ["payment"] });
+        const refused = await post(app, "/v1/webhooks", { url: paymentsReceiver.url, filter: { all: true, types: ["refund"] } });
+        assert.deepEqual([refused.status, refused.body.error.code], [400, "INVALID_BODY"]);
 
         const sub = new ChainPolicy(node, `${prefix}sub`, 1);
         const other = new ChainPolicy(node, "zz-other", 1);
@@ -121,6 +127,12 @@ describe("webhooks for policy lifecycle events", () => {
           `${prefix}sub policy.deleted ->deleted p6 after #3`,
         ]);
         const ids = receiver.received.map((w) => w.headers["webhook-id"]);
+        await paymentsReceiver.until(3);
+        assert.deepEqual(
+          paymentsReceiver.received.map((w) => JSON.parse(w.body).type),
+          ["payment.executed", "payment.executed", "payment.executed"],
+          "an endpoint for payments only gets no policy event",
+        );
         assert.equal(new Set(ids).size, 9, "each event once, each under its own webhook-id");
 
         // Replay after payment 2: what a socket replay from there gives (the pause after payment 2, payment 3
@@ -140,6 +152,7 @@ describe("webhooks for policy lifecycle events", () => {
       } finally {
         await app.close();
         await receiver.close();
+        await paymentsReceiver.close();
       }
     });
   }

@@ -252,25 +252,42 @@ export function webhookStoreContract(name: string, open: () => Promise<WebhookSt
     );
 
     test(
-      "policy events follow the endpoint's filter and are covered by replay by time",
+      "policy events follow the endpoint's filter and its types, and are covered by replay by time",
       withStores(async ({ payments, webhooks }) => {
         const endpoint = await webhooks.createEndpoint(newEndpoint({ gateway: "GatewayA" }));
+        const paymentsOnly = await webhooks.createEndpoint(newEndpoint({ all: true, types: ["payment"] }));
+        const policiesOnly = await webhooks.createEndpoint(newEndpoint({ all: true, types: ["policy"] }));
+        await payments.append([paymentInput("g-1", { gateway: "GatewayA" })]);
         await payments.appendPolicyEvents([
           policyEventInput("g-1", { gateway: "GatewayA" }),
           policyEventInput("g-2", { gateway: "GatewayB" }),
           policyEventInput("g-3"),
         ]);
+        for (const only of [paymentsOnly, policiesOnly]) {
+          assert.equal(await webhooks.materialise(only.id, endpointMessages(only, now), 100), 4);
+        }
+        assert.deepEqual((await webhooks.claim(paymentsOnly.id, "n", 5_000, 1000, 10)).map((d) => d.type), ["payment.executed"]);
+        assert.deepEqual(
+          (await webhooks.claim(policiesOnly.id, "n", 5_000, 1000, 10)).map((d) => `${d.trackingId} ${d.type}`).sort(),
+          ["g-1 policy.created", "g-2 policy.created", "g-3 policy.created"],
+        );
         const build = endpointMessages(endpoint, now);
-        assert.equal(await webhooks.materialise(endpoint.id, build, 100), 3);
+        assert.equal(await webhooks.materialise(endpoint.id, build, 100), 4);
+        const [payment] = await webhooks.claim(endpoint.id, "n", 5_000, 1000, 10);
+        assert.equal(payment?.type, "payment.executed", "the policy event after it waits");
+        await webhooks.recordAttempt(
+          { endpointId: endpoint.id, messageId: payment.messageId, attempt: 1, attemptedAt: 5_000, latencyMs: 1, statusCode: 200, node: "n" },
+          { kind: "delivered" },
+        );
         const claimed = await webhooks.claim(endpoint.id, "n", 5_000, 1000, 10);
         assert.deepEqual(claimed.map((d) => [d.trackingId, d.type]), [["g-1", "policy.created"]], "a policy event without a gateway is not selected");
         await webhooks.recordAttempt(
           { endpointId: endpoint.id, messageId: claimed[0]!.messageId, attempt: 1, attemptedAt: 5_000, latencyMs: 1, statusCode: 200, node: "n" },
           { kind: "delivered" },
         );
-        assert.equal(await webhooks.replayFrom(endpoint.id, 0, build, 100, 8_000), 1);
+        assert.equal(await webhooks.replayFrom(endpoint.id, 0, build, 100, 8_000), 2);
         const again = await webhooks.claim(endpoint.id, "n", 8_000, 1000, 10);
-        assert.deepEqual(again.map((d) => d.messageId), [claimed[0]!.messageId], "the same webhook-id again");
+        assert.deepEqual(again.map((d) => d.messageId), [payment.messageId], "the same webhook-ids again, in order");
       }),
     );
 
