@@ -94,7 +94,10 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     metrics,
     logger: logger.child({ component: "ingest" }),
     // The gateway is built below; ingest only calls this after start-up.
-    deliverPolicy: (event) => gateway.deliverPolicy(event),
+    deliverPolicy: (event) => {
+      gateway.deliverPolicy(event);
+      webhooks.wake();
+    },
     deliver: (payment) => {
       gateway.deliver(payment);
       cluster.publish(payment);

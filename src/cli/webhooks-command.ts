@@ -22,6 +22,7 @@ interface CreateOptions extends ServiceOptions {
   trackingIdPrefix?: string;
   gateway?: string;
   recipient?: string;
+  types?: string[];
   description?: string;
 }
 
@@ -90,11 +91,12 @@ export function webhooksCommand(): Command {
     withService(new Command("create"))
       .description("register an endpoint; prints its id and signing secret (shown only this once)")
       .argument("<endpoint-url>", "where the webhooks go (https)")
-      .option("--all", "every payment")
-      .option("--tracking-id <id...>", "payments of these tracking IDs")
-      .option("--tracking-id-prefix <prefix>", "payments whose tracking ID starts with this")
-      .option("--gateway <pubkey>", "payments through this gateway")
-      .option("--recipient <pubkey>", "payments to this recipient")
+      .option("--all", "every payment and policy event")
+      .option("--tracking-id <id...>", "events of these tracking IDs")
+      .option("--tracking-id-prefix <prefix>", "events whose tracking ID starts with this")
+      .option("--gateway <pubkey>", "events through this gateway")
+      .option("--recipient <pubkey>", "events to this recipient")
+      .option("--types <kind...>", "only these kinds: payment, policy (both by default)")
       .option("--description <text>", "a note for yourself")
       .action(
         run(async ([endpointUrl], options: CreateOptions) => {
@@ -110,7 +112,7 @@ export function webhooksCommand(): Command {
           }
           const created = await call<z.infer<typeof createdWebhookResponseSchema>>(options, "POST", "/v1/webhooks", {
             url: endpointUrl,
-            filter: filters[0],
+            filter: { ...filters[0], ...(options.types === undefined ? {} : { types: options.types }) },
             ...(options.description === undefined ? {} : { description: options.description }),
           });
           return { json: created, text: `Created ${created.id}\nSigning secret (shown only now): ${created.secret}` };

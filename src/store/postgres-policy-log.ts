@@ -7,7 +7,7 @@ import {
   type PolicyListQuery,
 } from "./policy-event-log.js";
 
-interface PolicyEventRow {
+export interface PolicyEventRow {
   tracking_id: string;
   // BIGINT arrives as a string; converted field by field.
   policy_offset: string;
@@ -24,7 +24,7 @@ interface PolicyEventRow {
   received_at: string;
 }
 
-function toPolicyEvent(row: PolicyEventRow): StoredPolicyEvent {
+export function toPolicyEvent(row: PolicyEventRow): StoredPolicyEvent {
   return {
     id: policyEventId(row.signature, Number(row.event_index)),
     trackingId: row.tracking_id,
@@ -75,6 +75,15 @@ export const POLICY_MIGRATION = `CREATE TABLE policy_events (
      may_complete   BOOLEAN,
      learned_at     BIGINT NOT NULL
    );`;
+
+/**
+ * A position in commit order for readers of the whole policy log (the webhook
+ * outbox), the same pair as the payments' (commit_xid, seq): see
+ * docs/decisions/webhooks.md.
+ */
+export const POLICY_COMMIT_ORDER_MIGRATION = `ALTER TABLE policy_events ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY;
+   ALTER TABLE policy_events ADD COLUMN commit_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+   CREATE INDEX policy_events_commit_order ON policy_events (commit_xid, seq);`;
 
 /**
  * The policy side of a PostgreSQL store. Events are appended one at a time

@@ -9,7 +9,7 @@ import {
 } from "./payment-store.js";
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
-import { POLICY_MIGRATION, PostgresPolicyLog } from "./postgres-policy-log.js";
+import { POLICY_COMMIT_ORDER_MIGRATION, POLICY_MIGRATION, PostgresPolicyLog } from "./postgres-policy-log.js";
 
 /**
  * Each entry moves the schema one version up; `schema_migrations` records
@@ -58,6 +58,7 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE payments ADD COLUMN commit_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
    CREATE INDEX payments_commit_order ON payments (commit_xid, seq);`,
   POLICY_MIGRATION,
+  POLICY_COMMIT_ORDER_MIGRATION,
 ];
 
 /**

@@ -102,6 +102,14 @@ const MIGRATIONS: readonly string[] = [
      may_complete   INTEGER,
      learned_at     INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // A position in commit order across tracking IDs for readers of the whole
+  // policy log (the webhook outbox), as payments.seq is for payments. Writers
+  // hold the file's write lock, so max(seq) + 1 is handed out in commit order.
+  `ALTER TABLE policy_events ADD COLUMN seq INTEGER;
+   UPDATE policy_events SET seq = (SELECT n FROM (
+       SELECT tracking_id AS t, policy_offset AS o, row_number() OVER (ORDER BY received_at, tracking_id, policy_offset) AS n
+       FROM policy_events) WHERE t = policy_events.tracking_id AND o = policy_events.policy_offset);
+   CREATE UNIQUE INDEX policy_events_seq ON policy_events (seq);`,
 ];
 
 export interface SqliteConnectionOptions {

@@ -8,7 +8,7 @@ import {
 } from "./policy-event-log.js";
 import { classifySqliteError } from "./sqlite-database.js";
 
-interface PolicyEventRow {
+export interface PolicyEventRow {
   tracking_id: string;
   policy_offset: number;
   after_offset: number;
@@ -24,7 +24,7 @@ interface PolicyEventRow {
   received_at: number;
 }
 
-function toPolicyEvent(row: PolicyEventRow): StoredPolicyEvent {
+export function toPolicyEvent(row: PolicyEventRow): StoredPolicyEvent {
   return {
     id: policyEventId(row.signature, row.event_index),
     trackingId: row.tracking_id,
@@ -75,8 +75,8 @@ export class SqlitePolicyLog implements PolicyEventLog {
     );
     this.insert = db.prepare(
       `INSERT INTO policy_events (tracking_id, policy_offset, after_offset, signature, event_index, payment_policy,
-         status, previous_status, timestamp, gateway, recipient, slot, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         status, previous_status, timestamp, gateway, recipient, slot, received_at, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM policy_events))`,
     );
     this.page = db.prepare(
       `SELECT * FROM policy_events WHERE tracking_id = ? AND policy_offset > ? AND after_offset >= ?

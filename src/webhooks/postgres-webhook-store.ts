@@ -1,5 +1,7 @@
 import pg from "pg";
+import { toPolicyEvent, type PolicyEventRow } from "../store/postgres-policy-log.js";
 import { toPayment, type PaymentRow } from "../store/postgres-store.js";
+import { mergeablePrefixes } from "./log-merge.js";
 import type {
   AttemptOutcome,
   EndpointBacklog,
@@ -73,6 +75,13 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
    CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at);`,
+  // Policy lifecycle events travel through the same outbox: a cursor into the
+  // policy log ('<commit_xid>:<seq>'; NULL until the endpoint's next round
+  // starts it at the log's head) and their place among a tracking ID's payments.
+  `ALTER TABLE webhook_endpoints ADD COLUMN policy_cursor TEXT;
+   ALTER TABLE webhook_deliveries ADD COLUMN policy_offset BIGINT NOT NULL DEFAULT 0;
+   DROP INDEX webhook_deliveries_queue;
+   CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, tracking_id, state, log_offset, policy_offset);`,
 ];
 
 /** Any constant, never changed: serialises nodes migrating the webhook tables together. */
@@ -87,9 +96,21 @@ const LOG_PAGE = `SELECT p.* FROM payments p
   WHERE (commit_xid, seq) > ($1::xid8, $2::bigint) AND (commit_xid, seq) <= ($3::xid8, $4::bigint)
     AND commit_xid < pg_snapshot_xmin(pg_current_snapshot()) AND received_at >= $5
   ORDER BY commit_xid, seq LIMIT $6`;
+const POLICY_PAGE = LOG_PAGE.replace("FROM payments p", "FROM policy_events p");
 const END_OF_LOG = ["18446744073709551615", "9223372036854775807"] as const;
+/** A cursor at the oldest running transaction: what commits from now on is read, nothing before. */
+const HEAD_CURSOR = "((pg_snapshot_xmin(pg_current_snapshot())::text::numeric - 1)::text || ':9223372036854775807')";
 
 type LogRow = PaymentRow & { commit_xid: string; seq: string };
+type PolicyLogRow = PolicyEventRow & { commit_xid: string; seq: string };
+type Position = [string, string];
+
+function comparePositions(a: Position, b: Position): number {
+  const xid = BigInt(a[0]) - BigInt(b[0]);
+  if (xid !== 0n) return xid < 0n ? -1 : 1;
+  const seq = BigInt(a[1]) - BigInt(b[1]);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
 
 function parseCursor(cursor: string): [string, string] {
   const [xid = "0", seq = "0"] = cursor.split(":");
@@ -148,9 +169,8 @@ class PostgresWebhookStore implements WebhookStore {
   async createEndpoint(endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint> {
     // Starts at the oldest running transaction: a payment committing right now is delivered, not skipped.
     await this.pool.query(
-      `INSERT INTO webhook_endpoints (id, owner, url, description, filter, secrets, enabled, cursor, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, true,
-         ((pg_snapshot_xmin(pg_current_snapshot())::text::numeric - 1)::text || ':9223372036854775807'), $7, $7)`,
+      `INSERT INTO webhook_endpoints (id, owner, url, description, filter, secrets, enabled, cursor, policy_cursor, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, true, ${HEAD_CURSOR}, ${HEAD_CURSOR}, $7, $7)`,
       [
         endpoint.id,
         endpoint.owner,
@@ -224,32 +244,90 @@ class PostgresWebhookStore implements WebhookStore {
   async materialise(endpointId: string, build: MessageBuilder, limit: number): Promise<number> {
     return inTransaction(this.pool, async (client) => {
       // The row lock makes nodes take turns on one endpoint; a node finding it taken skips this round.
-      const { rows } = await client.query<{ cursor: string }>(
-        "SELECT cursor FROM webhook_endpoints WHERE id = $1 AND enabled FOR UPDATE SKIP LOCKED",
+      const { rows } = await client.query<{ cursor: string; policy_cursor: string | null }>(
+        "SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = $1 AND enabled FOR UPDATE SKIP LOCKED",
         [endpointId],
       );
-      const cursor = rows[0]?.cursor;
-      if (cursor === undefined) return 0;
-      const [xid, seq] = parseCursor(cursor);
-      const { rows: page } = await client.query<LogRow>(LOG_PAGE, [xid, seq, ...END_OF_LOG, 0, limit]);
-      const last = page.at(-1);
-      if (last === undefined) return 0;
-      const messages = page.map((row) => build(toPayment(row))).filter((m) => m !== undefined);
+      const row = rows[0];
+      if (row === undefined) return 0;
+      if (row.policy_cursor === null) {
+        // An endpoint made before policy events were delivered starts at the policy log's head.
+        const { rows: started } = await client.query<{ policy_cursor: string }>(
+          `UPDATE webhook_endpoints SET policy_cursor = ${HEAD_CURSOR} WHERE id = $1 RETURNING policy_cursor`,
+          [endpointId],
+        );
+        row.policy_cursor = started[0]?.policy_cursor ?? "0:0";
+      }
+      const paymentCursor = parseCursor(row.cursor);
+      const policyCursor = parseCursor(row.policy_cursor);
+      const { rows: paymentPage } = await client.query<LogRow>(LOG_PAGE, [...paymentCursor, ...END_OF_LOG, 0, limit]);
+      const { rows: policyPage } = await client.query<PolicyLogRow>(POLICY_PAGE, [...policyCursor, ...END_OF_LOG, 0, limit]);
+      if (paymentPage.length === 0 && policyPage.length === 0) return 0;
+      const cut = mergeablePrefixes<Position>({
+        payments: await this.policiesBefore(client, paymentPage, policyCursor),
+        policies: await this.paymentsFollowed(client, policyPage),
+        paymentCursor,
+        policyCursor,
+        compare: comparePositions,
+      });
+      const payments = paymentPage.slice(0, cut.payments);
+      const policies = policyPage.slice(0, cut.policies);
+      const messages = [
+        ...payments.map((paymentRow) => build(toPayment(paymentRow))),
+        ...policies.map((policyRow) => build(toPolicyEvent(policyRow))),
+      ].filter((m) => m !== undefined);
       await this.insertMessages(client, messages, false, 0);
-      await client.query("UPDATE webhook_endpoints SET cursor = $2 WHERE id = $1", [endpointId, `${last.commit_xid}:${last.seq}`]);
-      return page.length;
+      const lastPayment = payments.at(-1);
+      const lastPolicy = policies.at(-1);
+      await client.query("UPDATE webhook_endpoints SET cursor = $2, policy_cursor = $3 WHERE id = $1", [
+        endpointId,
+        lastPayment === undefined ? row.cursor : `${lastPayment.commit_xid}:${lastPayment.seq}`,
+        lastPolicy === undefined ? row.policy_cursor : `${lastPolicy.commit_xid}:${lastPolicy.seq}`,
+      ]);
+      const passed = payments.length + policies.length;
+      const full = paymentPage.length === limit || policyPage.length === limit;
+      return passed > 0 && full ? Math.max(passed, limit) : passed;
     });
+  }
+
+  /** For each payment, the positions of its tracking ID's policy events past the policy cursor that precede it. */
+  private async policiesBefore(client: pg.PoolClient, page: readonly LogRow[], policyCursor: Position) {
+    const precededBy = page.map(() => [] as Position[]);
+    if (page.length > 0) {
+      const { rows } = await client.query<{ i: string; commit_xid: string; seq: string }>(
+        `SELECT u.i, e.commit_xid::text AS commit_xid, e.seq FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(tracking_id, log_offset, i)
+         JOIN policy_events e ON e.tracking_id = u.tracking_id AND e.after_offset < u.log_offset
+           AND (e.commit_xid, e.seq) > ($3::xid8, $4::bigint)`,
+        [page.map((r) => r.tracking_id), page.map((r) => r.log_offset), ...policyCursor],
+      );
+      for (const row of rows) precededBy[Number(row.i) - 1]?.push([row.commit_xid, row.seq]);
+    }
+    return page.map((row, i) => ({ position: [row.commit_xid, row.seq] as Position, precededBy: precededBy[i] ?? [] }));
+  }
+
+  /** For each policy event, the position of the payment it follows (undefined when it follows none, or that one is gone). */
+  private async paymentsFollowed(client: pg.PoolClient, page: readonly PolicyLogRow[]) {
+    const follows = new Map<number, Position>();
+    if (page.length > 0) {
+      const { rows } = await client.query<{ i: string; commit_xid: string; seq: string }>(
+        `SELECT u.i, p.commit_xid::text AS commit_xid, p.seq FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(tracking_id, log_offset, i)
+         JOIN payments p ON p.tracking_id = u.tracking_id AND p.log_offset = u.log_offset`,
+        [page.map((r) => r.tracking_id), page.map((r) => r.after_offset)],
+      );
+      for (const row of rows) follows.set(Number(row.i) - 1, [row.commit_xid, row.seq]);
+    }
+    return page.map((row, i) => ({ position: [row.commit_xid, row.seq] as Position, follows: follows.get(i) }));
   }
 
   private async insertMessages(client: pg.PoolClient, messages: readonly WebhookMessage[], reset: boolean, now: number): Promise<void> {
     if (messages.length === 0) return;
     const column = <T>(pick: (m: WebhookMessage) => T) => messages.map(pick);
     await client.query(
-      `INSERT INTO webhook_deliveries (endpoint_id, message_id, type, tracking_id, log_offset, body, created_at,
+      `INSERT INTO webhook_deliveries (endpoint_id, message_id, type, tracking_id, log_offset, policy_offset, body, created_at,
          state, attempts, next_attempt_at)
-       SELECT endpoint_id, message_id, type, tracking_id, log_offset, body, created_at, 'pending', 0, next_attempt_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[])
-         AS m(endpoint_id, message_id, type, tracking_id, log_offset, body, created_at, next_attempt_at)
+       SELECT endpoint_id, message_id, type, tracking_id, log_offset, policy_offset, body, created_at, 'pending', 0, next_attempt_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[])
+         AS m(endpoint_id, message_id, type, tracking_id, log_offset, policy_offset, body, created_at, next_attempt_at)
        ON CONFLICT (endpoint_id, message_id) DO ${
          reset
            ? `UPDATE SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, finished_at = NULL
@@ -262,6 +340,7 @@ class PostgresWebhookStore implements WebhookStore {
         column((m) => m.type),
         column((m) => m.trackingId),
         column((m) => m.offset),
+        column((m) => m.policyOffset ?? 0),
         column((m) => m.body),
         column((m) => m.createdAt),
         column((m) => (reset ? now : m.createdAt)),
@@ -275,16 +354,30 @@ class PostgresWebhookStore implements WebhookStore {
 
   async replayFrom(endpointId: string, from: number, build: MessageBuilder, limit: number, now: number): Promise<number> {
     return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ cursor: string }>("SELECT cursor FROM webhook_endpoints WHERE id = $1 FOR UPDATE", [endpointId]);
+      const { rows } = await client.query<{ cursor: string; policy_cursor: string | null }>(
+        "SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = $1 FOR UPDATE",
+        [endpointId],
+      );
       const cursor = rows[0]?.cursor;
       if (cursor === undefined) return 0;
       const [cursorXid, cursorSeq] = parseCursor(cursor);
+      const [policyXid, policySeq] = parseCursor(rows[0]?.policy_cursor ?? "0:0");
       const messages: WebhookMessage[] = [];
       let after: [string, string] = ["0", "0"];
       while (messages.length < limit) {
         const { rows: page } = await client.query<LogRow>(LOG_PAGE, [after[0], after[1], cursorXid, cursorSeq, from, 500]);
         for (const row of page) {
           const message = build(toPayment(row));
+          if (message !== undefined && messages.length < limit) messages.push(message);
+        }
+        const last = page.at(-1);
+        if (last === undefined || page.length < 500) break;
+        after = [last.commit_xid, last.seq];
+      }
+      for (let after: Position = ["0", "0"]; messages.length < limit; ) {
+        const { rows: page } = await client.query<PolicyLogRow>(POLICY_PAGE, [...after, policyXid, policySeq, from, 500]);
+        for (const row of page) {
+          const message = build(toPolicyEvent(row));
           if (message !== undefined && messages.length < limit) messages.push(message);
         }
         const last = page.at(-1);
@@ -305,7 +398,8 @@ class PostgresWebhookStore implements WebhookStore {
            AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $4)
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
              WHERE p.endpoint_id = d.endpoint_id AND p.tracking_id = d.tracking_id
-               AND p.state = 'pending' AND p.log_offset < d.log_offset)
+               AND p.state = 'pending'
+               AND (p.log_offset < d.log_offset OR (p.log_offset = d.log_offset AND p.policy_offset < d.policy_offset)))
          ORDER BY d.next_attempt_at LIMIT $5
          FOR UPDATE OF d SKIP LOCKED)
        AND state = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at <= $4)

@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import Database from "better-sqlite3";
 import { toPayment, type PaymentRow } from "../store/sqlite-database.js";
+import { toPolicyEvent, type PolicyEventRow } from "../store/sqlite-policy-log.js";
+import { mergeablePrefixes } from "./log-merge.js";
 import type {
   AttemptOutcome,
   EndpointBacklog,
@@ -83,6 +85,13 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id);
    CREATE INDEX webhook_attempts_time ON webhook_attempts (attempted_at);`,
+  // Policy lifecycle events travel through the same outbox: a cursor into the
+  // policy log (its seq; NULL until the endpoint's next round starts it at the
+  // log's head) and their place among a tracking ID's payments.
+  `ALTER TABLE webhook_endpoints ADD COLUMN policy_cursor TEXT;
+   ALTER TABLE webhook_deliveries ADD COLUMN policy_offset INTEGER NOT NULL DEFAULT 0;
+   DROP INDEX webhook_deliveries_queue;
+   CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, tracking_id, state, log_offset, policy_offset);`,
 ];
 
 /** The webhook file beside a payments file: data/tributary.sqlite → data/tributary.webhooks.sqlite. */
@@ -163,12 +172,59 @@ class SqliteWebhookStore implements WebhookStore {
       .all(after, receivedFrom ?? 0, limit) as Array<PaymentRow & { seq: number }>;
   }
 
+  private policyHead(): number {
+    if (this.log === undefined) return 0;
+    return (this.log.prepare("SELECT coalesce(max(seq), 0) AS head FROM policy_events").get() as { head: number }).head;
+  }
+
+  private policyPage(after: number, limit: number, receivedFrom?: number): Array<PolicyEventRow & { seq: number }> {
+    if (this.log === undefined) return [];
+    return this.log
+      .prepare("SELECT * FROM policy_events WHERE seq > ? AND received_at >= ? ORDER BY seq LIMIT ?")
+      .all(after, receivedFrom ?? 0, limit) as Array<PolicyEventRow & { seq: number }>;
+  }
+
+  /**
+   * Both pages read in one snapshot of the log, cut to what may enter the
+   * outbox together (see log-merge.ts); writers of both logs share the file's
+   * write lock, so each log's seq is its commit order.
+   */
+  private mergedPages(
+    log: Database.Database,
+    paymentCursor: number,
+    policyCursor: number,
+    limit: number,
+  ): { payments: Array<PaymentRow & { seq: number }>; policies: Array<PolicyEventRow & { seq: number }>; full: boolean } {
+    return log.transaction(() => {
+      const payments = this.logPage(paymentCursor, limit);
+      const policies = this.policyPage(policyCursor, limit);
+      const full = payments.length === limit || policies.length === limit;
+      if (policies.length === 0 && payments.length === 0) return { payments, policies, full };
+      const paymentAt = log.prepare("SELECT seq FROM payments WHERE tracking_id = ? AND log_offset = ?");
+      const policiesBefore = log.prepare("SELECT seq FROM policy_events WHERE tracking_id = ? AND after_offset < ? AND seq > ?");
+      const cut = mergeablePrefixes({
+        payments: payments.map((row) => ({
+          position: row.seq,
+          precededBy: (policiesBefore.all(row.tracking_id, row.log_offset, policyCursor) as Array<{ seq: number }>).map((r) => r.seq),
+        })),
+        policies: policies.map((row) => ({
+          position: row.seq,
+          follows: row.after_offset === 0 ? undefined : (paymentAt.get(row.tracking_id, row.after_offset) as { seq: number } | undefined)?.seq,
+        })),
+        paymentCursor,
+        policyCursor,
+        compare: (a, b) => a - b,
+      });
+      return { payments: payments.slice(0, cut.payments), policies: policies.slice(0, cut.policies), full };
+    })();
+  }
+
   async createEndpoint(endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint> {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO webhook_endpoints (id, owner, url, description, filter, secrets, enabled, cursor, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+          `INSERT INTO webhook_endpoints (id, owner, url, description, filter, secrets, enabled, cursor, policy_cursor, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
         )
         .run(
           endpoint.id,
@@ -178,6 +234,7 @@ class SqliteWebhookStore implements WebhookStore {
           JSON.stringify(endpoint.filter),
           JSON.stringify(endpoint.secrets),
           String(this.logHead()),
+          String(this.policyHead()),
           endpoint.createdAt,
           endpoint.createdAt,
         );
@@ -240,13 +297,22 @@ class SqliteWebhookStore implements WebhookStore {
   }
 
   async materialise(endpointId: string, build: MessageBuilder, limit: number): Promise<number> {
-    const row = this.db.prepare("SELECT cursor FROM webhook_endpoints WHERE id = ? AND enabled = 1").get(endpointId) as
-      | { cursor: string }
-      | undefined;
-    if (row === undefined) return 0;
-    const page = this.logPage(Number(row.cursor), limit);
-    const last = page.at(-1);
-    if (last === undefined) {
+    const row = this.db
+      .prepare("SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = ? AND enabled = 1")
+      .get(endpointId) as { cursor: string; policy_cursor: string | null } | undefined;
+    const log = this.log;
+    if (row === undefined || log === undefined) return 0;
+    if (row.policy_cursor === null) {
+      // An endpoint made before policy events were delivered starts at the policy log's head.
+      this.db
+        .prepare("UPDATE webhook_endpoints SET policy_cursor = ? WHERE id = ? AND policy_cursor IS NULL")
+        .run(String(this.policyHead()), endpointId);
+      return this.materialise(endpointId, build, limit);
+    }
+    const { payments, policies, full } = this.mergedPages(log, Number(row.cursor), Number(row.policy_cursor), limit);
+    const lastPayment = payments.at(-1);
+    const lastPolicy = policies.at(-1);
+    if (lastPayment === undefined && lastPolicy === undefined) {
       // seq is a rowid: once retention has deleted every payment, new ones
       // count again from 1, below the cursor. Start over from 0; message ids
       // come from the payment, so what was made before is not made twice.
@@ -255,24 +321,34 @@ class SqliteWebhookStore implements WebhookStore {
       }
       return 0;
     }
-    const messages = page.map((paymentRow) => build(toPayment(paymentRow))).filter((m) => m !== undefined);
+    const messages = [
+      ...payments.map((paymentRow) => build(toPayment(paymentRow))),
+      ...policies.map((policyRow) => build(toPolicyEvent(policyRow))),
+    ].filter((m) => m !== undefined);
     return this.db.transaction(() => {
-      // Moves only from the cursor read above: a concurrent materialiser (another process) made these already.
+      // Moves only from the cursors read above: a concurrent materialiser (another process) made these already.
       const moved = this.db
-        .prepare("UPDATE webhook_endpoints SET cursor = ? WHERE id = ? AND cursor = ?")
-        .run(String(last.seq), endpointId, row.cursor).changes;
+        .prepare("UPDATE webhook_endpoints SET cursor = ?, policy_cursor = ? WHERE id = ? AND cursor = ? AND policy_cursor = ?")
+        .run(
+          lastPayment === undefined ? row.cursor : String(lastPayment.seq),
+          lastPolicy === undefined ? row.policy_cursor : String(lastPolicy.seq),
+          endpointId,
+          row.cursor,
+          row.policy_cursor,
+        ).changes;
       if (moved === 0) return 0;
       this.insertMessages(messages, false, 0);
-      return page.length;
+      const passed = payments.length + policies.length;
+      return passed > 0 && full ? Math.max(passed, limit) : passed;
     }).immediate();
   }
 
   /** @param reset make an existing message pending again (a replay) instead of leaving it as it is */
   private insertMessages(messages: readonly WebhookMessage[], reset: boolean, now: number): void {
     const insert = this.db.prepare(
-      `INSERT INTO webhook_deliveries (endpoint_id, message_id, type, tracking_id, log_offset, body, created_at,
+      `INSERT INTO webhook_deliveries (endpoint_id, message_id, type, tracking_id, log_offset, policy_offset, body, created_at,
          state, attempts, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
        ON CONFLICT (endpoint_id, message_id) DO ${
          reset
            ? `UPDATE SET state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, finished_at = NULL
@@ -281,7 +357,17 @@ class SqliteWebhookStore implements WebhookStore {
        }`,
     );
     for (const m of messages) {
-      insert.run(m.endpointId, m.messageId, m.type, m.trackingId, m.offset, m.body, m.createdAt, reset ? now : m.createdAt);
+      insert.run(
+        m.endpointId,
+        m.messageId,
+        m.type,
+        m.trackingId,
+        m.offset,
+        m.policyOffset ?? 0,
+        m.body,
+        m.createdAt,
+        reset ? now : m.createdAt,
+      );
     }
   }
 
@@ -291,14 +377,27 @@ class SqliteWebhookStore implements WebhookStore {
 
   async replayFrom(endpointId: string, from: number, build: MessageBuilder, limit: number, now: number): Promise<number> {
     return this.db.transaction(() => {
-      const row = this.db.prepare("SELECT cursor FROM webhook_endpoints WHERE id = ?").get(endpointId) as { cursor: string } | undefined;
+      const row = this.db.prepare("SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = ?").get(endpointId) as
+        | { cursor: string; policy_cursor: string | null }
+        | undefined;
       if (row === undefined) return 0;
       const cursor = Number(row.cursor);
+      const policyCursor = Number(row.policy_cursor ?? 0);
       const messages: WebhookMessage[] = [];
       for (let after = 0; messages.length < limit; ) {
         const page = this.logPage(after, 500, from).filter((paymentRow) => paymentRow.seq <= cursor);
         for (const paymentRow of page) {
           const message = build(toPayment(paymentRow));
+          if (message !== undefined && messages.length < limit) messages.push(message);
+        }
+        const last = page.at(-1);
+        if (last === undefined || page.length < 500) break;
+        after = last.seq;
+      }
+      for (let after = 0; messages.length < limit; ) {
+        const page = this.policyPage(after, 500, from).filter((policyRow) => policyRow.seq <= policyCursor);
+        for (const policyRow of page) {
+          const message = build(toPolicyEvent(policyRow));
           if (message !== undefined && messages.length < limit) messages.push(message);
         }
         const last = page.at(-1);
@@ -322,7 +421,8 @@ class SqliteWebhookStore implements WebhookStore {
                  AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ?)
                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
                    WHERE p.endpoint_id = d.endpoint_id AND p.tracking_id = d.tracking_id
-                     AND p.state = 'pending' AND p.log_offset < d.log_offset)
+                     AND p.state = 'pending'
+                     AND (p.log_offset < d.log_offset OR (p.log_offset = d.log_offset AND p.policy_offset < d.policy_offset)))
                ORDER BY d.next_attempt_at LIMIT ?)
              RETURNING *`,
           )

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
-import { paymentNotificationData } from "../gateway/envelopes.js";
+import { paymentNotificationData, policyStatusData } from "../gateway/envelopes.js";
 import type { StoredPayment } from "../payment.js";
+import type { StoredPolicyEvent } from "../policy-event.js";
 import type { MessageBuilder, WebhookEndpoint, WebhookFilter, WebhookMessage } from "./webhook-store.js";
 
 /** The `webhook-id` of an event for an endpoint: the same on every retry, replay and node. */
@@ -8,12 +9,18 @@ export function messageId(endpointId: string, eventKey: string): string {
   return `msg_${createHash("sha256").update(`${endpointId}\0${eventKey}`).digest("base64url").slice(0, 32)}`;
 }
 
-export function matchesFilter(filter: WebhookFilter, payment: StoredPayment): boolean {
+/** A policy event carries gateway and recipient only when the source knew them; without them a gateway or recipient filter does not select it. */
+export function matchesFilter(filter: WebhookFilter, entry: StoredPayment | StoredPolicyEvent): boolean {
+  if (filter.types !== undefined && !filter.types.includes(isPolicyEvent(entry) ? "policy" : "payment")) return false;
   if ("all" in filter) return true;
-  if ("trackingIds" in filter) return filter.trackingIds.includes(payment.trackingId);
-  if ("trackingIdPrefix" in filter) return payment.trackingId.startsWith(filter.trackingIdPrefix);
-  if ("gateway" in filter) return payment.gateway === filter.gateway;
-  return payment.recipient === filter.recipient;
+  if ("trackingIds" in filter) return filter.trackingIds.includes(entry.trackingId);
+  if ("trackingIdPrefix" in filter) return entry.trackingId.startsWith(filter.trackingIdPrefix);
+  if ("gateway" in filter) return entry.gateway === filter.gateway;
+  return entry.recipient === filter.recipient;
+}
+
+function isPolicyEvent(entry: StoredPayment | StoredPolicyEvent): entry is StoredPolicyEvent {
+  return "policyOffset" in entry;
 }
 
 /**
@@ -37,9 +44,31 @@ export function paymentMessage(endpointId: string, payment: StoredPayment, creat
   };
 }
 
-/** Builds the messages of one endpoint from the log, skipping what its filter does not select. */
+/**
+ * `policy.<status>` with the socket `policy` event's data. Its id is keyed by
+ * the policy event's id, which never equals a payment's; it is ordered after
+ * payment `afterOffset` of its tracking ID, among its followers by policy offset.
+ */
+export function policyMessage(endpointId: string, event: StoredPolicyEvent, createdAt: number): WebhookMessage {
+  const type = `policy.${event.status}`;
+  return {
+    endpointId,
+    messageId: messageId(endpointId, `policy:${event.id}`),
+    type,
+    trackingId: event.trackingId,
+    offset: event.afterOffset,
+    policyOffset: event.policyOffset,
+    body: messageBody(type, policyStatusData(event), createdAt),
+    createdAt,
+  };
+}
+
+/** Builds the messages of one endpoint from the logs, skipping what its filter does not select. */
 export function endpointMessages(endpoint: Pick<WebhookEndpoint, "id" | "filter">, now: () => number): MessageBuilder {
-  return (payment) => (matchesFilter(endpoint.filter, payment) ? paymentMessage(endpoint.id, payment, now()) : undefined);
+  return (entry) => {
+    if (!matchesFilter(endpoint.filter, entry)) return undefined;
+    return isPolicyEvent(entry) ? policyMessage(endpoint.id, entry, now()) : paymentMessage(endpoint.id, entry, now());
+  };
 }
 
 /** `POST /v1/webhooks/:id/test`: outside any tracking ID's order, a fresh id each time. */

@@ -33,6 +33,7 @@ export interface DeliveryRow {
   type: string;
   tracking_id: string | null;
   log_offset: MaybeInt;
+  policy_offset: Int;
   body: string;
   created_at: Int;
   state: string;
@@ -93,6 +94,7 @@ export function toDelivery(row: DeliveryRow): WebhookDelivery {
     type: row.type,
     trackingId: row.tracking_id,
     offset: optional(row.log_offset) ?? null,
+    ...(Number(row.policy_offset) > 0 ? { policyOffset: Number(row.policy_offset) } : {}),
     body: row.body,
     createdAt: Number(row.created_at),
     state: row.state as DeliveryState,

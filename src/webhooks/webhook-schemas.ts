@@ -13,13 +13,16 @@ export const MAX_FILTER_TRACKING_IDS = 1000;
 export const MAX_REPLAY_TRACKING_IDS = 1000;
 export const MAX_URL_LENGTH = 2048;
 
-/** Which payments an endpoint receives: exactly one selector. */
+/** Only these kinds of events (`payment`, `policy`); both when absent. */
+const types = z.array(z.enum(["payment", "policy"])).min(1).max(2).optional();
+
+/** Which payments and policy events an endpoint receives: exactly one selector, and optionally the kinds. */
 export const webhookFilterSchema = z.union([
-  z.strictObject({ all: z.literal(true) }),
-  z.strictObject({ trackingIds: z.array(trackingId).min(1).max(MAX_FILTER_TRACKING_IDS) }),
-  z.strictObject({ trackingIdPrefix: z.string().min(1).max(64) }),
-  z.strictObject({ gateway: base58Key }),
-  z.strictObject({ recipient: base58Key }),
+  z.strictObject({ all: z.literal(true), types }),
+  z.strictObject({ trackingIds: z.array(trackingId).min(1).max(MAX_FILTER_TRACKING_IDS), types }),
+  z.strictObject({ trackingIdPrefix: z.string().min(1).max(64), types }),
+  z.strictObject({ gateway: base58Key, types }),
+  z.strictObject({ recipient: base58Key, types }),
 ]);
 
 const webhookUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(MAX_URL_LENGTH);

@@ -1,12 +1,20 @@
 import type { StoredPayment } from "../payment.js";
+import type { StoredPolicyEvent } from "../policy-event.js";
 
-/** Which stored payments an endpoint receives; exactly one selector is set. */
-export type WebhookFilter =
+/** The kinds of log entries a webhook can carry: `payment.<status>` and `policy.<status>`. */
+export type WebhookEventKind = "payment" | "policy";
+
+/**
+ * Which stored payments and policy events an endpoint receives: exactly one
+ * selector is set; `types` narrows it to some kinds (both when absent).
+ */
+export type WebhookFilter = (
   | { all: true }
   | { trackingIds: string[] }
   | { trackingIdPrefix: string }
   | { gateway: string }
-  | { recipient: string };
+  | { recipient: string }
+) & { types?: WebhookEventKind[] | undefined };
 
 /** A signing secret; a rotated-out one keeps signing until `expiresAt` (ms since the epoch). */
 export interface SigningSecret {
@@ -54,11 +62,18 @@ export interface WebhookMessage {
   endpointId: string;
   /** The `webhook-id`: stable per endpoint and event. */
   messageId: string;
-  /** `payment.executed`, `webhook.test`, … */
+  /** `payment.executed`, `policy.paused`, `webhook.test`, … */
   type: string;
-  /** Messages of one tracking ID are delivered in offset order; null for messages outside any log. */
+  /**
+   * Messages of one tracking ID are delivered in the order (offset,
+   * policyOffset): a payment is (its offset, 0), a policy event (its
+   * afterOffset, its policyOffset), so it goes after the payment it follows
+   * and before the next. Null for messages outside any log.
+   */
   trackingId: string | null;
   offset: number | null;
+  /** A policy event's place among those following one payment; absent (0) for payments. */
+  policyOffset?: number;
   body: string;
   createdAt: number;
 }
@@ -111,17 +126,19 @@ export interface WebhookTotals {
   oldestPendingAt?: number;
 }
 
-/** Turns a stored payment into a message for an endpoint, or undefined when its filter does not select it. */
-export type MessageBuilder = (payment: StoredPayment) => WebhookMessage | undefined;
+/** Turns a stored payment or policy event into a message for an endpoint, or undefined when its filter does not select it. */
+export type MessageBuilder = (entry: StoredPayment | StoredPolicyEvent) => WebhookMessage | undefined;
 
 /**
  * Durable webhook state: endpoints, their cursor into the payment log, the
  * outbox of messages and the attempt log (see docs/decisions/webhooks.md).
  * The contract is in test/support/webhook-store-contract.ts.
  *
- * - `materialise` reads the payments stored after the endpoint's cursor, in
- *   commit order, and inserts their messages and moves the cursor in one
- *   transaction, so a crash either keeps both or neither.
+ * - `materialise` reads the payments and the policy events stored after the
+ *   endpoint's two cursors, in commit order, and inserts their messages and
+ *   moves the cursors in one transaction, so a crash either keeps all or
+ *   nothing; neither kind enters ahead of an earlier one of the other kind
+ *   for the same tracking ID (src/webhooks/log-merge.ts).
  * - `claim` leases due messages at the head of their (endpoint, tracking ID)
  *   queue: one node at a time attempts a message, and a tracking ID's next
  *   message waits while an earlier one is pending.
@@ -137,13 +154,17 @@ export interface WebhookStore {
   listEnabledEndpoints(): Promise<WebhookEndpoint[]>;
   updateEndpoint(id: string, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined>;
   deleteEndpoint(id: string): Promise<boolean>;
-  /** Returns how many log entries the cursor passed (selected or not); 0 when the endpoint is caught up. */
+  /**
+   * Returns how many log entries the cursors passed (selected or not); 0 when the endpoint is caught up,
+   * and at least `limit` when a page was full, so the caller knows to go on.
+   */
   materialise(endpointId: string, build: MessageBuilder, limit: number): Promise<number>;
   /** Adds messages, or makes existing ones (same endpoint and id) pending again from their first attempt. */
   enqueue(messages: readonly WebhookMessage[], now: number): Promise<void>;
   /**
-   * Messages for the payments received at or after `from` and already passed
-   * by the endpoint's cursor, made pending again (replay by time); at most `limit`.
+   * Messages for the payments and policy events received at or after `from`
+   * and already passed by the endpoint's cursors, made pending again (replay
+   * by time); at most `limit`.
    */
   replayFrom(endpointId: string, from: number, build: MessageBuilder, limit: number, now: number): Promise<number>;
   claim(endpointId: string, node: string, now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]>;

@@ -40,7 +40,7 @@ describe("postgres store", () => {
       await client.end();
       assert.deepEqual(
         rows.map((row) => row.version),
-        [1, 2, 3],
+        [1, 2, 3, 4],
       );
       await stores[0]!.append([payment("m")]);
       assert.equal(await stores[4]!.latestOffset("m"), 1);

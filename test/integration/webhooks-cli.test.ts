@@ -45,6 +45,9 @@ test("webhooks create, test, list, deliveries and replay from the CLI", async ()
   const endpoint = JSON.parse(created.stdout);
   assert.match(endpoint.secret, /^whsec_/);
   assert.deepEqual(endpoint.filter, { trackingIds: ["cli-1", "cli-2"] });
+  const paymentsOnly = await cli("create", receiver.url, "--tracking-id-prefix", "cli-p-", "--types", "payment", "--json");
+  assert.equal(paymentsOnly.code, 0, paymentsOnly.stderr);
+  assert.deepEqual(JSON.parse(paymentsOnly.stdout).filter, { trackingIdPrefix: "cli-p-", types: ["payment"] });
 
   const tested = await cli("test", endpoint.id);
   assert.match(tested.stdout, /^Queued test message msg_/);

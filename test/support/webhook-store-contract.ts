@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { PaymentStore } from "../../src/store/payment-store.js";
-import { endpointMessages, testMessage } from "../../src/webhooks/webhook-messages.js";
+import { endpointMessages, messageId, testMessage } from "../../src/webhooks/webhook-messages.js";
 import type { NewWebhookEndpoint, WebhookFilter, WebhookStore } from "../../src/webhooks/webhook-store.js";
-import { paymentInput } from "./payments.js";
+import { paymentInput, policyEventInput } from "./payments.js";
 
 export interface WebhookStores {
   payments: PaymentStore;
@@ -167,6 +167,127 @@ export function webhookStoreContract(name: string, open: () => Promise<WebhookSt
         const claimed = await webhooks.claim(endpoint.id, "n", 9_000, 1000, 10);
         assert.equal(claimed.length, 2, "offset 1 and the test message (outside any order)");
         assert.ok(claimed.some((d) => d.messageId === test1.messageId));
+      }),
+    );
+
+    /**
+     * Materialises one log entry of each kind per round and delivers whatever
+     * is claimable in between, as a dispatcher racing the log would; returns
+     * what reached the receiver for tracking IDs starting with `sub-`.
+     */
+    async function deliverStepByStep(webhooks: WebhookStore, endpointId: string, rounds: number): Promise<string[]> {
+      const endpoint = (await webhooks.getEndpoint(endpointId))!;
+      const build = endpointMessages(endpoint, now);
+      const seen: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        await webhooks.materialise(endpointId, build, 1);
+        for (;;) {
+          const claimed = await webhooks.claim(endpointId, "n", 5_000, 1000, 10);
+          if (claimed.length === 0) break;
+          for (const d of claimed) {
+            const data = JSON.parse(d.body).data;
+            seen.push(`${d.trackingId} ${d.type} ${data.offset ?? `${data.afterOffset}.${data.policyOffset}`}`);
+            await webhooks.recordAttempt(
+              { endpointId, messageId: d.messageId, attempt: 1, attemptedAt: 5_000, latencyMs: 1, statusCode: 204, node: "n" },
+              { kind: "delivered" },
+            );
+          }
+        }
+      }
+      assert.equal(await webhooks.materialise(endpointId, build, 100), 0, "every entry passed once");
+      return seen;
+    }
+
+    test(
+      "policy events go out as policy.<status> after the payment they follow, even when the payment log lags",
+      withStores(async ({ payments, webhooks }) => {
+        await payments.appendPolicyEvents([policyEventInput("sub-old")]);
+        const endpoint = await webhooks.createEndpoint(newEndpoint({ trackingIdPrefix: "sub-" }));
+        await payments.append([paymentInput("other"), paymentInput("other")]);
+        await payments.appendPolicyEvents([policyEventInput("sub-a", { status: "created" })]);
+        await payments.append([paymentInput("sub-a")]);
+        await payments.appendPolicyEvents([
+          policyEventInput("sub-a", { status: "paused", previousStatus: "active" }),
+          policyEventInput("other", { status: "paused" }),
+        ]);
+        await payments.append([paymentInput("sub-a")]);
+        const seen = await deliverStepByStep(webhooks, endpoint.id, 6);
+        assert.deepEqual(seen, [
+          "sub-a policy.created 0.1",
+          "sub-a payment.executed 1",
+          "sub-a policy.paused 1.2",
+          "sub-a payment.executed 2",
+        ]);
+        const [paused] = await payments.listPolicyEvents({ trackingId: "sub-a", after: 1, limit: 1 });
+        const delivery = await webhooks.getDelivery(endpoint.id, messageId(endpoint.id, `policy:${paused!.id}`));
+        assert.equal(delivery?.state, "delivered", "the webhook-id is keyed by the policy event's id");
+        const body = JSON.parse(delivery!.body);
+        assert.equal(body.type, "policy.paused");
+        assert.deepEqual(
+          [body.data.trackingId, body.data.status, body.data.previousStatus, body.data.paymentPolicy, body.data.id],
+          ["sub-a", "paused", "active", paused!.paymentPolicy, paused!.id],
+        );
+      }),
+    );
+
+    test(
+      "a payment waits for the policy events before it when the policy log lags",
+      withStores(async ({ payments, webhooks }) => {
+        const endpoint = await webhooks.createEndpoint(newEndpoint({ trackingIdPrefix: "sub-" }));
+        await payments.appendPolicyEvents([policyEventInput("z1"), policyEventInput("z2"), policyEventInput("z3")]);
+        await payments.append([paymentInput("other"), paymentInput("other"), paymentInput("sub-b")]);
+        await payments.appendPolicyEvents([
+          policyEventInput("sub-b", { status: "paused" }),
+          policyEventInput("sub-b", { status: "active", previousStatus: "paused" }),
+        ]);
+        await payments.append([paymentInput("sub-b")]);
+        const seen = await deliverStepByStep(webhooks, endpoint.id, 8);
+        assert.deepEqual(seen, [
+          "sub-b payment.executed 1",
+          "sub-b policy.paused 1.1",
+          "sub-b policy.active 1.2",
+          "sub-b payment.executed 2",
+        ]);
+      }),
+    );
+
+    test(
+      "policy events follow the endpoint's filter and its types, and are covered by replay by time",
+      withStores(async ({ payments, webhooks }) => {
+        const endpoint = await webhooks.createEndpoint(newEndpoint({ gateway: "GatewayA" }));
+        const paymentsOnly = await webhooks.createEndpoint(newEndpoint({ all: true, types: ["payment"] }));
+        const policiesOnly = await webhooks.createEndpoint(newEndpoint({ all: true, types: ["policy"] }));
+        await payments.append([paymentInput("g-1", { gateway: "GatewayA" })]);
+        await payments.appendPolicyEvents([
+          policyEventInput("g-1", { gateway: "GatewayA" }),
+          policyEventInput("g-2", { gateway: "GatewayB" }),
+          policyEventInput("g-3"),
+        ]);
+        for (const only of [paymentsOnly, policiesOnly]) {
+          assert.equal(await webhooks.materialise(only.id, endpointMessages(only, now), 100), 4);
+        }
+        assert.deepEqual((await webhooks.claim(paymentsOnly.id, "n", 5_000, 1000, 10)).map((d) => d.type), ["payment.executed"]);
+        assert.deepEqual(
+          (await webhooks.claim(policiesOnly.id, "n", 5_000, 1000, 10)).map((d) => `${d.trackingId} ${d.type}`).sort(),
+          ["g-1 policy.created", "g-2 policy.created", "g-3 policy.created"],
+        );
+        const build = endpointMessages(endpoint, now);
+        assert.equal(await webhooks.materialise(endpoint.id, build, 100), 4);
+        const [payment] = await webhooks.claim(endpoint.id, "n", 5_000, 1000, 10);
+        assert.equal(payment?.type, "payment.executed", "the policy event after it waits");
+        await webhooks.recordAttempt(
+          { endpointId: endpoint.id, messageId: payment.messageId, attempt: 1, attemptedAt: 5_000, latencyMs: 1, statusCode: 200, node: "n" },
+          { kind: "delivered" },
+        );
+        const claimed = await webhooks.claim(endpoint.id, "n", 5_000, 1000, 10);
+        assert.deepEqual(claimed.map((d) => [d.trackingId, d.type]), [["g-1", "policy.created"]], "a policy event without a gateway is not selected");
+        await webhooks.recordAttempt(
+          { endpointId: endpoint.id, messageId: claimed[0]!.messageId, attempt: 1, attemptedAt: 5_000, latencyMs: 1, statusCode: 200, node: "n" },
+          { kind: "delivered" },
+        );
+        assert.equal(await webhooks.replayFrom(endpoint.id, 0, build, 100, 8_000), 2);
+        const again = await webhooks.claim(endpoint.id, "n", 8_000, 1000, 10);
+        assert.deepEqual(again.map((d) => d.messageId), [payment.messageId], "the same webhook-ids again, in order");
       }),
     );
 

@@ -76,3 +76,29 @@ test("sqlite: a file from before the arrival-ordered table keeps its payments, o
   assert.equal(next?.payment.offset, 4);
   await store.close();
 });
+
+test("sqlite: policy events stored before the policy log had a commit-order seq get one, and later ones follow it", async () => {
+  const path = join(dir, "version-4.sqlite");
+  const old = new Database(path);
+  migrate(old, 4);
+  const insert = old.prepare(
+    `INSERT INTO policy_events (tracking_id, policy_offset, after_offset, signature, event_index, payment_policy, status, timestamp, received_at)
+     VALUES (?, ?, 0, ?, 0, 'Policy1111111111111111111111111111111111111', 'created', 1, ?)`,
+  );
+  insert.run("b", 1, randomSignature(), 2000);
+  insert.run("a", 1, randomSignature(), 1000);
+  old.prepare("INSERT INTO policy_heads (tracking_id, last_offset) VALUES ('a', 1), ('b', 1)").run();
+  old.close();
+
+  const store = openSqliteStore({ path });
+  await store.appendPolicyEvents([{ trackingId: "a", paymentPolicy: "Policy1111111111111111111111111111111111111", status: "paused", signature: randomSignature(), eventIndex: 0, timestamp: 2 }]);
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  const rows = db.prepare("SELECT tracking_id, policy_offset, seq FROM policy_events ORDER BY seq").all();
+  db.close();
+  assert.deepEqual(rows, [
+    { tracking_id: "a", policy_offset: 1, seq: 1 },
+    { tracking_id: "b", policy_offset: 1, seq: 2 },
+    { tracking_id: "a", policy_offset: 2, seq: 3 },
+  ]);
+});

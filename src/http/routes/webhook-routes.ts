@@ -174,7 +174,7 @@ const replayDescription: RouteDescription = {
 
 export interface WebhookRoutesOptions {
   store: WebhookStore;
-  payments: Pick<PaymentStore, "list">;
+  payments: Pick<PaymentStore, "list" | "listPolicyEvents">;
   /** The owner identifier of the presented API key; throws UNAUTHORIZED / PUBLISHING_DISABLED. */
   owner: (authorization: string | undefined) => string;
   policy: OutboundPolicy;
@@ -343,6 +343,17 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
           const last = page.at(-1);
           if (last === undefined || page.length < 500) break;
           offset = last.offset;
+        }
+        // The policy events a socket replay from the same offset gives: those stored after payment `after` or later.
+        for (let policyOffset = 0; messages.length < MAX_REPLAY_MESSAGES; ) {
+          const page = await options.payments.listPolicyEvents({ trackingId, after: policyOffset, fromPaymentOffset: after, limit: 500 });
+          for (const event of page) {
+            const message = build(event);
+            if (message !== undefined && messages.length < MAX_REPLAY_MESSAGES) messages.push(message);
+          }
+          const last = page.at(-1);
+          if (last === undefined || page.length < 500) break;
+          policyOffset = last.policyOffset;
         }
       }
       await store.enqueue(messages, now());
