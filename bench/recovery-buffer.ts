@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
 import { SessionAwareAdapter, type Adapter } from "socket.io-adapter";
-import { paymentEnvelope } from "../src/gateway/envelopes.js";
+import { paymentEnvelope } from "../src/protocol/envelopes.js";
 import { recoveryAdapter } from "../src/gateway/recovery-adapter.js";
 import type { StoredPayment } from "../src/payment.js";
 

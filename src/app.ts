@@ -13,7 +13,7 @@ import { RefusalLog } from "./limits/refusal-log.js";
 import { TcpConnectionCap } from "./limits/tcp-connection-cap.js";
 import { createHistoryRateLimit } from "./http/history-rate-limit.js";
 import { createJwtAuthorizer, openSubscriptions, type SubscribeAuthorizer } from "./gateway/subscribe-authorizer.js";
-import type { HealthReport } from "./http/routes/health-routes.js";
+import type { HealthReport } from "./health/health-report.js";
 import { PaymentIngest } from "./ingest/payment-ingest.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";

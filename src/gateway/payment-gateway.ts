@@ -7,7 +7,7 @@ import type { Metrics } from "../metrics.js";
 import { isValidTrackingId, type StoredPayment } from "../payment.js";
 import type { StoredPolicyEvent } from "../policy-event.js";
 import type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
-import { ackEnvelope, errorEnvelope, paymentEnvelope, policyEnvelope } from "./envelopes.js";
+import { ackEnvelope, errorEnvelope, paymentEnvelope, policyEnvelope } from "../protocol/envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
 import { bufferedBytes, type EngineConnection } from "./engine-connection.js";

@@ -3,8 +3,8 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { PaymentInput, StoredPayment } from "../payment.js";
 import type { PolicyEventInput, StoredPolicyEvent } from "../policy-event.js";
-import type { IngestOutcome, PaymentSink } from "../sources/payment-source.js";
-import type { PolicyEventSink, PolicyIngestOutcome } from "../sources/policy-event-sink.js";
+import type { IngestOutcome, PaymentSink } from "./payment-sink.js";
+import type { PolicyEventSink, PolicyIngestOutcome } from "./policy-event-sink.js";
 import { PolicyIdentityConflictError } from "../store/policy-event-log.js";
 import { IdentityConflictError, StoreFatalError, type PaymentStore } from "../store/payment-store.js";
 

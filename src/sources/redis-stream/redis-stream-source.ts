@@ -11,13 +11,17 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ServiceError } from "../../errors.js";
 import type { PaymentInput } from "../../payment.js";
-import type { PaymentSink, PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
-import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../solana/backoff.js";
+import type { PaymentSink } from "../../ingest/payment-sink.js";
+import type { PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
+import { errorMessage } from "../error-message.js";
+import { positiveInteger } from "../integer-option.js";
+import { SourceStateHolder } from "../source-state.js";
+import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../backoff.js";
 import { messageText, parseStreamMessage } from "./stream-message.js";
-import type { PolicyDirectory, PolicyEventSink } from "../policy-event-sink.js";
+import type { PolicyDirectory, PolicyEventSink } from "../../ingest/policy-event-sink.js";
 import { policyInputFromStream } from "./policy-stream-input.js";
 import type { PolicyStreamEvent } from "./policy-stream-message.js";
-import { ZERO_PUBKEY } from "../solana/payment-record.js";
+import { ZERO_PUBKEY } from "../../tributary/payment-record.js";
 import { createStreamMetrics, type StreamMetrics } from "./stream-metrics.js";
 
 export const DEFAULT_GROUP = "tributary-ws";
@@ -114,8 +118,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   readonly #statusIntervalMs: number;
   readonly #retryBackoff: BackoffOptions;
 
-  #state: SourceState = "stopped";
-  #detail: string | undefined;
+  readonly #lifecycle = new SourceStateHolder((state) => this.emit("state", state));
   #lag: number | undefined;
   #lastPaymentAt: number | undefined;
   #abort: AbortController | undefined;
@@ -167,7 +170,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     this.#reader.on("close", () => {
       this.#readerId = undefined;
     });
-    this.#setState("starting");
+    this.#lifecycle.set("starting");
     this.#log.info({ deadLetterStream: this.deadLetterStream, maxDeliveries: this.#maxDeliveries }, "starting Redis stream source");
     this.#nextClaimAt = 0;
     this.#loop = this.#run(abort.signal);
@@ -188,11 +191,11 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     this.#reader = undefined;
     this.#abort = undefined;
     this.#loop = undefined;
-    this.#setState("stopped");
+    this.#lifecycle.set("stopped");
   }
 
   status(): SourceStatus {
-    return { state: this.#state, lag: this.#lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#detail };
+    return { state: this.#lifecycle.state, lag: this.#lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#lifecycle.detail };
   }
 
   /** Reads XINFO GROUPS now; the lag in {@link status} is otherwise refreshed every `statusIntervalMs`. */
@@ -239,14 +242,14 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     while (!signal.aborted) {
       try {
         await this.#ensureGroup();
-        if (this.#state !== "live") this.#setState("live");
+        if (this.#lifecycle.state !== "live") this.#lifecycle.set("live");
         failures = 0;
         await this.#consume(signal);
       } catch (error) {
         if (signal.aborted) break;
         this.#metrics.failures.inc({ kind: "redis" });
         this.#log.warn({ err: error }, "Redis stream read failed; retrying");
-        this.#setState("reconnecting", `redis: ${errorMessage(error)}`);
+        this.#lifecycle.set("reconnecting", `redis: ${errorMessage(error)}`);
         try {
           await sleep(backoffDelay(failures++, this.#retryBackoff), signal);
         } catch {
@@ -283,7 +286,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
         signal,
       );
       // A healthy read after a store outage: the state said otherwise meanwhile.
-      if (this.#state !== "live") this.#setState("live");
+      if (this.#lifecycle.state !== "live") this.#lifecycle.set("live");
     }
   }
 
@@ -387,7 +390,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
       } catch (error) {
         if (isOutage(error)) {
           this.#failed(pending, "store_unavailable", error);
-          this.#setState("reconnecting", `store: ${errorMessage(error)}`);
+          this.#lifecycle.set("reconnecting", `store: ${errorMessage(error)}`);
           // Throws once stopped, leaving the entries pending for whoever comes next.
           await sleep(backoffDelay(attempt, this.#retryBackoff), signal);
           pending = await this.#stillOurs(pending);
@@ -458,7 +461,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
         this.#metrics.failures.inc({ kind: "store_unavailable" });
         this.#log.warn({ err: error, ids: [entry.id] }, "could not store a policy event; retrying");
         this.emit("failed", { ids: [entry.id], kind: "store_unavailable", error });
-        this.#setState("reconnecting", `store: ${errorMessage(error)}`);
+        this.#lifecycle.set("reconnecting", `store: ${errorMessage(error)}`);
         // Throws once stopped, leaving the entry pending for whoever comes next.
         await sleep(backoffDelay(attempt, this.#retryBackoff), signal);
       }
@@ -559,13 +562,6 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     if (!this.#commands) throw new Error(`Redis stream source "${this.name}" is not started`);
     return this.#commands;
   }
-
-  #setState(state: SourceState, detail?: string): void {
-    this.#detail = detail;
-    if (state === this.#state) return;
-    this.#state = state;
-    this.emit("state", state);
-  }
 }
 
 /** The store is down or draining: every entry would fail alike, so none of them is to blame. */
@@ -573,13 +569,3 @@ function isOutage(error: unknown): boolean {
   return error instanceof ServiceError && error.status === 503;
 }
 
-function positiveInteger(value: number, name: string, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new TypeError(`Expected \`${name}\` to be an integer from ${min} and up, got \`${value}\` (${typeof value})`);
-  }
-  return value;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

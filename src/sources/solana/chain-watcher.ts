@@ -16,10 +16,14 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { PaymentInput } from "../../payment.js";
 import type { PolicyEventInput } from "../../policy-event.js";
-import type { PolicyDirectory, PolicyEventSink } from "../policy-event-sink.js";
+import type { PolicyDirectory, PolicyEventSink } from "../../ingest/policy-event-sink.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
-import type { PaymentSink, PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
-import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "./backoff.js";
+import type { PaymentSink } from "../../ingest/payment-sink.js";
+import type { PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
+import { errorMessage } from "../error-message.js";
+import { positiveInteger } from "../integer-option.js";
+import { SourceStateHolder } from "../source-state.js";
+import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../backoff.js";
 import { parseCheckpoint, serializeCheckpoint, type ChainCheckpoint } from "./chain-checkpoint.js";
 import { LogsSubscription, type LogsNotification } from "./logs-subscription.js";
 import { paymentsFromLogs, type ChainItem } from "./payments-from-logs.js";
@@ -27,8 +31,9 @@ import { PolicyResolver, type PolicyEventAt } from "./policy-resolver.js";
 import { deriveWebSocketUrl } from "./rpc-urls.js";
 import { COMMITMENTS, SolanaRpc, type Commitment, type SignatureInfo } from "./solana-rpc.js";
 import { createWatcherMetrics, type WatcherMetrics } from "./watcher-metrics.js";
+import { TRIBUTARY_PROGRAM_ID } from "../../tributary/program-id.js";
 
-export const TRIBUTARY_PROGRAM_ID = "TRibg8W8zmPHQqWtyAD1rEBRXEdyU13Mu6qX1Sg42tJ";
+export { TRIBUTARY_PROGRAM_ID } from "../../tributary/program-id.js";
 
 export interface ChainWatcherOptions {
   /** HTTP(S) JSON-RPC URL of the Solana node (`SOLANA_RPC_URL`). */
@@ -152,8 +157,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   readonly #fetchConcurrency: number;
   readonly #notFoundRetries: number;
 
-  #state: SourceState = "stopped";
-  #detail: string | undefined;
+  readonly #lifecycle = new SourceStateHolder((state) => this.emit("state", state));
   #abort: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #subscription: LogsSubscription | undefined;
@@ -225,13 +229,13 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
     if (this.#abort) throw new Error(`Solana watcher "${this.name}" is already started`);
     const abort = new AbortController();
     this.#abort = abort;
-    this.#setState("starting");
+    this.#lifecycle.set("starting");
     try {
       const stored = await this.#checkpoints.readCheckpoint(this.name);
       this.#checkpoint = stored === undefined ? undefined : parseCheckpoint(stored);
     } catch (error) {
       this.#abort = undefined;
-      this.#setState("failed", errorMessage(error));
+      this.#lifecycle.set("failed", errorMessage(error));
       throw error;
     }
     if (this.#checkpoint) {
@@ -257,7 +261,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
     await this.#tipPoll;
     this.#abort = undefined;
     this.#loop = undefined;
-    this.#setState("stopped");
+    this.#lifecycle.set("stopped");
   }
 
   status(): SourceStatus {
@@ -265,7 +269,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#tipSlot === undefined || this.#syncedSlot === undefined
         ? undefined
         : Math.max(0, this.#tipSlot - this.#syncedSlot);
-    return { state: this.#state, lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#detail };
+    return { state: this.#lifecycle.state, lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#lifecycle.detail };
   }
 
   /** The last checkpoint written (or read at start). */
@@ -282,13 +286,13 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
         if (!signal.aborted) this.#log.warn("pub/sub connection lost");
       } catch (error) {
         if (signal.aborted) break;
-        this.#detail = errorMessage(error);
+        this.#lifecycle.detail = errorMessage(error);
         this.#log.warn({ err: error }, "Solana watcher session failed");
       }
       if (signal.aborted) break;
       if (progress.live) failures = 0;
       this.#metrics.reconnects.inc();
-      this.#setState("reconnecting", this.#detail);
+      this.#lifecycle.set("reconnecting", this.#lifecycle.detail);
       try {
         await sleep(backoffDelay(failures++, this.#reconnectBackoff), signal);
       } catch {
@@ -321,15 +325,15 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#log.warn({ message: text }, "skipped a malformed pub/sub message");
     });
     subscription.on("close", (reason) => {
-      this.#detail = `pub/sub ${reason}`;
+      this.#lifecycle.detail = `pub/sub ${reason}`;
       wake?.();
     });
     try {
-      this.#setState("backfilling");
+      this.#lifecycle.set("backfilling");
       await this.#backfill(signal);
       progress.live = true;
-      this.#detail = undefined;
-      this.#setState("live");
+      this.#lifecycle.detail = undefined;
+      this.#lifecycle.set("live");
       for (;;) {
         if (signal.aborted) return;
         const next = queue.shift();
@@ -579,29 +583,11 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#observeTip(tip);
       // Live with nothing queued: every transaction up to the tip has been
       // notified and handled, so an idle program shows no lag.
-      if (this.#state === "live" && this.#queue.length === 0) this.#synced(tip);
+      if (this.#lifecycle.state === "live" && this.#queue.length === 0) this.#synced(tip);
     } catch (error) {
       if (!signal.aborted) this.#log.debug({ err: error }, "tip slot poll failed");
     }
   }
-
-  #setState(state: SourceState, detail?: string): void {
-    this.#detail = detail;
-    if (state === this.#state) return;
-    this.#state = state;
-    this.emit("state", state);
-  }
-}
-
-function positiveInteger(value: number, name: string, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new TypeError(`Expected \`${name}\` to be an integer from ${min} and up, got \`${value}\` (${typeof value})`);
-  }
-  return value;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Maps with at most `limit` calls in flight, keeping input order; stops taking new items after a failure. */
