@@ -10,12 +10,12 @@ import type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wir
 import { ackEnvelope, errorEnvelope, paymentEnvelope, policyEnvelope } from "../protocol/envelopes.js";
 import { ReplaySession, type ReplayHistory } from "./replay-session.js";
 import { RoomSequencer } from "./room-sequencer.js";
-import { bufferedBytes, type EngineConnection } from "./engine-connection.js";
-import { WriteCoalescer } from "./write-coalescer.js";
-import { VacatedRooms } from "./vacated-rooms.js";
-import { releaseOpeningRequest } from "./opening-request.js";
-import { mergeHandshakeWrites } from "./handshake-writes.js";
-import { RecoveryAdapter, recoveryAdapter } from "./recovery-adapter.js";
+import { bufferedBytes, type EngineConnection } from "./engine/engine-connection.js";
+import { WriteCoalescer } from "./engine/write-coalescer.js";
+import { VacatedRooms } from "./engine/vacated-rooms.js";
+import { releaseOpeningRequest } from "./engine/opening-request.js";
+import { mergeHandshakeWrites } from "./engine/handshake-writes.js";
+import { RecoveryAdapter, recoveryAdapter } from "./engine/recovery-adapter.js";
 import { SubscriptionBudget } from "../limits/subscription-budget.js";
 import type { RefusalLog } from "../limits/refusal-log.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
