@@ -84,9 +84,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     metrics,
     logger: logger.child({ component: "ingest" }),
     // The gateway is built below; ingest only calls this after start-up.
-    deliverPolicy: (event) => gateway.deliverPolicy(event),
-    deliver: (payment) => {
-      gateway.deliver(payment);
+    onPolicyStored: (event) => gateway.sendPolicyToRoom(event),
+    onStored: (payment) => {
+      gateway.sendToRoom(payment);
       cluster.publish(payment);
     },
     onFatalStoreError: (error) => onFatalStoreError(error),
@@ -290,7 +290,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   });
 
   cluster.attach(gateway.io, {
-    deliver: (payment) => gateway.deliver(payment),
+    fromOtherNodes: (payment) => gateway.sendToRoom(payment),
     resync: () => void gateway.resync(),
   });
 

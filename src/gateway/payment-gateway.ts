@@ -285,8 +285,8 @@ export class PaymentGateway {
    * Emits a stored payment to every local socket subscribed to its tracking
    * ID, whichever node committed it: in offset order and once per offset.
    */
-  deliver(payment: StoredPayment): void {
-    this.sequencer.deliver(payment);
+  sendToRoom(payment: StoredPayment): void {
+    this.sequencer.sequence(payment);
   }
 
   /**
@@ -295,7 +295,7 @@ export class PaymentGateway {
    * the payments; the others at once. It is a room broadcast, so with a
    * cluster adapter the other nodes' subscribers get it too.
    */
-  deliverPolicy(event: StoredPolicyEvent): void {
+  sendPolicyToRoom(event: StoredPolicyEvent): void {
     const room = roomOf(event.trackingId);
     const members = this.io.sockets.adapter.rooms.get(room);
     const replaying = this.replays.get(event.trackingId);
