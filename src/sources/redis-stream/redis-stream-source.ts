@@ -15,7 +15,7 @@ import type { PaymentSink } from "../../ingest/payment-sink.js";
 import type { PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
 import { errorMessage } from "../error-message.js";
 import { positiveInteger } from "../integer-option.js";
-import { SourceStateHolder } from "../source-state.js";
+import { SourceLifecycle } from "../source-lifecycle.js";
 import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../backoff.js";
 import { messageText, parseStreamMessage } from "./stream-message.js";
 import type { PolicyDirectory, PolicyEventSink } from "../../ingest/policy-event-sink.js";
@@ -118,11 +118,9 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   readonly #statusIntervalMs: number;
   readonly #retryBackoff: BackoffOptions;
 
-  readonly #lifecycle = new SourceStateHolder((state) => this.emit("state", state));
+  readonly #lifecycle: SourceLifecycle;
   #lag: number | undefined;
   #lastPaymentAt: number | undefined;
-  #abort: AbortController | undefined;
-  #loop: Promise<void> | undefined;
   /** Commands that never block: acks, claims, dead-letters, XINFO. */
   #commands: Redis | undefined;
   /** The blocking XREADGROUP alone, so it never holds up an ack. */
@@ -135,6 +133,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   constructor(options: RedisStreamSourceOptions) {
     super();
     this.name = options.name ?? "redis-stream";
+    this.#lifecycle = new SourceLifecycle(`Redis stream source "${this.name}"`, (state) => this.emit("state", state));
     if (options.stream.length === 0) throw new TypeError("Expected `stream` to be a non-empty stream key");
     this.stream = options.stream;
     this.group = options.group ?? DEFAULT_GROUP;
@@ -162,36 +161,29 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
 
   /** Returns at once: Redis being down at boot is an outage to ride out, not a reason to refuse to start. */
   async start(): Promise<void> {
-    if (this.#abort) throw new Error(`Redis stream source "${this.name}" is already started`);
-    const abort = new AbortController();
-    this.#abort = abort;
+    const signal = this.#lifecycle.begin();
     this.#commands = this.#connection("commands");
     this.#reader = this.#connection("reader");
     this.#reader.on("close", () => {
       this.#readerId = undefined;
     });
-    this.#lifecycle.set("starting");
     this.#log.info({ deadLetterStream: this.deadLetterStream, maxDeliveries: this.#maxDeliveries }, "starting Redis stream source");
     this.#nextClaimAt = 0;
-    this.#loop = this.#run(abort.signal);
-    this.#scheduleStatus(abort.signal);
+    this.#lifecycle.loop = this.#run(signal);
+    this.#scheduleStatus(signal);
   }
 
   async stop(): Promise<void> {
-    const abort = this.#abort;
-    if (!abort) return;
-    abort.abort(new Error("source stopped"));
+    if (!this.#lifecycle.abort(new Error("source stopped"))) return;
     clearTimeout(this.#statusTimer);
     await this.#interruptRead();
-    await this.#loop;
+    await this.#lifecycle.loop;
     await this.#statusRefresh;
     await this.#leaveGroup();
     await Promise.all([this.#commands, this.#reader].map((connection) => connection?.quit().catch(() => connection.disconnect())));
     this.#commands = undefined;
     this.#reader = undefined;
-    this.#abort = undefined;
-    this.#loop = undefined;
-    this.#lifecycle.set("stopped");
+    this.#lifecycle.ended();
   }
 
   status(): SourceStatus {
@@ -525,7 +517,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   async #interruptRead(): Promise<void> {
     const id = this.#readerId;
     if (id !== undefined) await this.#commands?.client("UNBLOCK", id).catch(() => undefined);
-    const loop = this.#loop;
+    const loop = this.#lifecycle.loop;
     if (!loop) return;
     // The unblock can arrive just before the read it meant to end; closing the socket then ends it.
     const ended = await Promise.race([loop.then(() => true), delay(250, false)]);

@@ -22,7 +22,7 @@ import type { PaymentSink } from "../../ingest/payment-sink.js";
 import type { PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
 import { errorMessage } from "../error-message.js";
 import { positiveInteger } from "../integer-option.js";
-import { SourceStateHolder } from "../source-state.js";
+import { SourceLifecycle } from "../source-lifecycle.js";
 import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../backoff.js";
 import { parseCheckpoint, serializeCheckpoint, type ChainCheckpoint } from "./chain-checkpoint.js";
 import { LogsSubscription, type LogsNotification } from "./logs-subscription.js";
@@ -157,9 +157,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   readonly #fetchConcurrency: number;
   readonly #notFoundRetries: number;
 
-  readonly #lifecycle = new SourceStateHolder((state) => this.emit("state", state));
-  #abort: AbortController | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #lifecycle: SourceLifecycle;
   #subscription: LogsSubscription | undefined;
   #queue: LogsNotification[] = [];
   #checkpoint: ChainCheckpoint | undefined;
@@ -172,6 +170,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   constructor(options: ChainWatcherOptions) {
     super();
     this.name = options.name ?? "solana";
+    this.#lifecycle = new SourceLifecycle(`Solana watcher "${this.name}"`, (state) => this.emit("state", state));
     this.programId = options.programId ?? TRIBUTARY_PROGRAM_ID;
     this.commitment = options.commitment ?? "confirmed";
     if (!COMMITMENTS.includes(this.commitment)) {
@@ -218,7 +217,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
         ? undefined
         : new PolicyResolver({
             directory: options.policies.directory,
-            getAccount: (address) => rpc.getAccountInfo(address, this.commitment, this.#abort?.signal),
+            getAccount: (address) => rpc.getAccountInfo(address, this.commitment, this.#lifecycle.signal),
             programId: this.programId,
             metrics: this.#metrics,
             logger: this.#log,
@@ -226,16 +225,12 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   }
 
   async start(): Promise<void> {
-    if (this.#abort) throw new Error(`Solana watcher "${this.name}" is already started`);
-    const abort = new AbortController();
-    this.#abort = abort;
-    this.#lifecycle.set("starting");
+    const signal = this.#lifecycle.begin();
     try {
       const stored = await this.#checkpoints.readCheckpoint(this.name);
       this.#checkpoint = stored === undefined ? undefined : parseCheckpoint(stored);
     } catch (error) {
-      this.#abort = undefined;
-      this.#lifecycle.set("failed", errorMessage(error));
+      this.#lifecycle.failed(errorMessage(error));
       throw error;
     }
     if (this.#checkpoint) {
@@ -246,22 +241,18 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       { checkpoint: this.#checkpoint, programId: this.programId, commitment: this.commitment, wsUrl: this.wsUrl },
       "starting Solana watcher",
     );
-    this.#loop = this.#run(abort.signal);
-    this.#scheduleTipPoll(abort.signal);
+    this.#lifecycle.loop = this.#run(signal);
+    this.#scheduleTipPoll(signal);
   }
 
   async stop(): Promise<void> {
-    const abort = this.#abort;
-    if (!abort) return;
-    abort.abort(new Error("watcher stopped"));
+    if (!this.#lifecycle.abort(new Error("watcher stopped"))) return;
     clearTimeout(this.#tipTimer);
     // Wakes a session waiting for notifications; the session itself awaits the socket's end.
     void this.#subscription?.close();
-    await this.#loop;
+    await this.#lifecycle.loop;
     await this.#tipPoll;
-    this.#abort = undefined;
-    this.#loop = undefined;
-    this.#lifecycle.set("stopped");
+    this.#lifecycle.ended();
   }
 
   status(): SourceStatus {
@@ -448,7 +439,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
     } else {
       this.#metrics.transactions.inc({ path: "live", outcome: "processed" });
       const items = this.#extract(notification.logs, notification.signature, notification.slot);
-      const signal = this.#abort?.signal ?? AbortSignal.abort();
+      const signal = this.#lifecycle.signal ?? AbortSignal.abort();
       await this.#ingestItems([{ signature: notification.signature, slot: notification.slot, blockTime: undefined, items }], signal);
     }
     await this.#advance({ signature: notification.signature, slot: notification.slot });
