@@ -1,7 +1,7 @@
 /**
  * `npm run bench:recovery` — what connection-state recovery costs the
  * server, with Socket.IO's stock SessionAwareAdapter and with ours
- * (src/gateway/recovery-adapter.ts), on the same payments:
+ * (src/gateway/engine/recovery-adapter.ts), on the same payments:
  *
  * - heap per kept payment: N payment envelopes broadcast to 5,000 tracking
  *   rooms, heap used after a forced GC, before and after, divided by N;
@@ -21,8 +21,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
 import { SessionAwareAdapter, type Adapter } from "socket.io-adapter";
-import { paymentEnvelope } from "../src/gateway/envelopes.js";
-import { recoveryAdapter } from "../src/gateway/recovery-adapter.js";
+import { paymentEnvelope } from "../src/protocol/envelopes.js";
+import { recoveryAdapter } from "../src/gateway/engine/recovery-adapter.js";
 import type { StoredPayment } from "../src/payment.js";
 
 const ADAPTERS = ["stock", "ours"] as const;

@@ -13,7 +13,7 @@ import { RefusalLog } from "./limits/refusal-log.js";
 import { TcpConnectionCap } from "./limits/tcp-connection-cap.js";
 import { createHistoryRateLimit } from "./http/history-rate-limit.js";
 import { createJwtAuthorizer, openSubscriptions, type SubscribeAuthorizer } from "./gateway/subscribe-authorizer.js";
-import type { HealthReport } from "./http/routes/health-routes.js";
+import type { HealthReport } from "./health/health-report.js";
 import { PaymentIngest } from "./ingest/payment-ingest.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -94,12 +94,12 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     metrics,
     logger: logger.child({ component: "ingest" }),
     // The gateway is built below; ingest only calls this after start-up.
-    deliverPolicy: (event) => {
-      gateway.deliverPolicy(event);
+    onPolicyStored: (event) => {
+      gateway.sendPolicyToRoom(event);
       webhooks.wake();
     },
-    deliver: (payment) => {
-      gateway.deliver(payment);
+    onStored: (payment) => {
+      gateway.sendToRoom(payment);
       cluster.publish(payment);
       webhooks.wake();
     },
@@ -323,7 +323,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   });
 
   cluster.attach(gateway.io, {
-    deliver: (payment) => gateway.deliver(payment),
+    fromOtherNodes: (payment) => gateway.sendToRoom(payment),
     resync: () => void gateway.resync(),
   });
 

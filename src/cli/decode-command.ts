@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { decodeProgramData } from "../sources/solana/decode-program-data.js";
+import { decodeProgramData } from "../tributary/decode-program-data.js";
 
 export function decodeCommand(): Command {
   return new Command("decode")

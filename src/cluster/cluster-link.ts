@@ -17,11 +17,11 @@ export interface ClusterLink {
   /** The Socket.IO adapter the gateway is built with; undefined keeps the in-memory one. */
   readonly adapter: ServerOptions["adapter"] | undefined;
   /**
-   * Connects the link to the gateway once it exists: `deliver` receives
+   * Connects the link to the gateway once it exists: `fromOtherNodes` receives
    * payments other nodes committed, `resync` is called after the link was
    * down, so local rooms catch up from the store.
    */
-  attach(io: Server, handlers: { deliver: (payment: StoredPayment) => void; resync: () => void }): void;
+  attach(io: Server, handlers: { fromOtherNodes: (payment: StoredPayment) => void; resync: () => void }): void;
   /** Sends a payment this node committed to the other nodes; never blocks, never throws. */
   publish(payment: StoredPayment): void;
   status(): ClusterStatus;

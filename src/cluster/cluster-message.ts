@@ -1,4 +1,4 @@
-import { paymentNotificationData, type PaymentNotificationData } from "../gateway/envelopes.js";
+import { paymentNotificationData, type PaymentNotificationData } from "../protocol/envelopes.js";
 import { PAYMENT_STATUSES, type StoredPayment } from "../payment.js";
 
 /** The server-side event that carries a committed payment to the other nodes or workers. */

@@ -80,7 +80,7 @@ export function createRedisClusterLink(options: RedisClusterLinkOptions): Cluste
       server.on(CLUSTER_PAYMENT_EVENT, (message: unknown) => {
         const payment = fromClusterMessage(message);
         if (payment === undefined) logger.warn("ignored a malformed cluster payment message");
-        else handlers.deliver(payment);
+        else handlers.fromOtherNodes(payment);
       });
       server.on(RESYNC_EVENT, () => handlers.resync());
       sub.on("ready", () => {

@@ -45,7 +45,7 @@ export function createWorkerClusterLink(options: WorkerClusterLinkOptions): Clus
         for (const message of messages) {
           const payment = fromClusterMessage(message);
           if (payment === undefined) options.logger.warn("ignored a malformed payment message from another worker");
-          else handlers.deliver(payment);
+          else handlers.fromOtherNodes(payment);
         }
       });
     },

@@ -3,7 +3,7 @@ import type { ErrorCode } from "../errors.js";
 import { refilled } from "../limits/token-bucket.js";
 import type { Metrics } from "../metrics.js";
 import type { SubscriptionResponse } from "../protocol/wire.js";
-import { errorEnvelope } from "./envelopes.js";
+import { errorEnvelope } from "../protocol/envelopes.js";
 
 export interface EventRate {
   /** Sustained events per second. */

@@ -48,7 +48,8 @@ export class RoomSequencer {
     return [...this.rooms.keys()];
   }
 
-  deliver(payment: StoredPayment): void {
+  /** Emits a payment to its local room in offset order, once per offset: held past a gap, dropped when already sent. */
+  sequence(payment: StoredPayment): void {
     const room = this.rooms.get(payment.trackingId);
     if (room === undefined) {
       // No local subscriber to keep in order, but the emit may still matter:
@@ -92,7 +93,7 @@ export class RoomSequencer {
       const held = room.held.splice(0).sort((a, b) => a.offset - b.offset);
       for (const payment of held) {
         if (filled) {
-          this.deliver(payment);
+          this.sequence(payment);
         } else if (room.last === undefined || payment.offset > room.last) {
           // The store cannot fill the gap now; send what we have in order
           // rather than retry in a loop. A client that needs the gap asks

@@ -3,17 +3,17 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { PaymentInput, StoredPayment } from "../payment.js";
 import type { PolicyEventInput, StoredPolicyEvent } from "../policy-event.js";
-import type { IngestOutcome, PaymentSink } from "../sources/payment-source.js";
-import type { PolicyEventSink, PolicyIngestOutcome } from "../sources/policy-event-sink.js";
+import type { IngestOutcome, PaymentSink } from "./payment-sink.js";
+import type { PolicyEventSink, PolicyIngestOutcome } from "./policy-event-sink.js";
 import { PolicyIdentityConflictError } from "../store/policy-event-log.js";
 import { IdentityConflictError, StoreFatalError, type PaymentStore } from "../store/payment-store.js";
 
 export interface PaymentIngestOptions {
   store: PaymentStore;
-  /** Fans a committed payment out to its subscribers. */
-  deliver: (payment: StoredPayment) => void;
-  /** Fans a committed policy lifecycle event out to its subscribers. */
-  deliverPolicy: (event: StoredPolicyEvent) => void;
+  /** Called once a payment is durably stored (never before): the wiring sends it to rooms and other nodes. */
+  onStored: (payment: StoredPayment) => void;
+  /** Called once a policy lifecycle event is durably stored: the wiring sends it to rooms. */
+  onPolicyStored: (event: StoredPolicyEvent) => void;
   metrics: Metrics;
   logger: Logger;
   /** Called once per fatal store error; the app drops clients and exits. */
@@ -52,7 +52,7 @@ export class PaymentIngest {
   }
 
   private async storeAndDeliverPolicies(events: readonly PolicyEventInput[], source: string): Promise<PolicyIngestOutcome[]> {
-    const { store, deliverPolicy, metrics, logger } = this.options;
+    const { store, onPolicyStored, metrics, logger } = this.options;
     let outcomes;
     try {
       outcomes = await store.appendPolicyEvents(events);
@@ -70,7 +70,7 @@ export class PaymentIngest {
     for (const { event, duplicate } of outcomes) {
       if (duplicate) continue;
       stored++;
-      deliverPolicy(event);
+      onPolicyStored(event);
     }
     metrics.policyEventsIngested.inc({ source }, stored);
     return outcomes.map(({ event, duplicate }) => ({
@@ -97,7 +97,7 @@ export class PaymentIngest {
     source: string,
     startedAt: number,
   ): Promise<IngestOutcome[]> {
-    const { store, deliver, metrics, logger } = this.options;
+    const { store, onStored, metrics, logger } = this.options;
     let outcomes;
     try {
       outcomes = await store.append(payments);
@@ -115,7 +115,7 @@ export class PaymentIngest {
     for (const { payment, duplicate } of outcomes) {
       if (duplicate) continue;
       stored++;
-      deliver(payment);
+      onStored(payment);
     }
     const elapsedSeconds = (performance.now() - startedAt) / 1000;
     for (let i = 0; i < stored; i++) metrics.publishToEmitSeconds.observe(elapsedSeconds);

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { paymentNotificationData, policyStatusData } from "../gateway/envelopes.js";
+import { paymentNotificationData, policyStatusData } from "../protocol/envelopes.js";
 import type { StoredPayment } from "../payment.js";
 import type { StoredPolicyEvent } from "../policy-event.js";
 import type { MessageBuilder, WebhookEndpoint, WebhookFilter, WebhookMessage } from "./webhook-store.js";

@@ -1,4 +1,4 @@
-import type { HealthReport } from "../http/routes/health-routes.js";
+import type { HealthReport } from "../health/health-report.js";
 
 const SEVERITY: Record<HealthReport["status"], number> = { ok: 0, degraded: 1, unavailable: 2, draining: 3 };
 

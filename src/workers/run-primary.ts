@@ -8,7 +8,7 @@ import { addressGroup } from "../limits/address-group.js";
 import { ClientAddressResolver } from "../limits/client-address.js";
 import { TcpConnectionCap } from "../limits/tcp-connection-cap.js";
 import { createLogger } from "../logger.js";
-import type { HealthReport } from "../http/routes/health-routes.js";
+import type { HealthReport } from "../health/health-report.js";
 import { nodeHealth } from "./node-health.js";
 import { StickyRouter } from "./sticky-router.js";
 import { isWorkerMessage, type PrimaryMessage } from "./worker-messages.js";

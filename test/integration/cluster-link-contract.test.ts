@@ -39,7 +39,7 @@ clusterLinkContract("redis (between nodes)", async () => {
     const link: ClusterLink = createRedisClusterLink({ url: redis.url, logger: createLogger("silent"), key });
     const io = new Server({ adapter: link.adapter });
     const hearing = new Hearing();
-    link.attach(io, { deliver: (payment) => hearing.hear(payment), resync: () => undefined });
+    link.attach(io, { fromOtherNodes: (payment) => hearing.hear(payment), resync: () => undefined });
     const node: LinkedNode = {
       publish: async (payments) => payments.forEach((payment) => link.publish(payment)),
       get delivered() {

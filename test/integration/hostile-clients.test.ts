@@ -7,7 +7,7 @@ import { setFlagsFromString } from "node:v8";
 import { pino } from "pino";
 import { io, type Socket } from "socket.io-client";
 import { SignJWT } from "jose";
-import type { RecoveryAdapter } from "../../src/gateway/recovery-adapter.js";
+import type { RecoveryAdapter } from "../../src/gateway/engine/recovery-adapter.js";
 import { BYSTANDER_ADDRESS, requestFrom, summarise, watchBystander, type HttpAnswer } from "../support/bystander.js";
 import { metricValue } from "../support/metrics.js";
 import { paymentBody } from "../support/payments.js";

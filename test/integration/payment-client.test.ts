@@ -158,7 +158,7 @@ describe("against the service in-process", () => {
     client.subscribe(trackingId, seen.handler, { since: 0 });
     await ready;
     // Sent to the room again, as a second node or a replay racing live traffic would.
-    for (const payment of [three, one, three, two, one, two]) server.app.gateway.deliver(payment);
+    for (const payment of [three, one, three, two, one, two]) server.app.gateway.sendToRoom(payment);
     await publish(paymentBody({ trackingId }));
     await seen.until(4);
     assert.deepEqual(seen.offsets(), [1, 2, 3, 4]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
-import { paymentPolicyAddress } from "../../src/sources/solana/program-address.js";
+import { paymentPolicyAddress } from "../../src/tributary/program-address.js";
 import { randomPubkey } from "../support/payments.js";
 import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { memoBytes, paymentRecordEvent, policyEventMessage } from "../support/stream-messages.js";

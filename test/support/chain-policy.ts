@@ -3,7 +3,7 @@
  * transaction the program would write and keeps the policy account as the
  * program leaves it (created, status changed, closed on deletion).
  */
-import { paymentPolicyAddress } from "../../src/sources/solana/program-address.js";
+import { paymentPolicyAddress } from "../../src/tributary/program-address.js";
 import { randomPubkey } from "./payment-record-encoder.js";
 import { encodePolicyAccount, type PolicyTypeInit, type StatusInit } from "./policy-event-encoder.js";
 import type { SolanaRpcStandIn, StandInTransaction } from "./solana-rpc-stand-in.js";

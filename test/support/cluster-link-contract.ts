@@ -9,7 +9,7 @@ import { waitUntil } from "./wait.js";
 export interface LinkedNode {
   /** Hands a committed payment to the node's link (`ClusterLink.publish`). */
   publish(payments: readonly StoredPayment[]): Promise<void>;
-  /** Every payment the link handed to this node's `deliver`, in arrival order; the pair's readiness probes left out. */
+  /** Every payment the link handed to this node's `fromOtherNodes`, in arrival order; the pair's readiness probes left out. */
   readonly delivered: readonly StoredPayment[];
   status(): Promise<ClusterStatus>;
 }

@@ -21,7 +21,7 @@ export type ContractReport =
 const send = (report: ContractReport) => process.send?.(report);
 const link = createWorkerClusterLink({ logger: createLogger("silent"), isConnected: () => process.connected });
 const io = new Server({ adapter: link.adapter });
-link.attach(io, { deliver: (payment) => send({ type: "contract:delivered", payment }), resync: () => undefined });
+link.attach(io, { fromOtherNodes: (payment) => send({ type: "contract:delivered", payment }), resync: () => undefined });
 
 process.on("message", (message: ContractCommand) => {
   if (message.type === "contract:publish") {

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import { paymentId, type PaymentInput } from "../../src/payment.js";
 import type { CheckpointStore } from "../../src/sources/checkpoint-store.js";
-import type { IngestOutcome, PaymentSink } from "../../src/sources/payment-source.js";
+import type { IngestOutcome, PaymentSink } from "../../src/ingest/payment-sink.js";
 
 export class MemorySink
   extends EventEmitter<{ ingesting: [readonly PaymentInput[]]; ingested: [PaymentInput[]] }>

@@ -1,7 +1,7 @@
 /** Encodes PaymentRecord events byte for byte as the program's emit! does (borsh, little-endian). */
 import { randomBytes } from "node:crypto";
 import bs58 from "bs58";
-import { PAYMENT_RECORD_DISCRIMINATOR } from "../../src/sources/solana/payment-record.js";
+import { PAYMENT_RECORD_DISCRIMINATOR } from "../../src/tributary/payment-record.js";
 
 export interface PaymentRecordInit {
   paymentPolicy?: string;

@@ -4,8 +4,8 @@
  * take one byte, so a PolicyType is often shorter than its 128-byte budget).
  */
 import bs58 from "bs58";
-import { eventDiscriminator } from "../../src/sources/solana/policy-events.js";
-import { PAYMENT_POLICY_ACCOUNT_DISCRIMINATOR } from "../../src/sources/solana/payment-policy-account.js";
+import { eventDiscriminator } from "../../src/tributary/policy-events.js";
+import { PAYMENT_POLICY_ACCOUNT_DISCRIMINATOR } from "../../src/tributary/payment-policy-account.js";
 import { randomPubkey } from "./payment-record-encoder.js";
 
 export type FrequencyInit = "daily" | "weekly" | "monthly" | "quarterly" | "semiAnnually" | "annually" | { custom: bigint };

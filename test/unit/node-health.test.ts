@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { HealthReport } from "../../src/http/routes/health-routes.js";
+import type { HealthReport } from "../../src/health/health-report.js";
 import { nodeHealth } from "../../src/workers/node-health.js";
 
 const report = (overrides: Partial<HealthReport> = {}): HealthReport => ({

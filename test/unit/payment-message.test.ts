@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { readErrorMessage, readPaymentMessage, toWirePayment } from "../../src/client/payment-message.js";
 import type { WirePayment } from "../../src/client/types.js";
-import type { PaymentNotificationData } from "../../src/gateway/envelopes.js";
+import type { PaymentNotificationData } from "../../src/protocol/envelopes.js";
 
 // Fails to compile if the server's payment data stops fitting the client's wire type.
 const serverDataFitsClient = (data: PaymentNotificationData): WirePayment => data;

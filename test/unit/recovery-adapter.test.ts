@@ -3,7 +3,7 @@ import { afterEach, beforeEach, mock, test } from "node:test";
 import fc from "fast-check";
 import { Server } from "socket.io";
 import { SessionAwareAdapter, type Adapter } from "socket.io-adapter";
-import { recoveryAdapter, type RecoveryAdapter } from "../../src/gateway/recovery-adapter.js";
+import { recoveryAdapter, type RecoveryAdapter } from "../../src/gateway/engine/recovery-adapter.js";
 
 const WINDOW_MS = 120_000;
 const MAX_PACKETS = 5_000;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeProgramData } from "../../src/sources/solana/decode-program-data.js";
-import { memoToTrackingId } from "../../src/sources/solana/memo.js";
+import { decodeProgramData } from "../../src/tributary/decode-program-data.js";
+import { memoToTrackingId } from "../../src/tributary/memo.js";
 import {
   CURRENT_RECORD_BYTES,
   LEGACY_RECORD_BYTES,
@@ -9,8 +9,8 @@ import {
   ZERO_PUBKEY,
   decodePaymentRecord,
   isOneTimeTransfer,
-} from "../../src/sources/solana/payment-record.js";
-import { toPaymentInput } from "../../src/sources/solana/to-payment-input.js";
+} from "../../src/tributary/payment-record.js";
+import { toPaymentInput } from "../../src/tributary/to-payment-input.js";
 import { encodePaymentRecord, encodePaymentRecordBase64, randomPubkey } from "../support/payment-record-encoder.js";
 
 // Hand-built from the borsh layout, independently of the encoder under test.

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { decodePaymentPolicyAccount } from "../../src/sources/solana/payment-policy-account.js";
+import { decodePaymentPolicyAccount } from "../../src/tributary/payment-policy-account.js";
 import { paymentsFromLogs } from "../../src/sources/solana/payments-from-logs.js";
-import { decodePolicyEventBytes } from "../../src/sources/solana/policy-events.js";
-import { createProgramAddress, paymentPolicyAddress } from "../../src/sources/solana/program-address.js";
+import { decodePolicyEventBytes } from "../../src/tributary/policy-events.js";
+import { createProgramAddress, paymentPolicyAddress } from "../../src/tributary/program-address.js";
 import { randomPubkey } from "../support/payment-record-encoder.js";
 import {
   encodePolicyAccount,

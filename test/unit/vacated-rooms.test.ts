@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { VacatedRooms } from "../../src/gateway/vacated-rooms.js";
+import { VacatedRooms } from "../../src/gateway/engine/vacated-rooms.js";
 
 test("a vacated room is remembered for the recovery window, and only for it", () => {
   let now = 1_000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { WriteCoalescer } from "../../src/gateway/write-coalescer.js";
+import { WriteCoalescer } from "../../src/gateway/engine/write-coalescer.js";
 
 /** A websocket Engine.IO connection that logs what the coalescer does to it. */
 function fakeConnection(name: string, log: string[], transportName = "websocket") {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ServiceError } from "../../errors.js";
-import { paymentNotificationData, policyStatusData } from "../../gateway/envelopes.js";
+import { paymentNotificationData, policyStatusData } from "../../protocol/envelopes.js";
 import { isValidTrackingId } from "../../payment.js";
 import type { PaymentNotificationData, PolicyStatusData } from "../../protocol/wire.js";
 import type { PaymentStore } from "../../store/payment-store.js";

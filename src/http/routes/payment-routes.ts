@@ -2,7 +2,7 @@ import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ServiceError } from "../../errors.js";
-import { paymentNotificationData } from "../../gateway/envelopes.js";
+import { paymentNotificationData } from "../../protocol/envelopes.js";
 import type { PaymentIngest } from "../../ingest/payment-ingest.js";
 import { parsePublishBody } from "../../ingest/payment-request.js";
 import { isValidTrackingId } from "../../payment.js";

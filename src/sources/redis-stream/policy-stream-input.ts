@@ -1,9 +1,9 @@
 /** From an indexer policy message to the service's PolicyEventInput: names its policy and tracking ID. */
 import type { PolicyEventInput } from "../../policy-event.js";
-import type { PolicyDirectory } from "../policy-event-sink.js";
-import { TRIBUTARY_PROGRAM_ID } from "../solana/chain-watcher.js";
-import { memoToTrackingId } from "../solana/memo.js";
-import { paymentPolicyAddress } from "../solana/program-address.js";
+import type { PolicyDirectory } from "../../ingest/policy-event-sink.js";
+import { TRIBUTARY_PROGRAM_ID } from "../../tributary/program-id.js";
+import { memoToTrackingId } from "../../tributary/memo.js";
+import { paymentPolicyAddress } from "../../tributary/program-address.js";
 import type { PolicyStreamEvent } from "./policy-stream-message.js";
 
 export type PolicyStreamInputResult =

@@ -12,7 +12,7 @@
  * milliseconds is converted).
  */
 import { z } from "zod";
-import { CHAIN_POLICY_STATUSES, type ChainPolicyStatus, type PolicyEventName } from "../solana/policy-events.js";
+import { CHAIN_POLICY_STATUSES, type ChainPolicyStatus, type PolicyEventName } from "../../tributary/policy-events.js";
 import { byteArray, describeIssue, i64Schema, pubkeySchema, signatureSchema, wholeNumberSchema } from "./stream-fields.js";
 
 export interface PolicyStreamEvent {

@@ -11,13 +11,17 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ServiceError } from "../../errors.js";
 import type { PaymentInput } from "../../payment.js";
-import type { PaymentSink, PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
-import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../solana/backoff.js";
+import type { PaymentSink } from "../../ingest/payment-sink.js";
+import type { PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
+import { errorMessage } from "../error-message.js";
+import { positiveInteger } from "../integer-option.js";
+import { SourceLifecycle } from "../source-lifecycle.js";
+import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../backoff.js";
 import { messageText, parseStreamMessage } from "./stream-message.js";
-import type { PolicyDirectory, PolicyEventSink } from "../policy-event-sink.js";
+import type { PolicyDirectory, PolicyEventSink } from "../../ingest/policy-event-sink.js";
 import { policyInputFromStream } from "./policy-stream-input.js";
 import type { PolicyStreamEvent } from "./policy-stream-message.js";
-import { ZERO_PUBKEY } from "../solana/payment-record.js";
+import { ZERO_PUBKEY } from "../../tributary/payment-record.js";
 import { createStreamMetrics, type StreamMetrics } from "./stream-metrics.js";
 
 export const DEFAULT_GROUP = "tributary-ws";
@@ -114,12 +118,9 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   readonly #statusIntervalMs: number;
   readonly #retryBackoff: BackoffOptions;
 
-  #state: SourceState = "stopped";
-  #detail: string | undefined;
+  readonly #lifecycle: SourceLifecycle;
   #lag: number | undefined;
   #lastPaymentAt: number | undefined;
-  #abort: AbortController | undefined;
-  #loop: Promise<void> | undefined;
   /** Commands that never block: acks, claims, dead-letters, XINFO. */
   #commands: Redis | undefined;
   /** The blocking XREADGROUP alone, so it never holds up an ack. */
@@ -132,6 +133,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   constructor(options: RedisStreamSourceOptions) {
     super();
     this.name = options.name ?? "redis-stream";
+    this.#lifecycle = new SourceLifecycle(`Redis stream source "${this.name}"`, (state) => this.emit("state", state));
     if (options.stream.length === 0) throw new TypeError("Expected `stream` to be a non-empty stream key");
     this.stream = options.stream;
     this.group = options.group ?? DEFAULT_GROUP;
@@ -159,40 +161,33 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
 
   /** Returns at once: Redis being down at boot is an outage to ride out, not a reason to refuse to start. */
   async start(): Promise<void> {
-    if (this.#abort) throw new Error(`Redis stream source "${this.name}" is already started`);
-    const abort = new AbortController();
-    this.#abort = abort;
+    const signal = this.#lifecycle.begin();
     this.#commands = this.#connection("commands");
     this.#reader = this.#connection("reader");
     this.#reader.on("close", () => {
       this.#readerId = undefined;
     });
-    this.#setState("starting");
     this.#log.info({ deadLetterStream: this.deadLetterStream, maxDeliveries: this.#maxDeliveries }, "starting Redis stream source");
     this.#nextClaimAt = 0;
-    this.#loop = this.#run(abort.signal);
-    this.#scheduleStatus(abort.signal);
+    this.#lifecycle.loop = this.#run(signal);
+    this.#scheduleStatus(signal);
   }
 
   async stop(): Promise<void> {
-    const abort = this.#abort;
-    if (!abort) return;
-    abort.abort(new Error("source stopped"));
+    if (!this.#lifecycle.abort(new Error("source stopped"))) return;
     clearTimeout(this.#statusTimer);
     await this.#interruptRead();
-    await this.#loop;
+    await this.#lifecycle.loop;
     await this.#statusRefresh;
     await this.#leaveGroup();
     await Promise.all([this.#commands, this.#reader].map((connection) => connection?.quit().catch(() => connection.disconnect())));
     this.#commands = undefined;
     this.#reader = undefined;
-    this.#abort = undefined;
-    this.#loop = undefined;
-    this.#setState("stopped");
+    this.#lifecycle.ended();
   }
 
   status(): SourceStatus {
-    return { state: this.#state, lag: this.#lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#detail };
+    return { state: this.#lifecycle.state, lag: this.#lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#lifecycle.detail };
   }
 
   /** Reads XINFO GROUPS now; the lag in {@link status} is otherwise refreshed every `statusIntervalMs`. */
@@ -239,14 +234,14 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     while (!signal.aborted) {
       try {
         await this.#ensureGroup();
-        if (this.#state !== "live") this.#setState("live");
+        if (this.#lifecycle.state !== "live") this.#lifecycle.set("live");
         failures = 0;
         await this.#consume(signal);
       } catch (error) {
         if (signal.aborted) break;
         this.#metrics.failures.inc({ kind: "redis" });
         this.#log.warn({ err: error }, "Redis stream read failed; retrying");
-        this.#setState("reconnecting", `redis: ${errorMessage(error)}`);
+        this.#lifecycle.set("reconnecting", `redis: ${errorMessage(error)}`);
         try {
           await sleep(backoffDelay(failures++, this.#retryBackoff), signal);
         } catch {
@@ -283,7 +278,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
         signal,
       );
       // A healthy read after a store outage: the state said otherwise meanwhile.
-      if (this.#state !== "live") this.#setState("live");
+      if (this.#lifecycle.state !== "live") this.#lifecycle.set("live");
     }
   }
 
@@ -387,7 +382,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
       } catch (error) {
         if (isOutage(error)) {
           this.#failed(pending, "store_unavailable", error);
-          this.#setState("reconnecting", `store: ${errorMessage(error)}`);
+          this.#lifecycle.set("reconnecting", `store: ${errorMessage(error)}`);
           // Throws once stopped, leaving the entries pending for whoever comes next.
           await sleep(backoffDelay(attempt, this.#retryBackoff), signal);
           pending = await this.#stillOurs(pending);
@@ -458,7 +453,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
         this.#metrics.failures.inc({ kind: "store_unavailable" });
         this.#log.warn({ err: error, ids: [entry.id] }, "could not store a policy event; retrying");
         this.emit("failed", { ids: [entry.id], kind: "store_unavailable", error });
-        this.#setState("reconnecting", `store: ${errorMessage(error)}`);
+        this.#lifecycle.set("reconnecting", `store: ${errorMessage(error)}`);
         // Throws once stopped, leaving the entry pending for whoever comes next.
         await sleep(backoffDelay(attempt, this.#retryBackoff), signal);
       }
@@ -522,7 +517,7 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
   async #interruptRead(): Promise<void> {
     const id = this.#readerId;
     if (id !== undefined) await this.#commands?.client("UNBLOCK", id).catch(() => undefined);
-    const loop = this.#loop;
+    const loop = this.#lifecycle.loop;
     if (!loop) return;
     // The unblock can arrive just before the read it meant to end; closing the socket then ends it.
     const ended = await Promise.race([loop.then(() => true), delay(250, false)]);
@@ -559,13 +554,6 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
     if (!this.#commands) throw new Error(`Redis stream source "${this.name}" is not started`);
     return this.#commands;
   }
-
-  #setState(state: SourceState, detail?: string): void {
-    this.#detail = detail;
-    if (state === this.#state) return;
-    this.#state = state;
-    this.emit("state", state);
-  }
 }
 
 /** The store is down or draining: every entry would fail alike, so none of them is to blame. */
@@ -573,13 +561,3 @@ function isOutage(error: unknown): boolean {
   return error instanceof ServiceError && error.status === 503;
 }
 
-function positiveInteger(value: number, name: string, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new TypeError(`Expected \`${name}\` to be an integer from ${min} and up, got \`${value}\` (${typeof value})`);
-  }
-  return value;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

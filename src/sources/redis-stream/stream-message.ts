@@ -11,10 +11,10 @@ import { z } from "zod";
 import { ServiceError } from "../../errors.js";
 import { parsePublishBody } from "../../ingest/payment-request.js";
 import type { PaymentInput } from "../../payment.js";
-import type { PaymentRecord } from "../solana/payment-record.js";
-import { POLICY_EVENT_NAMES } from "../solana/policy-events.js";
+import type { PaymentRecord } from "../../tributary/payment-record.js";
+import { POLICY_EVENT_NAMES } from "../../tributary/policy-events.js";
 import { parsePolicyStreamMessage, type PolicyStreamEvent } from "./policy-stream-message.js";
-import { toPaymentInput, type SkipReason } from "../solana/to-payment-input.js";
+import { toPaymentInput, type SkipReason } from "../../tributary/to-payment-input.js";
 import { byteArray, describeIssue, issue, i64Schema as i64, pubkeySchema as pubkey, signatureSchema as signature, u64Schema as u64, wholeNumberSchema as wholeNumber } from "./stream-fields.js";
 
 export const MESSAGE_FIELDS = ["message", "payload"] as const;

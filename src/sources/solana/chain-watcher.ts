@@ -16,10 +16,14 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { PaymentInput } from "../../payment.js";
 import type { PolicyEventInput } from "../../policy-event.js";
-import type { PolicyDirectory, PolicyEventSink } from "../policy-event-sink.js";
+import type { PolicyDirectory, PolicyEventSink } from "../../ingest/policy-event-sink.js";
 import type { CheckpointStore } from "../checkpoint-store.js";
-import type { PaymentSink, PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
-import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "./backoff.js";
+import type { PaymentSink } from "../../ingest/payment-sink.js";
+import type { PaymentSource, SourceState, SourceStatus } from "../payment-source.js";
+import { errorMessage } from "../error-message.js";
+import { positiveInteger } from "../integer-option.js";
+import { SourceLifecycle } from "../source-lifecycle.js";
+import { backoffDelay, sleep, validateBackoff, type BackoffOptions } from "../backoff.js";
 import { parseCheckpoint, serializeCheckpoint, type ChainCheckpoint } from "./chain-checkpoint.js";
 import { LogsSubscription, type LogsNotification } from "./logs-subscription.js";
 import { paymentsFromLogs, type ChainItem } from "./payments-from-logs.js";
@@ -27,8 +31,9 @@ import { PolicyResolver, type PolicyEventAt } from "./policy-resolver.js";
 import { deriveWebSocketUrl } from "./rpc-urls.js";
 import { COMMITMENTS, SolanaRpc, type Commitment, type SignatureInfo } from "./solana-rpc.js";
 import { createWatcherMetrics, type WatcherMetrics } from "./watcher-metrics.js";
+import { TRIBUTARY_PROGRAM_ID } from "../../tributary/program-id.js";
 
-export const TRIBUTARY_PROGRAM_ID = "TRibg8W8zmPHQqWtyAD1rEBRXEdyU13Mu6qX1Sg42tJ";
+export { TRIBUTARY_PROGRAM_ID } from "../../tributary/program-id.js";
 
 export interface ChainWatcherOptions {
   /** HTTP(S) JSON-RPC URL of the Solana node (`SOLANA_RPC_URL`). */
@@ -152,10 +157,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   readonly #fetchConcurrency: number;
   readonly #notFoundRetries: number;
 
-  #state: SourceState = "stopped";
-  #detail: string | undefined;
-  #abort: AbortController | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #lifecycle: SourceLifecycle;
   #subscription: LogsSubscription | undefined;
   #queue: LogsNotification[] = [];
   #checkpoint: ChainCheckpoint | undefined;
@@ -168,6 +170,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   constructor(options: ChainWatcherOptions) {
     super();
     this.name = options.name ?? "solana";
+    this.#lifecycle = new SourceLifecycle(`Solana watcher "${this.name}"`, (state) => this.emit("state", state));
     this.programId = options.programId ?? TRIBUTARY_PROGRAM_ID;
     this.commitment = options.commitment ?? "confirmed";
     if (!COMMITMENTS.includes(this.commitment)) {
@@ -214,7 +217,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
         ? undefined
         : new PolicyResolver({
             directory: options.policies.directory,
-            getAccount: (address) => rpc.getAccountInfo(address, this.commitment, this.#abort?.signal),
+            getAccount: (address) => rpc.getAccountInfo(address, this.commitment, this.#lifecycle.signal),
             programId: this.programId,
             metrics: this.#metrics,
             logger: this.#log,
@@ -222,16 +225,12 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
   }
 
   async start(): Promise<void> {
-    if (this.#abort) throw new Error(`Solana watcher "${this.name}" is already started`);
-    const abort = new AbortController();
-    this.#abort = abort;
-    this.#setState("starting");
+    const signal = this.#lifecycle.begin();
     try {
       const stored = await this.#checkpoints.readCheckpoint(this.name);
       this.#checkpoint = stored === undefined ? undefined : parseCheckpoint(stored);
     } catch (error) {
-      this.#abort = undefined;
-      this.#setState("failed", errorMessage(error));
+      this.#lifecycle.failed(errorMessage(error));
       throw error;
     }
     if (this.#checkpoint) {
@@ -242,22 +241,18 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       { checkpoint: this.#checkpoint, programId: this.programId, commitment: this.commitment, wsUrl: this.wsUrl },
       "starting Solana watcher",
     );
-    this.#loop = this.#run(abort.signal);
-    this.#scheduleTipPoll(abort.signal);
+    this.#lifecycle.loop = this.#run(signal);
+    this.#scheduleTipPoll(signal);
   }
 
   async stop(): Promise<void> {
-    const abort = this.#abort;
-    if (!abort) return;
-    abort.abort(new Error("watcher stopped"));
+    if (!this.#lifecycle.abort(new Error("watcher stopped"))) return;
     clearTimeout(this.#tipTimer);
     // Wakes a session waiting for notifications; the session itself awaits the socket's end.
     void this.#subscription?.close();
-    await this.#loop;
+    await this.#lifecycle.loop;
     await this.#tipPoll;
-    this.#abort = undefined;
-    this.#loop = undefined;
-    this.#setState("stopped");
+    this.#lifecycle.ended();
   }
 
   status(): SourceStatus {
@@ -265,7 +260,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#tipSlot === undefined || this.#syncedSlot === undefined
         ? undefined
         : Math.max(0, this.#tipSlot - this.#syncedSlot);
-    return { state: this.#state, lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#detail };
+    return { state: this.#lifecycle.state, lag, lastPaymentAt: this.#lastPaymentAt, detail: this.#lifecycle.detail };
   }
 
   /** The last checkpoint written (or read at start). */
@@ -282,13 +277,13 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
         if (!signal.aborted) this.#log.warn("pub/sub connection lost");
       } catch (error) {
         if (signal.aborted) break;
-        this.#detail = errorMessage(error);
+        this.#lifecycle.detail = errorMessage(error);
         this.#log.warn({ err: error }, "Solana watcher session failed");
       }
       if (signal.aborted) break;
       if (progress.live) failures = 0;
       this.#metrics.reconnects.inc();
-      this.#setState("reconnecting", this.#detail);
+      this.#lifecycle.set("reconnecting", this.#lifecycle.detail);
       try {
         await sleep(backoffDelay(failures++, this.#reconnectBackoff), signal);
       } catch {
@@ -321,15 +316,15 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#log.warn({ message: text }, "skipped a malformed pub/sub message");
     });
     subscription.on("close", (reason) => {
-      this.#detail = `pub/sub ${reason}`;
+      this.#lifecycle.detail = `pub/sub ${reason}`;
       wake?.();
     });
     try {
-      this.#setState("backfilling");
+      this.#lifecycle.set("backfilling");
       await this.#backfill(signal);
       progress.live = true;
-      this.#detail = undefined;
-      this.#setState("live");
+      this.#lifecycle.detail = undefined;
+      this.#lifecycle.set("live");
       for (;;) {
         if (signal.aborted) return;
         const next = queue.shift();
@@ -444,7 +439,7 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
     } else {
       this.#metrics.transactions.inc({ path: "live", outcome: "processed" });
       const items = this.#extract(notification.logs, notification.signature, notification.slot);
-      const signal = this.#abort?.signal ?? AbortSignal.abort();
+      const signal = this.#lifecycle.signal ?? AbortSignal.abort();
       await this.#ingestItems([{ signature: notification.signature, slot: notification.slot, blockTime: undefined, items }], signal);
     }
     await this.#advance({ signature: notification.signature, slot: notification.slot });
@@ -579,29 +574,11 @@ export class SolanaChainWatcher extends EventEmitter<ChainWatcherEvents> impleme
       this.#observeTip(tip);
       // Live with nothing queued: every transaction up to the tip has been
       // notified and handled, so an idle program shows no lag.
-      if (this.#state === "live" && this.#queue.length === 0) this.#synced(tip);
+      if (this.#lifecycle.state === "live" && this.#queue.length === 0) this.#synced(tip);
     } catch (error) {
       if (!signal.aborted) this.#log.debug({ err: error }, "tip slot poll failed");
     }
   }
-
-  #setState(state: SourceState, detail?: string): void {
-    this.#detail = detail;
-    if (state === this.#state) return;
-    this.#state = state;
-    this.emit("state", state);
-  }
-}
-
-function positiveInteger(value: number, name: string, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new TypeError(`Expected \`${name}\` to be an integer from ${min} and up, got \`${value}\` (${typeof value})`);
-  }
-  return value;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Maps with at most `limit` calls in flight, keeping input order; stops taking new items after a failure. */

@@ -1,9 +1,9 @@
 /** From one successful transaction's logs to the payments it carries. */
 import type { PaymentInput } from "../../payment.js";
 import { programDataOf } from "./log-attribution.js";
-import { decodeBase64, decodePaymentRecordBytes, hasPaymentRecordDiscriminator } from "./payment-record.js";
-import { decodePolicyEventBytes, policyEventNameOf, type PolicyEvent, type PolicyEventName } from "./policy-events.js";
-import { toPaymentInput, type SkipReason } from "./to-payment-input.js";
+import { decodeBase64, decodePaymentRecordBytes, hasPaymentRecordDiscriminator } from "../../tributary/payment-record.js";
+import { decodePolicyEventBytes, policyEventNameOf, type PolicyEvent, type PolicyEventName } from "../../tributary/policy-events.js";
+import { toPaymentInput, type SkipReason } from "../../tributary/to-payment-input.js";
 
 export interface SkippedEvent {
   eventIndex: number | undefined;

@@ -12,13 +12,13 @@
 import type { Logger } from "pino";
 import type { PaymentInput } from "../../payment.js";
 import type { PolicyEventInput, PolicyMapping } from "../../policy-event.js";
-import type { PolicyDirectory } from "../policy-event-sink.js";
-import { memoToTrackingId } from "./memo.js";
-import { decodePaymentPolicyAccount, type PaymentPolicyAccount } from "./payment-policy-account.js";
-import { ZERO_PUBKEY } from "./payment-record.js";
+import type { PolicyDirectory } from "../../ingest/policy-event-sink.js";
+import { memoToTrackingId } from "../../tributary/memo.js";
+import { decodePaymentPolicyAccount, type PaymentPolicyAccount } from "../../tributary/payment-policy-account.js";
+import { ZERO_PUBKEY } from "../../tributary/payment-record.js";
 import type { LoggedPolicyEvent } from "./payments-from-logs.js";
-import { mayComplete } from "./policy-type.js";
-import { paymentPolicyAddress } from "./program-address.js";
+import { mayComplete } from "../../tributary/policy-type.js";
+import { paymentPolicyAddress } from "../../tributary/program-address.js";
 import type { AccountInfo } from "./solana-rpc.js";
 import type { PolicyEventOutcome, WatcherMetrics } from "./watcher-metrics.js";
 

@@ -4,7 +4,7 @@
  * 2.0, so a full Solana SDK would add weight without adding safety.
  */
 import { z } from "zod";
-import { backoffDelay, DEFAULT_BACKOFF, sleep, validateBackoff, type BackoffOptions } from "./backoff.js";
+import { backoffDelay, DEFAULT_BACKOFF, sleep, validateBackoff, type BackoffOptions } from "../backoff.js";
 
 /** Levels the watcher may use; `processed` is excluded because getSignaturesForAddress rejects it. */
 export type Commitment = "confirmed" | "finalized";

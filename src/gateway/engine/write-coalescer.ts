@@ -1,3 +1,5 @@
+// Relies on Engine.IO's `transport.writable` (false queues into `writeBuffer`), `flush()`, the ws `_socket`, and Socket.IO's
+// `sockets.adapter.rooms` / `sockets.sockets` maps; test/unit/engine-internals.test.ts checks them.
 import type { EngineConnection } from "./engine-connection.js";
 
 /** What the coalescer reads of the Socket.IO server: the room members and their connections. */

@@ -1,3 +1,5 @@
+// Relies on no Socket.IO or Engine.IO internal itself: it is the packet queue of recovery-adapter.ts, which does,
+// and moves with it when Socket.IO changes; test/unit/engine-internals.test.ts checks the adapter's internals.
 /**
  * Items in arrival order, dropped from the front: an array with a moving
  * head (a dropped slot is cleared, so what it held can be collected), copied

@@ -1,5 +1,5 @@
 /** Turns a decoded PaymentRecord into the service's PaymentInput. */
-import type { PaymentInput } from "../../payment.js";
+import type { PaymentInput } from "../payment.js";
 import { memoToTrackingId } from "./memo.js";
 import type { PaymentRecord } from "./payment-record.js";
 

@@ -1,5 +1,5 @@
 /** The policy memo is the tracking ID: UTF-8, zero-padded to 64 bytes. */
-import { isValidTrackingId } from "../../payment.js";
+import { isValidTrackingId } from "../payment.js";
 
 export type MemoResult =
   | { ok: true; trackingId: string }

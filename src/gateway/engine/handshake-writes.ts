@@ -1,3 +1,5 @@
+// Relies on Engine.IO emitting `headers` with the upgrade request before `ws` writes the 101, the open packet following
+// within the same turn; test/unit/engine-internals.test.ts checks them.
 import type { IncomingMessage } from "node:http";
 
 /**

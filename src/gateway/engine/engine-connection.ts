@@ -1,3 +1,5 @@
+// Relies on Engine.IO's Socket internals: `request`, `writeBuffer`, `flush()`, `transport.writable` and the ws socket
+// (`bufferedAmount`, `_socket`), and `close` emitted with the connection as `this`; test/unit/engine-internals.test.ts checks them.
 import type { IncomingMessage } from "node:http";
 
 /** The parts of an Engine.IO connection the limits read; its typings keep them internal. */

@@ -1,3 +1,5 @@
+// Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, `nsp.server.opts`, and on
+// Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
 import { FrontQueue } from "./front-queue.js";
 

@@ -1,3 +1,5 @@
+// Relies on socket.io-adapter emitting `delete-room` when a room's last local member leaves (the gateway listens), and on
+// recovery matching kept packets by a session's rooms; test/unit/engine-internals.test.ts checks the event.
 /**
  * Rooms whose last local member left within the recovery window. A payment for a room neither occupied nor
  * vacated lately can reach no one, so it is not emitted (and not kept for recovery); see

@@ -8,10 +8,10 @@ import type {
   PaymentNotificationData,
   PolicyEnvelope,
   PolicyStatusData,
-} from "../protocol/wire.js";
+} from "./wire.js";
 
 // Existing server modules name these types here; their one definition is the wire module.
-export type { AckEnvelope, ErrorEnvelope, PaymentEnvelope, PaymentNotificationData } from "../protocol/wire.js";
+export type { AckEnvelope, ErrorEnvelope, PaymentEnvelope, PaymentNotificationData } from "./wire.js";
 
 export function ackEnvelope(data: string, now: number = Date.now()): AckEnvelope {
   return { type: "ack", data, timestamp: now };

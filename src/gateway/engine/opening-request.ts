@@ -1,3 +1,5 @@
+// Relies on Engine.IO's WebSocket response stand-in (one `once("close")` listener on the TCP socket, `transport.socket._socket`)
+// and on Socket.IO's `handshake` fields (headers, query, url, time); test/unit/engine-internals.test.ts checks them.
 import type { EventEmitter } from "node:events";
 import type { IncomingHttpHeaders } from "node:http";
 import type { ParsedUrlQuery } from "node:querystring";
