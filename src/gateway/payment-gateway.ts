@@ -34,7 +34,6 @@ export type { ClientToServerEvents } from "./gateway-socket.js";
 export { roomOf } from "./tracking-rooms.js";
 
 export interface PaymentGatewayOptions {
-  httpServer: HttpServer;
   logger: Logger;
   metrics: Metrics;
   /** @default 100 */
@@ -147,7 +146,7 @@ export class PaymentGateway {
       clientAddress: options.clientAddress,
       connectionLimiter: options.connectionLimiter,
     });
-    this.io = new Server(options.httpServer, {
+    this.io = new Server({
       path: SOCKET_PATH,
       serveClient: false,
       maxHttpBufferSize: options.maxHttpBufferSize,
@@ -212,6 +211,15 @@ export class PaymentGateway {
       rate !== undefined && rate.perSecond > 0
         ? new EventRateLimit(rate, options.metrics, (socket, code, message, acknowledge) => subscriptions.refuse(socket, acknowledge, code, message))
         : undefined;
+    this.io.on("connection", (socket) => this.onConnection(socket));
+  }
+
+  /**
+   * Puts Socket.IO on the HTTP server; once, after both are built, so the wiring
+   * needs no forward reference. The Engine.IO instance exists only from here on.
+   */
+  attach(httpServer: HttpServer): void {
+    this.io.attach(httpServer);
     this.io.engine.on("connection", (conn: EngineConnection) => this.admission.opened(conn));
     // Socket.IO's own HTTP answers (long-polling) get the headers Fastify's answers get from helmet.
     this.io.engine.on("headers", (headers: Record<string, string>) => {
@@ -220,7 +228,6 @@ export class PaymentGateway {
     });
     // Emitted just before `ws` writes a WebSocket client's 101: the moment to cork.
     this.io.engine.on("headers", (_headers: unknown, request: IncomingMessage) => mergeHandshakeWrites(request));
-    this.io.on("connection", (socket) => this.onConnection(socket));
   }
 
   get stats(): GatewayStats {
