@@ -191,7 +191,11 @@ describe("slow requests: 3000 connections from one address trickling a byte a se
       assert.match(outcome.text, /\r\nContent-Security-Policy: default-src 'none'/);
     }
     assert.ok(Math.max(...timedOut.map((o) => o.ms)) < REQUEST_TIMEOUT_MS + 10_000, "none is held long past the deadline");
-    assert.equal(await metricValue(server.app.metrics.limited, { limit: "http_connections_per_ip" }), 3000 - CAP - neverConnected);
+    // Under load the kernel may also complete a client's handshake into a full accept queue and drop it later, unseen by
+    // the server: such a connect looks made from the client's side, so the server's count can fall short of it, never exceed it.
+    const refusedByCap = await metricValue(server.app.metrics.limited, { limit: "http_connections_per_ip" });
+    assert.ok(refusedByCap <= 3000 - CAP - neverConnected, `${refusedByCap} refused by the cap, more than reached the server`);
+    assert.ok(refusedByCap > 3000 - CAP - 500, `only ${refusedByCap} refused by the cap`);
     assert.ok(neverConnected < 500, `${neverConnected} connects failed`);
     assert.equal(await metricValue(server.app.metrics.limited, { limit: "request_timeout" }), CAP);
     assert.equal(await metricValue(server.app.metrics.errors, { code: "REQUEST_TIMEOUT" }), CAP);
