@@ -10,6 +10,7 @@ import {
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
 import { POLICY_COMMIT_ORDER_MIGRATION, POLICY_MIGRATION, PostgresPolicyLog } from "./postgres-policy-log.js";
+import { inTransaction } from "./postgres-transaction.js";
 
 /**
  * Each entry moves the schema one version up; `schema_migrations` records
@@ -167,28 +168,6 @@ async function migrate(pool: pg.Pool): Promise<void> {
   });
 }
 
-/**
- * Runs `work` in one transaction on one connection. A connection whose
- * ROLLBACK fails is broken (the server went away) and is destroyed rather
- * than handed back to the pool.
- */
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
-    throw error;
-  } finally {
-    client.release(broken);
-  }
-}
 
 function sqlState(error: unknown): string | undefined {
   return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { toPolicyEvent, type PolicyEventRow } from "../store/postgres-policy-log.js";
 import { toPayment, type PaymentRow } from "../store/postgres-store.js";
+import { inTransaction } from "../store/postgres-transaction.js";
 import { mergeablePrefixes } from "./log-merge.js";
 import type {
   AttemptOutcome,
@@ -141,24 +142,6 @@ export async function openPostgresWebhookStore(options: { url: string; maxConnec
     throw error;
   }
   return new PostgresWebhookStore(pool);
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
-    throw error;
-  } finally {
-    client.release(broken);
-  }
 }
 
 class PostgresWebhookStore implements WebhookStore {
