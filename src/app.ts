@@ -216,7 +216,6 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     payments: {
       ingest,
       store,
-      checkApiKey,
       historyRateLimit: createHistoryRateLimit({
         perAddressPerSecond: config.HISTORY_RATE_PER_SECOND,
         perAddressBurst: config.HISTORY_BURST,

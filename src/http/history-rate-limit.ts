@@ -1,9 +1,10 @@
 import type { FastifyRequest } from "fastify";
 import { ServiceError } from "../errors.js";
 import { KeyedRateLimiter } from "../limits/token-bucket.js";
+import { MAX_HISTORY_LIMIT } from "./routes/payment-routes.js";
 
 /** Payments one token of the history budget pays for: a read of `limit=1000` costs ten reads of the default 100. */
-export const PAYMENTS_PER_HISTORY_TOKEN = 100;
+const PAYMENTS_PER_HISTORY_TOKEN = 100;
 
 export interface HistoryRateLimitOptions {
   /** Reads (of up to 100 payments) per second per client address group, sustained; 0 for no limit. */
@@ -46,5 +47,5 @@ export function createHistoryRateLimit(options: HistoryRateLimitOptions): (reque
 function readCost(query: unknown): number {
   const limit = Number((query as { limit?: unknown } | undefined)?.limit);
   if (!Number.isInteger(limit) || limit <= PAYMENTS_PER_HISTORY_TOKEN) return 1;
-  return Math.ceil(Math.min(limit, 1000) / PAYMENTS_PER_HISTORY_TOKEN);
+  return Math.ceil(Math.min(limit, MAX_HISTORY_LIMIT) / PAYMENTS_PER_HISTORY_TOKEN);
 }

@@ -42,11 +42,6 @@ export class TcpConnectionCap {
     server.on("connection", (socket: Socket) => this.onConnection(socket));
   }
 
-  /** Address groups with at least one open connection. */
-  get trackedAddresses(): number {
-    return this.open.size;
-  }
-
   private onConnection(socket: Socket): void {
     const peer = normaliseAddress(socket.remoteAddress ?? "unknown");
     if (this.options.isExempt(peer)) return;

@@ -173,6 +173,11 @@ function sqlState(error: unknown): string | undefined {
   return error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined;
 }
 
+function isRetryableForPolicies(error: unknown): boolean {
+  const code = sqlState(error);
+  return code !== undefined && (RETRYABLE_CODES.has(code) || code === "23505");
+}
+
 function isRetryable(error: unknown): boolean {
   const code = sqlState(error);
   if (code === undefined) return false;
@@ -190,18 +195,18 @@ class PostgresStore implements PaymentStore {
     private readonly pool: pg.Pool,
     private readonly now: () => number,
   ) {
-    this.policies = new PostgresPolicyLog(pool, (work) => this.retrying(work), now);
+    // The policy log retries on any unique violation: two nodes may insert the same policy event at once.
+    this.policies = new PostgresPolicyLog(pool, (work) => this.retrying(work, isRetryableForPolicies), now);
   }
 
-  /** One transaction, run again on a serialization failure or deadlock. */
-  private async retrying<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** One transaction, run again while `retryable` says its failure was a collision with another writer. */
+  private async retrying<T>(work: (client: pg.PoolClient) => Promise<T>, retryable: (error: unknown) => boolean): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await inTransaction(this.pool, work);
       } catch (error) {
-        const code = sqlState(error);
-        const retryable = code !== undefined && (RETRYABLE_CODES.has(code) || code === "23505");
-        if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+        if (!retryable(error) || attempt >= MAX_ATTEMPTS) throw error;
+        // Jitter, so transactions that collided once do not collide again in lockstep.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
     }
@@ -231,16 +236,8 @@ class PostgresStore implements PaymentStore {
     return this.policies.completablePolicies(paymentPolicies);
   }
 
-  async append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await inTransaction(this.pool, (client) => this.appendIn(client, payments));
-      } catch (error) {
-        if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
-        // Jitter, so transactions that collided once do not collide again in lockstep.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-      }
-    }
+  append(payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {
+    return this.retrying((client) => this.appendIn(client, payments), isRetryable);
   }
 
   private async appendIn(client: pg.PoolClient, payments: readonly PaymentInput[]): Promise<AppendOutcome[]> {

@@ -146,6 +146,17 @@ class SqliteWebhookStore implements WebhookStore {
   ) {}
 
   private logConnection: Database.Database | undefined;
+  /** Prepared once per SQL text: the dispatcher runs the same few statements for every delivery. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly logStatements = new Map<string, Database.Statement>();
+
+  private statement(sql: string): Database.Statement {
+    return cachedStatement(this.statements, this.db, sql);
+  }
+
+  private logStatement(sql: string): Database.Statement {
+    return cachedStatement(this.logStatements, this.log as Database.Database, sql);
+  }
 
   /**
    * Reads only; a connection of its own, since a write transaction on a
@@ -162,25 +173,25 @@ class SqliteWebhookStore implements WebhookStore {
 
   private logHead(): number {
     if (this.log === undefined) return 0;
-    return (this.log.prepare("SELECT coalesce(max(seq), 0) AS head FROM payments").get() as { head: number }).head;
+    return (this.logStatement("SELECT coalesce(max(seq), 0) AS head FROM payments").get() as { head: number }).head;
   }
 
   private logPage(after: number, limit: number, receivedFrom?: number): Array<PaymentRow & { seq: number }> {
     if (this.log === undefined) return [];
-    return this.log
-      .prepare("SELECT * FROM payments WHERE seq > ? AND received_at >= ? ORDER BY seq LIMIT ?")
+    return this
+      .logStatement("SELECT * FROM payments WHERE seq > ? AND received_at >= ? ORDER BY seq LIMIT ?")
       .all(after, receivedFrom ?? 0, limit) as Array<PaymentRow & { seq: number }>;
   }
 
   private policyHead(): number {
     if (this.log === undefined) return 0;
-    return (this.log.prepare("SELECT coalesce(max(seq), 0) AS head FROM policy_events").get() as { head: number }).head;
+    return (this.logStatement("SELECT coalesce(max(seq), 0) AS head FROM policy_events").get() as { head: number }).head;
   }
 
   private policyPage(after: number, limit: number, receivedFrom?: number): Array<PolicyEventRow & { seq: number }> {
     if (this.log === undefined) return [];
-    return this.log
-      .prepare("SELECT * FROM policy_events WHERE seq > ? AND received_at >= ? ORDER BY seq LIMIT ?")
+    return this
+      .logStatement("SELECT * FROM policy_events WHERE seq > ? AND received_at >= ? ORDER BY seq LIMIT ?")
       .all(after, receivedFrom ?? 0, limit) as Array<PolicyEventRow & { seq: number }>;
   }
 
@@ -200,8 +211,8 @@ class SqliteWebhookStore implements WebhookStore {
       const policies = this.policyPage(policyCursor, limit);
       const full = payments.length === limit || policies.length === limit;
       if (policies.length === 0 && payments.length === 0) return { payments, policies, full };
-      const paymentAt = log.prepare("SELECT seq FROM payments WHERE tracking_id = ? AND log_offset = ?");
-      const policiesBefore = log.prepare("SELECT seq FROM policy_events WHERE tracking_id = ? AND after_offset < ? AND seq > ?");
+      const paymentAt = this.logStatement("SELECT seq FROM payments WHERE tracking_id = ? AND log_offset = ?");
+      const policiesBefore = this.logStatement("SELECT seq FROM policy_events WHERE tracking_id = ? AND after_offset < ? AND seq > ?");
       const cut = mergeablePrefixes({
         payments: payments.map((row) => ({
           position: row.seq,
@@ -221,8 +232,8 @@ class SqliteWebhookStore implements WebhookStore {
 
   async createEndpoint(endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint> {
     this.db.transaction(() => {
-      this.db
-        .prepare(
+      this
+        .statement(
           `INSERT INTO webhook_endpoints (id, owner, url, description, filter, secrets, enabled, cursor, policy_cursor, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
         )
@@ -243,32 +254,32 @@ class SqliteWebhookStore implements WebhookStore {
   }
 
   async getEndpoint(id: string): Promise<WebhookEndpoint | undefined> {
-    const row = this.db.prepare("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
+    const row = this.statement("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
     return row === undefined ? undefined : toEndpoint(row);
   }
 
   async listEndpoints(owner: string): Promise<WebhookEndpoint[]> {
-    const rows = this.db.prepare("SELECT * FROM webhook_endpoints WHERE owner = ? ORDER BY created_at, id").all(owner) as EndpointRow[];
+    const rows = this.statement("SELECT * FROM webhook_endpoints WHERE owner = ? ORDER BY created_at, id").all(owner) as EndpointRow[];
     return rows.map(toEndpoint);
   }
 
   async countEndpoints(owner: string): Promise<number> {
-    return (this.db.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE owner = ?").get(owner) as { n: number }).n;
+    return (this.statement("SELECT count(*) AS n FROM webhook_endpoints WHERE owner = ?").get(owner) as { n: number }).n;
   }
 
   async listEnabledEndpoints(): Promise<WebhookEndpoint[]> {
-    const rows = this.db.prepare("SELECT * FROM webhook_endpoints WHERE enabled = 1 ORDER BY id").all() as EndpointRow[];
+    const rows = this.statement("SELECT * FROM webhook_endpoints WHERE enabled = 1 ORDER BY id").all() as EndpointRow[];
     return rows.map(toEndpoint);
   }
 
   async updateEndpoint(id: string, patch: WebhookEndpointPatch, now: number): Promise<WebhookEndpoint | undefined> {
     const changes = this.db.transaction(() => {
-      const row = this.db.prepare("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
+      const row = this.statement("SELECT * FROM webhook_endpoints WHERE id = ?").get(id) as EndpointRow | undefined;
       if (row === undefined) return 0;
       const enabling = patch.enabled === true && row.enabled === 0;
       const disabling = patch.enabled === false && row.enabled === 1;
-      return this.db
-        .prepare(
+      return this
+        .statement(
           `UPDATE webhook_endpoints SET url = ?, description = ?, filter = ?, secrets = ?, enabled = ?,
              disabled_reason = ?, disabled_at = ?, failing_since = ?, updated_at = ? WHERE id = ?`,
         )
@@ -290,22 +301,22 @@ class SqliteWebhookStore implements WebhookStore {
 
   async deleteEndpoint(id: string): Promise<boolean> {
     return this.db.transaction(() => {
-      this.db.prepare("DELETE FROM webhook_deliveries WHERE endpoint_id = ?").run(id);
-      this.db.prepare("DELETE FROM webhook_attempts WHERE endpoint_id = ?").run(id);
-      return this.db.prepare("DELETE FROM webhook_endpoints WHERE id = ?").run(id).changes > 0;
+      this.statement("DELETE FROM webhook_deliveries WHERE endpoint_id = ?").run(id);
+      this.statement("DELETE FROM webhook_attempts WHERE endpoint_id = ?").run(id);
+      return this.statement("DELETE FROM webhook_endpoints WHERE id = ?").run(id).changes > 0;
     }).immediate();
   }
 
   async materialise(endpointId: string, build: MessageBuilder, limit: number): Promise<number> {
-    const row = this.db
-      .prepare("SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = ? AND enabled = 1")
+    const row = this
+      .statement("SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = ? AND enabled = 1")
       .get(endpointId) as { cursor: string; policy_cursor: string | null } | undefined;
     const log = this.log;
     if (row === undefined || log === undefined) return 0;
     if (row.policy_cursor === null) {
       // An endpoint made before policy events were delivered starts at the policy log's head.
-      this.db
-        .prepare("UPDATE webhook_endpoints SET policy_cursor = ? WHERE id = ? AND policy_cursor IS NULL")
+      this
+        .statement("UPDATE webhook_endpoints SET policy_cursor = ? WHERE id = ? AND policy_cursor IS NULL")
         .run(String(this.policyHead()), endpointId);
       return this.materialise(endpointId, build, limit);
     }
@@ -317,7 +328,7 @@ class SqliteWebhookStore implements WebhookStore {
       // count again from 1, below the cursor. Start over from 0; message ids
       // come from the payment, so what was made before is not made twice.
       if (Number(row.cursor) > this.logHead()) {
-        this.db.prepare("UPDATE webhook_endpoints SET cursor = '0' WHERE id = ? AND cursor = ?").run(endpointId, row.cursor);
+        this.statement("UPDATE webhook_endpoints SET cursor = '0' WHERE id = ? AND cursor = ?").run(endpointId, row.cursor);
       }
       return 0;
     }
@@ -327,8 +338,8 @@ class SqliteWebhookStore implements WebhookStore {
     ].filter((m) => m !== undefined);
     return this.db.transaction(() => {
       // Moves only from the cursors read above: a concurrent materialiser (another process) made these already.
-      const moved = this.db
-        .prepare("UPDATE webhook_endpoints SET cursor = ?, policy_cursor = ? WHERE id = ? AND cursor = ? AND policy_cursor = ?")
+      const moved = this
+        .statement("UPDATE webhook_endpoints SET cursor = ?, policy_cursor = ? WHERE id = ? AND cursor = ? AND policy_cursor = ?")
         .run(
           lastPayment === undefined ? row.cursor : String(lastPayment.seq),
           lastPolicy === undefined ? row.policy_cursor : String(lastPolicy.seq),
@@ -345,7 +356,7 @@ class SqliteWebhookStore implements WebhookStore {
 
   /** @param reset make an existing message pending again (a replay) instead of leaving it as it is */
   private insertMessages(messages: readonly WebhookMessage[], reset: boolean, now: number): void {
-    const insert = this.db.prepare(
+    const insert = this.statement(
       `INSERT INTO webhook_deliveries (endpoint_id, message_id, type, tracking_id, log_offset, policy_offset, body, created_at,
          state, attempts, next_attempt_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
@@ -377,7 +388,7 @@ class SqliteWebhookStore implements WebhookStore {
 
   async replayFrom(endpointId: string, from: number, build: MessageBuilder, limit: number, now: number): Promise<number> {
     return this.db.transaction(() => {
-      const row = this.db.prepare("SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = ?").get(endpointId) as
+      const row = this.statement("SELECT cursor, policy_cursor FROM webhook_endpoints WHERE id = ?").get(endpointId) as
         | { cursor: string; policy_cursor: string | null }
         | undefined;
       if (row === undefined) return 0;
@@ -412,8 +423,8 @@ class SqliteWebhookStore implements WebhookStore {
   async claim(endpointId: string, node: string, now: number, leaseMs: number, limit: number): Promise<WebhookDelivery[]> {
     const rows = this.db.transaction(
       () =>
-        this.db
-          .prepare(
+        this
+          .statement(
             `UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?
              WHERE rowid IN (
                SELECT d.rowid FROM webhook_deliveries d
@@ -433,8 +444,8 @@ class SqliteWebhookStore implements WebhookStore {
 
   async recordAttempt(attempt: WebhookAttempt, outcome: AttemptOutcome): Promise<boolean> {
     return this.db.transaction(() => {
-      this.db
-        .prepare(
+      this
+        .statement(
           `INSERT INTO webhook_attempts (endpoint_id, message_id, attempt, attempted_at, status_code, latency_ms, error, next_retry_at, node)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -452,8 +463,8 @@ class SqliteWebhookStore implements WebhookStore {
       const state = outcome.kind === "delivered" ? "delivered" : outcome.kind === "given-up" ? "failed" : "pending";
       const nextAttemptAt = "nextAttemptAt" in outcome ? outcome.nextAttemptAt : attempt.attemptedAt;
       const held =
-        this.db
-          .prepare(
+        this
+          .statement(
             `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
                lease_expires_at = NULL, last_status = ?, last_error = ?, finished_at = ?
              WHERE endpoint_id = ? AND message_id = ? AND lease_owner = ? AND state = 'pending'`,
@@ -470,20 +481,20 @@ class SqliteWebhookStore implements WebhookStore {
           ).changes > 0;
       if (!held) return false;
       if (outcome.kind === "delivered") {
-        this.db
-          .prepare("UPDATE webhook_endpoints SET last_success_at = ?, failing_since = NULL WHERE id = ?")
+        this
+          .statement("UPDATE webhook_endpoints SET last_success_at = ?, failing_since = NULL WHERE id = ?")
           .run(attempt.attemptedAt, attempt.endpointId);
       } else {
-        this.db
-          .prepare(
+        this
+          .statement(
             `UPDATE webhook_endpoints SET last_failure_at = ?, last_error = ?, failing_since = coalesce(failing_since, ?)
              WHERE id = ?`,
           )
           .run(attempt.attemptedAt, attempt.error ?? `HTTP ${attempt.statusCode}`, attempt.attemptedAt, attempt.endpointId);
       }
       if (outcome.kind === "disable-endpoint") {
-        this.db
-          .prepare(
+        this
+          .statement(
             "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? WHERE id = ? AND enabled = 1",
           )
           .run(outcome.reason, attempt.attemptedAt, attempt.attemptedAt, attempt.endpointId);
@@ -493,32 +504,32 @@ class SqliteWebhookStore implements WebhookStore {
   }
 
   async backlog(endpointId: string): Promise<EndpointBacklog> {
-    const row = this.db
-      .prepare("SELECT count(*) AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE endpoint_id = ? AND state = 'pending'")
+    const row = this
+      .statement("SELECT count(*) AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE endpoint_id = ? AND state = 'pending'")
       .get(endpointId) as { pending: number; oldest: number | null };
     return row.oldest === null ? { pending: row.pending } : { pending: row.pending, oldestPendingAt: row.oldest };
   }
 
   async listAttempts(endpointId: string, limit: number): Promise<WebhookAttempt[]> {
-    const rows = this.db
-      .prepare("SELECT * FROM webhook_attempts WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?")
+    const rows = this
+      .statement("SELECT * FROM webhook_attempts WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?")
       .all(endpointId, limit) as AttemptRow[];
     return rows.map(toAttempt);
   }
 
   async getDelivery(endpointId: string, messageId: string): Promise<WebhookDelivery | undefined> {
-    const row = this.db
-      .prepare("SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?")
+    const row = this
+      .statement("SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?")
       .get(endpointId, messageId) as DeliveryRow | undefined;
     return row === undefined ? undefined : toDelivery(row);
   }
 
   async totals(): Promise<WebhookTotals> {
-    const endpoints = this.db
-      .prepare("SELECT count(*) AS total, coalesce(sum(enabled = 0), 0) AS disabled FROM webhook_endpoints")
+    const endpoints = this
+      .statement("SELECT count(*) AS total, coalesce(sum(enabled = 0), 0) AS disabled FROM webhook_endpoints")
       .get() as { total: number; disabled: number };
-    const pending = this.db
-      .prepare("SELECT count(*) AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE state = 'pending'")
+    const pending = this
+      .statement("SELECT count(*) AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE state = 'pending'")
       .get() as { pending: number; oldest: number | null };
     return {
       endpoints: endpoints.total,
@@ -531,8 +542,8 @@ class SqliteWebhookStore implements WebhookStore {
   async pruneFinished(before: number): Promise<number> {
     return this.db.transaction(
       () =>
-        this.db.prepare("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < ?").run(before).changes +
-        this.db.prepare("DELETE FROM webhook_attempts WHERE attempted_at < ?").run(before).changes,
+        this.statement("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < ?").run(before).changes +
+        this.statement("DELETE FROM webhook_attempts WHERE attempted_at < ?").run(before).changes,
     ).immediate();
   }
 
@@ -540,4 +551,13 @@ class SqliteWebhookStore implements WebhookStore {
     if (this.logConnection?.open) this.logConnection.close();
     if (this.db.open) this.db.close();
   }
+}
+
+function cachedStatement(cache: Map<string, Database.Statement>, db: Database.Database, sql: string): Database.Statement {
+  let statement = cache.get(sql);
+  if (statement === undefined) {
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
+  return statement;
 }

@@ -422,8 +422,12 @@ export class RedisStreamSource extends EventEmitter<RedisStreamSourceEvents> imp
         ? []
         : [{ paymentPolicy: payment.paymentPolicy, trackingId: payment.trackingId, source: "payment" as const }],
     );
+    if (mappings.length === 0) return;
     try {
-      await directory.rememberPolicies(mappings);
+      // A read first: most payments name a policy already known, and a write per batch would contend with the payment writer.
+      const known = await directory.lookupPolicies([...new Set(mappings.map((mapping) => mapping.paymentPolicy))]);
+      const unknown = mappings.filter((mapping) => !known.has(mapping.paymentPolicy));
+      if (unknown.length > 0) await directory.rememberPolicies(unknown);
     } catch (error) {
       this.#log.warn({ err: error }, "could not remember the payments' policies");
       throw new ServiceError("STORE_UNAVAILABLE");
