@@ -10,6 +10,7 @@ import {
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
 import { POLICY_COMMIT_ORDER_MIGRATION, POLICY_MIGRATION, PostgresPolicyLog } from "./postgres-policy-log.js";
+import { runPostgresMigrations } from "./postgres-migrations.js";
 import { inTransaction } from "./postgres-transaction.js";
 
 /**
@@ -147,25 +148,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return new PostgresStore(pool, options.now ?? Date.now);
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
-  await inTransaction(pool, async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS schema_migrations (
-         version    INTEGER PRIMARY KEY,
-         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-       )`,
-    );
-    const { rows } = await client.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
-    const current = rows[0]?.version ?? 0;
-    if (current > MIGRATIONS.length) {
-      throw new Error(`database schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) {
-      await client.query(MIGRATIONS[version] as string);
-      await client.query("INSERT INTO schema_migrations (version) VALUES ($1)", [version + 1]);
-    }
-  });
+function migrate(pool: pg.Pool): Promise<void> {
+  return runPostgresMigrations(pool, { migrations: MIGRATIONS, table: "schema_migrations", lockKey: MIGRATION_LOCK_KEY, schema: "database" });
 }
 
 

@@ -135,15 +135,20 @@ export function openSqliteConnection(options: SqliteConnectionOptions): Database
 
 /** Brings the schema up to `target` (the newest by default; tests build older files with a lower one). */
 export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
+  runMigrations(db, MIGRATIONS, "database", target);
+}
+
+/** Brings a file's schema (`PRAGMA user_version`) up to `target` of `migrations`; `schema` names it in the error for a newer file. */
+export function runMigrations(db: Database.Database, migrations: readonly string[], schema: string, target = migrations.length): void {
   // The version is read under the write lock: processes opening one file
   // together (worker processes) migrate it once, one after the other.
   db.transaction(() => {
     const current = db.pragma("user_version", { simple: true }) as number;
-    if (current > MIGRATIONS.length) {
-      throw new Error(`database schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
+    if (current > migrations.length) {
+      throw new Error(`${schema} schema version ${current} is newer than this build knows (${migrations.length})`);
     }
     for (let version = current; version < target; version++) {
-      db.exec(MIGRATIONS[version] as string);
+      db.exec(migrations[version] as string);
       db.pragma(`user_version = ${version + 1}`);
     }
   }).immediate();

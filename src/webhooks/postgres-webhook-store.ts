@@ -1,6 +1,7 @@
 import pg from "pg";
 import { toPolicyEvent, type PolicyEventRow } from "../store/postgres-policy-log.js";
 import { toPayment, type PaymentRow } from "../store/postgres-store.js";
+import { runPostgresMigrations } from "../store/postgres-migrations.js";
 import { inTransaction } from "../store/postgres-transaction.js";
 import { mergeablePrefixes } from "./log-merge.js";
 import type {
@@ -122,20 +123,11 @@ export async function openPostgresWebhookStore(options: { url: string; maxConnec
   const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 5, connectionTimeoutMillis: 5000 });
   pool.on("error", () => undefined);
   try {
-    await inTransaction(pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
-      await client.query(
-        "CREATE TABLE IF NOT EXISTS webhook_schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-      );
-      const { rows } = await client.query<{ version: number | null }>("SELECT max(version) AS version FROM webhook_schema_migrations");
-      const current = rows[0]?.version ?? 0;
-      if (current > MIGRATIONS.length) {
-        throw new Error(`webhook schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
-      }
-      for (let version = current; version < MIGRATIONS.length; version++) {
-        await client.query(MIGRATIONS[version] as string);
-        await client.query("INSERT INTO webhook_schema_migrations (version) VALUES ($1)", [version + 1]);
-      }
+    await runPostgresMigrations(pool, {
+      migrations: MIGRATIONS,
+      table: "webhook_schema_migrations",
+      lockKey: MIGRATION_LOCK_KEY,
+      schema: "webhook",
     });
   } catch (error) {
     await pool.end();

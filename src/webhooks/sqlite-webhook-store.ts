@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import Database from "better-sqlite3";
-import { toPayment, type PaymentRow } from "../store/sqlite-database.js";
+import { runMigrations, toPayment, type PaymentRow } from "../store/sqlite-database.js";
 import { toPolicyEvent, type PolicyEventRow } from "../store/sqlite-policy-log.js";
 import { mergeablePrefixes } from "./log-merge.js";
 import type {
@@ -125,16 +125,7 @@ export function openSqliteWebhookStore(options: SqliteWebhookStoreOptions): Webh
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
-  db.transaction(() => {
-    const current = db.pragma("user_version", { simple: true }) as number;
-    if (current > MIGRATIONS.length) {
-      throw new Error(`webhook schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) {
-      db.exec(MIGRATIONS[version] as string);
-      db.pragma(`user_version = ${version + 1}`);
-    }
-  }).immediate();
+  runMigrations(db, MIGRATIONS, "webhook");
   return new SqliteWebhookStore(db, inMemory ? undefined : options.paymentsPath, options.busyTimeoutMs ?? 2000);
 }
 
