@@ -1,5 +1,5 @@
 import { BlockList, isIP } from "node:net";
-import { parseAddressOrRange } from "../limits/client-address.js";
+import { normaliseAddress, parseAddressOrRange } from "../limits/client-address.js";
 
 /**
  * Addresses a webhook may not reach unless allowed by name: private,
@@ -34,9 +34,8 @@ export function isAllowedHostEntry(entry: string): boolean {
 
 /** `::ffff:10.0.0.1` is 10.0.0.1 to the network. */
 function unmapped(address: string): { address: string; family: "ipv4" | "ipv6" } {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1] !== undefined) return { address: mapped[1], family: "ipv4" };
-  return { address, family: isIP(address) === 6 ? "ipv6" : "ipv4" };
+  const normalised = normaliseAddress(address);
+  return { address: normalised, family: isIP(normalised) === 6 ? "ipv6" : "ipv4" };
 }
 
 /**

@@ -92,10 +92,13 @@ export class PolicyResolver {
     if (policies.length === 0) return [];
     const completable = await this.options.directory.completablePolicies(policies);
     const completions: PolicyEventInput[] = [];
+    // One read per policy, however many of its payments the run holds.
+    const accounts = new Map<string, Promise<PaymentPolicyAccount | undefined>>();
     for (const payment of payments) {
       const policy = payment.paymentPolicy;
       if (policy === undefined || !completable.has(policy) || payment.recordId === undefined) continue;
-      const account = await this.readAccount(policy);
+      if (!accounts.has(policy)) accounts.set(policy, this.readAccount(policy));
+      const account = await accounts.get(policy);
       if (account?.status !== "completed" || account.paymentCount !== payment.recordId) continue;
       this.options.metrics.policyEvents.inc({ event: "CompletedByPayment", outcome: "ingested" });
       completions.push({
