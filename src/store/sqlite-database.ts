@@ -112,6 +112,17 @@ const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX policy_events_seq ON policy_events (seq);`,
 ];
 
+/**
+ * A tracking ID's latest offset; bind the tracking ID twice. Appends do not
+ * write a head row (that was a random page per payment): the newest row is the
+ * head, found at the end of the `(tracking_id, log_offset)` index. Only
+ * retention writes `tracking_heads`, before it deletes rows, and files from
+ * before this rule have theirs there.
+ */
+export const PAYMENT_HEAD_SQL = `SELECT max(
+    coalesce((SELECT max(log_offset) FROM payments WHERE tracking_id = ?), 0),
+    coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ?), 0)) AS last_offset`;
+
 export interface SqliteConnectionOptions {
   /** File path, or `:memory:` for a throwaway store. */
   path: string;

@@ -6,7 +6,7 @@ import {
   type PolicyEventLog,
   type PolicyListQuery,
 } from "./policy-event-log.js";
-import { classifySqliteError } from "./sqlite-database.js";
+import { classifySqliteError, PAYMENT_HEAD_SQL } from "./sqlite-database.js";
 
 export interface PolicyEventRow {
   tracking_id: string;
@@ -52,7 +52,7 @@ export function toPolicyEvent(row: PolicyEventRow): StoredPolicyEvent {
 export class SqlitePolicyLog implements PolicyEventLog {
   private readonly byIdentity: Database.Statement<[string, number], PolicyEventRow>;
   private readonly policyHead: Database.Statement<[string], { last_offset: number }>;
-  private readonly paymentHead: Database.Statement<[string], { last_offset: number }>;
+  private readonly paymentHead: Database.Statement<[string, string], { last_offset: number }>;
   private readonly upsertHead: Database.Statement<[string, number]>;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly page: Database.Statement<[string, number, number, number], PolicyEventRow>;
@@ -68,7 +68,7 @@ export class SqlitePolicyLog implements PolicyEventLog {
   ) {
     this.byIdentity = db.prepare("SELECT * FROM policy_events WHERE signature = ? AND event_index = ?");
     this.policyHead = db.prepare("SELECT last_offset FROM policy_heads WHERE tracking_id = ?");
-    this.paymentHead = db.prepare("SELECT last_offset FROM tracking_heads WHERE tracking_id = ?");
+    this.paymentHead = db.prepare(PAYMENT_HEAD_SQL);
     this.upsertHead = db.prepare(
       `INSERT INTO policy_heads (tracking_id, last_offset) VALUES (?, ?)
        ON CONFLICT (tracking_id) DO UPDATE SET last_offset = excluded.last_offset`,
@@ -109,7 +109,7 @@ export class SqlitePolicyLog implements PolicyEventLog {
       return { event: stored, duplicate: true };
     }
     const policyOffset = (this.policyHead.get(input.trackingId)?.last_offset ?? 0) + 1;
-    const afterOffset = this.paymentHead.get(input.trackingId)?.last_offset ?? 0;
+    const afterOffset = this.paymentHead.get(input.trackingId, input.trackingId)?.last_offset ?? 0;
     const receivedAt = this.now();
     this.insert.run(
       input.trackingId,

@@ -4,8 +4,8 @@ import type { AppendOutcome, ListQuery, PaymentStore, RetentionPolicy } from "./
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
 import { SqlitePolicyLog } from "./sqlite-policy-log.js";
-import { classifySqliteError, openSqliteConnection, toPayment, type PaymentRow } from "./sqlite-database.js";
-import { SqliteWriter } from "./sqlite-writer.js";
+import { classifySqliteError, openSqliteConnection, PAYMENT_HEAD_SQL, toPayment, type PaymentRow } from "./sqlite-database.js";
+import { appendOutcomes, SqliteWriter } from "./sqlite-writer.js";
 import { InlineWriterPort, type WriterPort } from "./sqlite-writer-port.js";
 import { ThreadWriterPort } from "./sqlite-thread-writer-port.js";
 
@@ -40,7 +40,7 @@ interface PendingAppend {
 }
 
 class SqliteStore implements PaymentStore {
-  private readonly head: Database.Statement<[string], { last_offset: number }>;
+  private readonly head: Database.Statement<[string, string], { last_offset: number }>;
   private readonly page: Database.Statement<[string, number, number], PaymentRow>;
   private readonly readCheckpointStatement: Database.Statement<[string], { value: string }>;
   private pending: PendingAppend[] = [];
@@ -52,7 +52,7 @@ class SqliteStore implements PaymentStore {
     private readonly writer: WriterPort,
     private readonly policies: SqlitePolicyLog,
   ) {
-    this.head = db.prepare("SELECT last_offset FROM tracking_heads WHERE tracking_id = ?");
+    this.head = db.prepare(PAYMENT_HEAD_SQL);
     this.page = db.prepare(
       "SELECT * FROM payments WHERE tracking_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ?",
     );
@@ -91,7 +91,7 @@ class SqliteStore implements PaymentStore {
         const result = results[index];
         if (result === undefined) request.reject(new Error("the writer returned no result for an append"));
         else if ("error" in result) request.reject(classifySqliteError(result.error));
-        else request.resolve(result.outcomes);
+        else request.resolve(appendOutcomes(request.payments, result));
       });
     } catch (error) {
       const failure = classifySqliteError(error);
@@ -107,7 +107,7 @@ class SqliteStore implements PaymentStore {
   }
 
   async latestOffset(trackingId: string): Promise<number> {
-    return this.head.get(trackingId)?.last_offset ?? 0;
+    return this.head.get(trackingId, trackingId)?.last_offset ?? 0;
   }
 
   async readCheckpoint(source: string): Promise<string | undefined> {

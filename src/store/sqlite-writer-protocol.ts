@@ -5,8 +5,8 @@
  */
 import Database from "better-sqlite3";
 import type { PaymentInput } from "../payment.js";
-import { IdentityConflictError, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
-import type { RequestResult } from "./sqlite-writer.js";
+import { IdentityConflictError, type RetentionPolicy } from "./payment-store.js";
+import type { CommittedRequest, RequestResult } from "./sqlite-writer.js";
 
 export interface WriterThreadData {
   path: string;
@@ -20,7 +20,7 @@ export type WriterRequest =
   | { id: number; op: "ping" }
   | { id: number; op: "close" };
 
-export type EncodedRequestResult = { outcomes: AppendOutcome[] } | { error: EncodedError };
+export type EncodedRequestResult = CommittedRequest | { error: EncodedError };
 
 export type WriterReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: EncodedError };
 

@@ -1,13 +1,36 @@
 import type Database from "better-sqlite3";
-import { paymentId, type PaymentInput } from "../payment.js";
+import { paymentId, type PaymentInput, type StoredPayment } from "../payment.js";
 import { assertSameContent, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
-import { toPayment, type PaymentRow } from "./sqlite-database.js";
+import { PAYMENT_HEAD_SQL, toPayment, type PaymentRow } from "./sqlite-database.js";
 
 /** Rows deleted per statement, so a large prune never holds the write lock for long. */
 const PRUNE_CHUNK = 5000;
 
-/** One request's share of a group commit: its outcomes, or why it alone was rolled back. */
-export type RequestResult = { outcomes: AppendOutcome[] } | { error: unknown };
+/**
+ * One request's share of a group commit, or why it alone was rolled back.
+ * Compact, as it crosses from the writer thread: the caller still holds the
+ * payments it sent, so an offset each is enough; only duplicates come back whole.
+ */
+export type RequestResult = CommittedRequest | { error: unknown };
+
+export interface CommittedRequest {
+  receivedAt: number;
+  /** The offset given to each payment of the request, in order (a duplicate's is its stored one). */
+  offsets: number[];
+  /** Index in the request → the payment already stored with that identity. */
+  duplicates: Array<[number, StoredPayment]>;
+}
+
+/** The store's answer to an append, from what the writer returned for it. */
+export function appendOutcomes(payments: readonly PaymentInput[], committed: CommittedRequest): AppendOutcome[] {
+  const duplicates = new Map(committed.duplicates);
+  return payments.map((input, index): AppendOutcome => {
+    const stored = duplicates.get(index);
+    if (stored !== undefined) return { payment: stored, duplicate: true };
+    const offset = committed.offsets[index] ?? 0;
+    return { payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt: committed.receivedAt }, duplicate: false };
+  });
+}
 
 /**
  * Everything that writes to a SQLite store, on one connection. It is
@@ -17,8 +40,7 @@ export type RequestResult = { outcomes: AppendOutcome[] } | { error: unknown };
  */
 export class SqliteWriter {
   private readonly byIdentity: Database.Statement<[string, number], PaymentRow>;
-  private readonly head: Database.Statement<[string], { last_offset: number }>;
-  private readonly upsertHead: Database.Statement<[string, number]>;
+  private readonly head: Database.Statement<[string, string], { last_offset: number }>;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
   /**
@@ -32,11 +54,7 @@ export class SqliteWriter {
     private readonly now: () => number,
   ) {
     this.byIdentity = db.prepare("SELECT * FROM payments WHERE signature = ? AND event_index = ?");
-    this.head = db.prepare("SELECT last_offset FROM tracking_heads WHERE tracking_id = ?");
-    this.upsertHead = db.prepare(
-      `INSERT INTO tracking_heads (tracking_id, last_offset) VALUES (?, ?)
-       ON CONFLICT (tracking_id) DO UPDATE SET last_offset = excluded.last_offset`,
-    );
+    this.head = db.prepare(PAYMENT_HEAD_SQL);
     this.insert = db.prepare(
       `INSERT INTO payments (tracking_id, log_offset, signature, event_index, amount, timestamp, status,
          payment_policy, gateway, payer, recipient, token_mint, record_id, slot, received_at)
@@ -49,39 +67,39 @@ export class SqliteWriter {
     );
     // Called inside the group's transaction, this runs as a SAVEPOINT: a
     // request that fails rolls back alone and the rest of the group commits.
-    const appendRequest = db.transaction((payments: readonly PaymentInput[], heads: Map<string, number>) => {
-      // Heads this request moved; they join the group's only if it commits.
-      const moved = new Map<string, number>();
-      const outcomes = payments.map((payment) => this.appendOne(payment, heads, moved));
-      for (const [trackingId, offset] of moved) heads.set(trackingId, offset);
-      return outcomes;
+    const appendRequest = db.transaction((payments: readonly PaymentInput[], receivedAt: number): CommittedRequest => {
+      const committed: CommittedRequest = { receivedAt, offsets: [], duplicates: [] };
+      for (const [index, payment] of payments.entries()) {
+        const stored = this.appendOne(payment, receivedAt);
+        if (typeof stored === "number") committed.offsets.push(stored);
+        else {
+          committed.offsets.push(stored.offset);
+          committed.duplicates.push([index, stored]);
+        }
+      }
+      return committed;
     });
     const commitGroup = db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
-      // A group writes each tracking ID's head once, not once per payment.
-      const heads = new Map<string, number>();
-      const results = group.map((payments): RequestResult => {
+      // One arrival time per group: its payments become durable together.
+      const receivedAt = this.now();
+      return group.map((payments): RequestResult => {
         try {
-          return { outcomes: appendRequest(payments, heads) };
+          return appendRequest(payments, receivedAt);
         } catch (error) {
           return { error };
         }
       });
-      for (const [trackingId, offset] of heads) this.upsertHead.run(trackingId, offset);
-      return results;
     });
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both read the same head and hand out one offset twice.
     this.commit = (group) => commitGroup.immediate(group);
   }
 
-  /**
-   * @param heads offsets already assigned in this group by committed requests
-   * @param moved offsets assigned by the current request
-   */
-  private appendOne(input: PaymentInput, heads: ReadonlyMap<string, number>, moved: Map<string, number>): AppendOutcome {
-    const last = moved.get(input.trackingId) ?? heads.get(input.trackingId) ?? this.head.get(input.trackingId)?.last_offset ?? 0;
-    const offset = last + 1;
-    const receivedAt = this.now();
+  /** Stores a payment and returns its new offset, or returns the payment already stored with its identity. */
+  private appendOne(input: PaymentInput, receivedAt: number): number | StoredPayment {
+    // The rows this transaction inserted so far are visible to the read, so a
+    // tracking ID paid twice in one group gets consecutive offsets.
+    const offset = (this.head.get(input.trackingId, input.trackingId)?.last_offset ?? 0) + 1;
     // Insert first and look the identity up only when it already exists:
     // new payments, the common case, then cost no extra read.
     const { changes } = this.insert.run(
@@ -104,13 +122,9 @@ export class SqliteWriter {
     if (changes === 0) {
       const stored = toPayment(this.byIdentity.get(input.signature, input.eventIndex) as PaymentRow);
       assertSameContent(stored, input);
-      return { payment: stored, duplicate: true };
+      return stored;
     }
-    moved.set(input.trackingId, offset);
-    return {
-      payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt },
-      duplicate: false,
-    };
+    return offset;
   }
 
   writeCheckpoint(source: string, value: string): void {
@@ -128,6 +142,15 @@ export class SqliteWriter {
   prune(policy: RetentionPolicy): number {
     let deleted = 0;
     if (policy.receivedBefore !== undefined) {
+      // A tracking ID's head is its newest row; before rows go, their heads are
+      // written down, so offsets continue even when every row of one went.
+      this.db
+        .prepare(
+          `INSERT INTO tracking_heads (tracking_id, last_offset)
+             SELECT tracking_id, max(log_offset) FROM payments WHERE received_at < ? GROUP BY tracking_id
+           ON CONFLICT (tracking_id) DO UPDATE SET last_offset = max(last_offset, excluded.last_offset)`,
+        )
+        .run(policy.receivedBefore);
       const statement = this.db.prepare(
         `DELETE FROM payments WHERE (tracking_id, log_offset) IN
            (SELECT tracking_id, log_offset FROM payments WHERE received_at < ? LIMIT ${PRUNE_CHUNK})`,
@@ -140,12 +163,19 @@ export class SqliteWriter {
     if (policy.keepPerTrackingId !== undefined) {
       const keep = policy.keepPerTrackingId;
       const heads = this.db
-        .prepare("SELECT tracking_id, last_offset FROM tracking_heads WHERE last_offset > ?")
+        .prepare("SELECT tracking_id, max(log_offset) AS last_offset FROM payments GROUP BY tracking_id HAVING max(log_offset) > ?")
         .all(keep) as Array<{ tracking_id: string; last_offset: number }>;
       const statement = this.db.prepare("DELETE FROM payments WHERE tracking_id = ? AND log_offset <= ?");
+      const keepHead = this.db.prepare(
+        `INSERT INTO tracking_heads (tracking_id, last_offset) VALUES (?, ?)
+         ON CONFLICT (tracking_id) DO UPDATE SET last_offset = max(last_offset, excluded.last_offset)`,
+      );
       // One transaction: one sync for all tracking IDs instead of one each.
       this.db.transaction(() => {
-        for (const head of heads) deleted += statement.run(head.tracking_id, head.last_offset - keep).changes;
+        for (const head of heads) {
+          keepHead.run(head.tracking_id, head.last_offset);
+          deleted += statement.run(head.tracking_id, head.last_offset - keep).changes;
+        }
       })();
     }
     return deleted;
