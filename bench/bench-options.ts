@@ -4,8 +4,9 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FanOutPlan } from "./scenarios/fan-out.js";
 import type { IngestPlan } from "./scenarios/ingest.js";
+import type { StormPlan } from "./scenarios/reconnect-storm.js";
 
-export const SCENARIOS = ["connect", "unicast", "fanout", "ingest", "replay", "webhooks"] as const;
+export const SCENARIOS = ["connect", "unicast", "fanout", "ingest", "replay", "webhooks", "reconnect-storm"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export type TargetName = "service" | "baseline";
 
@@ -26,6 +27,9 @@ export interface BenchOptions {
   connectConcurrency: number;
   unicastSubscribers: number;
   unicastRates: number[];
+  /** Unicast publishes what is due every this many ms as one request (issue 18's publisher shape). */
+  publishIntervalMs: number;
+  /** Payments per request for fan-out, published every 10 ms. */
   publishBatch: number;
   stepMs: number;
   drainMs: number;
@@ -36,18 +40,39 @@ export interface BenchOptions {
   /** Payments published for the webhook scenario, each delivered to one endpoint. */
   webhookCount: number;
   settleMs: number;
+  storm: StormPlan;
+  /** Pin the server to serverCores and the generator (orchestrator and load workers) to generatorCores. */
+  pin: boolean;
+  serverCores: string;
+  /** A trailing "-" runs to the last core. */
+  generatorCores: string;
 }
 
 type Preset = Omit<
   BenchOptions,
-  "quick" | "targets" | "scenarios" | "serviceCommand" | "serviceCwd" | "baselineCommand" | "workers" | "serviceWorkers" | "outDir"
+  | "quick"
+  | "targets"
+  | "scenarios"
+  | "serviceCommand"
+  | "serviceCwd"
+  | "baselineCommand"
+  | "workers"
+  | "serviceWorkers"
+  | "outDir"
+  | "pin"
+  | "serverCores"
+  | "generatorCores"
+  | "publishIntervalMs"
 >;
+
+/** Unicast steps every ladder runs, whatever saturates first: targets 2 (5,000/s) and 3–4 (10,000/s) are judged there. */
+export const REQUIRED_UNICAST_RATES = [5000, 10_000] as const;
 
 const FULL: Preset = {
   connectCounts: [1000, 10_000, 50_000],
   connectConcurrency: 64,
-  unicastSubscribers: 5000,
-  unicastRates: [2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000],
+  unicastSubscribers: 2000,
+  unicastRates: [2000, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 50_000],
   publishBatch: 100,
   stepMs: 5000,
   drainMs: 15_000,
@@ -64,6 +89,7 @@ const FULL: Preset = {
   replayCount: 10_000,
   webhookCount: 5000,
   settleMs: 2000,
+  storm: { clients: 10_000, paymentRate: 2000, beforeMs: 5000, afterMs: 5000, drainMs: 30_000 },
 };
 
 /** Sized to finish both targets in under a minute: a smoke run, not a measurement. */
@@ -71,7 +97,7 @@ const QUICK: Preset = {
   connectCounts: [1000],
   connectConcurrency: 64,
   unicastSubscribers: 300,
-  unicastRates: [1000, 5000],
+  unicastRates: [5000, 10_000],
   publishBatch: 100,
   stepMs: 1000,
   drainMs: 2000,
@@ -88,6 +114,7 @@ const QUICK: Preset = {
   replayCount: 2000,
   webhookCount: 500,
   settleMs: 300,
+  storm: { clients: 1000, paymentRate: 2000, beforeMs: 1000, afterMs: 1000, drainMs: 10_000 },
 };
 
 function list(value: string): string[] {
@@ -117,6 +144,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--connect-counts <list>", "override connection counts, e.g. 1000,10000")
     .option("--unicast-rates <list>", "override unicast payment rates, e.g. 5000,20000,40000")
     .option("--step-ms <ms>", "override the publish window per rate step", positiveInt)
+    .option("--publish-interval-ms <ms>", "unicast: publish what is due every <ms> as one request", positiveInt, 5)
+    .option("--storm-clients <n>", "reconnect-storm: subscribed clients (full 10000, quick 1000)", positiveInt)
+    .option("--server-cores <list>", "taskset cores for the server's process tree", "0")
+    .option("--generator-cores <list>", "taskset cores for the orchestrator and load workers (trailing - runs to the last core)", "1-")
+    .option("--no-pin", "run server and generator unpinned")
     .option("--out <dir>", "where reports go", resolve(REPO_ROOT, "bench/results"))
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: "user" });
@@ -131,6 +163,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     connectCounts?: string;
     unicastRates?: string;
     stepMs?: number;
+    publishIntervalMs: number;
+    stormClients?: number;
+    serverCores: string;
+    generatorCores: string;
+    pin: boolean;
     out: string;
   }>();
 
@@ -146,6 +183,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     ...(flags.connectCounts ? { connectCounts: list(flags.connectCounts).map(positiveInt) } : {}),
     ...(flags.unicastRates ? { unicastRates: list(flags.unicastRates).map(positiveInt) } : {}),
     ...(flags.stepMs ? { stepMs: flags.stepMs } : {}),
+    ...(flags.stormClients ? { storm: { ...preset.storm, clients: flags.stormClients } } : {}),
+    publishIntervalMs: flags.publishIntervalMs,
+    pin: flags.pin,
+    serverCores: flags.serverCores,
+    generatorCores: flags.generatorCores,
     quick: flags.quick,
     targets: targets as TargetName[],
     scenarios: new Set(scenarios as ScenarioName[]),
