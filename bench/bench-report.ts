@@ -119,6 +119,17 @@ function summaryRows(report: BenchReport): Row[] {
       const s = service?.unicast?.steps.find((step) => step.paymentRate === at);
       const b = baseline?.unicast?.steps.find((step) => step.paymentRate === at);
       if (s === undefined && b === undefined) continue;
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: p50 ms`, service: s?.p50Ms, baseline: b?.p50Ms, digits: 2 });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: p99 ms`, service: s?.p99Ms, baseline: b?.p99Ms, digits: 2 });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: deliveries per server CPU-second`, service: s?.deliveriesPerServerCpuSec, baseline: b?.deliveriesPerServerCpuSec });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: server CPU %`, service: s?.serverCpuPercent, baseline: b?.serverCpuPercent });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: bytes written per stored payment`, service: s?.writeBytesPerPayment, baseline: b?.writeBytesPerPayment });
+    }
+    for (const at of [5000, 10_000]) {
+      const s = service?.unicast?.steps.find((step) => step.paymentRate === at);
+      const b = baseline?.unicast?.steps.find((step) => step.paymentRate === at);
+      if (s === undefined && b === undefined) continue;
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: p50 ms`, service: s?.p50Ms, baseline: b?.p50Ms, digits: 2 });
       rows.push({ metric: `unicast @ ${fmt(at)}/s: p99 ms`, service: s?.p99Ms, baseline: b?.p99Ms, digits: 2 });
       rows.push({ metric: `unicast @ ${fmt(at)}/s: deliveries per server CPU-second`, service: s?.deliveriesPerServerCpuSec, baseline: b?.deliveriesPerServerCpuSec });
       rows.push({ metric: `unicast @ ${fmt(at)}/s: server CPU %`, service: s?.serverCpuPercent, baseline: b?.serverCpuPercent });
@@ -170,6 +181,7 @@ function summaryRows(report: BenchReport): Row[] {
     // A side that lost payments never catches up: say so instead of "n/a".
     const never = (r: ReconnectStormResult | undefined): string | undefined =>
       r !== undefined && r.caughtUpMs === undefined ? `never (${fmt(r.lost)} lost)` : undefined;
+    rows.push({ metric: `reconnect storm ${fmt(clients)}: ms from the kill until healthy again`, service: s?.restartMs, baseline: b?.restartMs });
     rows.push({ metric: `reconnect storm ${fmt(clients)}: ms until all resubscribed`, service: s?.reconnectedMs, baseline: b?.reconnectedMs });
     rows.push({ metric: `reconnect storm ${fmt(clients)}: ms until all caught up`, service: s?.caughtUpMs, baseline: b?.caughtUpMs, ...opt(never(s), never(b)) });
     rows.push({ metric: `reconnect storm ${fmt(clients)}: payments lost / acknowledged`, serviceText: lostText(s), baselineText: lostText(b) });
