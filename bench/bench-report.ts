@@ -242,13 +242,16 @@ function stepTable(steps: readonly RateStep[]): string {
 }
 
 function stormText(r: ReconnectStormResult): string {
-  const caught = r.caughtUpMs === undefined ? "never caught up" : `all caught up ${fmt(r.caughtUpMs)} ms after the kill`;
+  const caught =
+    r.caughtUpMs === undefined
+      ? "never caught up: some payments acknowledged before the last resubscribe never arrived"
+      : `all caught up ${fmt(r.caughtUpMs)} ms after the kill`;
   return (
     `${fmt(r.clients)} clients, ${fmt(r.paymentRate)} payments/s. Killed and restarted: healthy again after ${fmt(r.restartMs)} ms; ` +
     `${fmt(r.resubscribed)} of ${fmt(r.clients)} resubscribed (half after ${fmt(r.reconnectedP50Ms)} ms, nine in ten after ${fmt(r.reconnectedP90Ms)} ms, all after ${fmt(r.reconnectedMs)} ms; ${fmt(r.reconnects)} reconnect attempts); ${caught}. ` +
     `${fmt(r.acknowledged)} payments acknowledged (${fmt(r.acknowledgedBeforeResubscribed)} before the last resubscribe), ` +
     `${fmt(r.lost)} lost, ${fmt(r.duplicates)} duplicates, ${fmt(r.publishRetries)} publish requests retried. ` +
-    `Server CPU ${fmt(r.serverCpuMs)} ms from the restart until caught up.` +
+    `Server CPU ${fmt(r.serverCpuMs)} ms from its health check until every client was back.` +
     (r.note === undefined ? "" : ` ${r.note}`)
   );
 }

@@ -49,7 +49,10 @@ export function planCores(options: { pin: boolean; serverCores: string; generato
   const count = cpus().length;
   if (count < 2) return { unpinnedBecause: `only ${count} core` };
   if (!tasksetAvailable()) return { unpinnedBecause: "taskset (util-linux) not found" };
-  const generatorCores = options.generatorCores.endsWith("-") ? `${options.generatorCores}${count - 1}` : options.generatorCores;
+  let generatorCores = options.generatorCores.endsWith("-") ? `${options.generatorCores}${count - 1}` : options.generatorCores;
+  // "1-1" reads oddly in a report; it is core 1.
+  const single = /^(\d+)-(\d+)$/.exec(generatorCores);
+  if (single?.[1] !== undefined && single[1] === single[2]) generatorCores = single[1];
   const server = parseCoreList(options.serverCores);
   const generator = parseCoreList(generatorCores);
   for (const core of [...server, ...generator]) {
