@@ -125,24 +125,6 @@ function summaryRows(report: BenchReport): Row[] {
       rows.push({ metric: `unicast @ ${fmt(at)}/s: server CPU %`, service: s?.serverCpuPercent, baseline: b?.serverCpuPercent });
       rows.push({ metric: `unicast @ ${fmt(at)}/s: bytes written per stored payment`, service: s?.writeBytesPerPayment, baseline: b?.writeBytesPerPayment });
     }
-    for (const at of [5000, 10_000]) {
-      const s = service?.unicast?.steps.find((step) => step.paymentRate === at);
-      const b = baseline?.unicast?.steps.find((step) => step.paymentRate === at);
-      if (s === undefined && b === undefined) continue;
-      rows.push({ metric: `unicast @ ${fmt(at)}/s: p50 ms`, service: s?.p50Ms, baseline: b?.p50Ms, digits: 2 });
-      rows.push({ metric: `unicast @ ${fmt(at)}/s: p99 ms`, service: s?.p99Ms, baseline: b?.p99Ms, digits: 2 });
-      rows.push({ metric: `unicast @ ${fmt(at)}/s: deliveries per server CPU-second`, service: s?.deliveriesPerServerCpuSec, baseline: b?.deliveriesPerServerCpuSec });
-      rows.push({ metric: `unicast @ ${fmt(at)}/s: server CPU %`, service: s?.serverCpuPercent, baseline: b?.serverCpuPercent });
-      rows.push({ metric: `unicast @ ${fmt(at)}/s: bytes written per stored payment`, service: s?.writeBytesPerPayment, baseline: b?.writeBytesPerPayment });
-    }
-    const rate = commonSustainedRate(service?.unicast?.steps, baseline?.unicast?.steps);
-    if (rate !== undefined) {
-      const s = lastSustained(service?.unicast?.steps, rate);
-      const b = lastSustained(baseline?.unicast?.steps, rate);
-      for (const [key, label] of [["p50Ms", "p50"], ["p99Ms", "p99"], ["p999Ms", "p999"]] as const) {
-        rows.push({ metric: `unicast @ ${fmt(rate)}/s: ${label} ms`, service: s?.[key], baseline: b?.[key], digits: 2 });
-      }
-    }
   }
   const fanSizes = new Set([...(service?.fanOut ?? []), ...(baseline?.fanOut ?? [])].map((f) => f.subscribersPerId));
   for (const size of [...fanSizes].sort((x, y) => x - y)) {
