@@ -126,6 +126,7 @@ function generatorPeaks(targets: readonly TargetReport[]): { worker: number; pub
     }
     for (const c of t.connect) worker = Math.max(worker, ...(c.workerCpuPercent ?? []));
     for (const i of t.ingest) publisher = Math.max(publisher, i.publisherCpuPercent);
+    worker = Math.max(worker, ...(t.reconnectStorm?.workerCpuPercent ?? []));
   }
   return { worker, publisher };
 }

@@ -8,6 +8,7 @@
  * twice. The plain server keeps nothing, so for it the figures are the time
  * to reconnect and the payments its clients never got.
  */
+import { machineBusyPercent, sampleMachine } from "../proc-stats.js";
 import { Publisher } from "../publisher.js";
 import { RetryingPublisher } from "../retrying-publisher.js";
 import { round, sleep, SOCKET_PATH, withServer, type ScenarioContext } from "../scenario-context.js";
@@ -55,6 +56,10 @@ export interface ReconnectStormResult {
   publishRetries: number;
   /** Server CPU (the new process) from its health check until every client was back. */
   serverCpuMs: number;
+  /** Each load worker's CPU from the kill until every client was back, % of one core: near 100, the generator set the pace. */
+  workerCpuPercent: number[];
+  /** All cores, 0..100, over the same span: what else ran shows here. */
+  machineBusyPercent: number;
   note?: string;
 }
 
@@ -155,11 +160,15 @@ export async function runReconnectStorm(ctx: ScenarioContext): Promise<Reconnect
       // The steady flow the storm interrupts; its length is part of the load, not a wait for an event.
       await sleep(plan.beforeMs);
       ctx.progress(`  reconnect-storm: ${plan.clients} clients, ${publisher.acknowledged.size} payments acknowledged; killing the server`);
+      await ctx.pool.reset();
+      const machineFrom = sampleMachine();
       const { killedNs, healthyNs } = await server.crashAndRestart();
       const killedUs = Number(killedNs / 1000n);
       const cpuFrom = server.sample();
       const back = await waitResubscribed(ctx, killedUs, plan.clients);
       const cpuTo = server.sample();
+      const machineTo = sampleMachine();
+      const generator = await ctx.pool.stats();
       const allBack = back.count === plan.clients;
       ctx.progress(`  reconnect-storm: ${back.count}/${plan.clients} resubscribed ${round((back.lastUs - killedUs) / 1000)} ms after the kill`);
       await sleep(plan.afterMs);
@@ -180,13 +189,15 @@ export async function runReconnectStorm(ctx: ScenarioContext): Promise<Reconnect
         acknowledged: publisher.acknowledged.size,
         publishRetries: publisher.retries,
         serverCpuMs: round(cpuTo.cpuMs - cpuFrom.cpuMs, 0),
+        workerCpuPercent: generator.workerCpuPercent.map((c) => round(c)),
+        machineBusyPercent: round(machineBusyPercent(machineFrom, machineTo)),
         ...tally,
         ...(notes.length > 0 ? { note: notes.join("; ") } : {}),
       };
       ctx.progress(
         `  reconnect-storm: restart ${result.restartMs} ms, resubscribed p50 ${result.reconnectedP50Ms ?? "?"} p90 ${result.reconnectedP90Ms ?? "?"} all ${result.reconnectedMs ?? "never"} ms, ` +
           `caught up ${result.caughtUpMs === undefined ? "never" : `${result.caughtUpMs} ms`} after the kill; ${result.lost} of ${result.acknowledged} lost, ` +
-          `${result.duplicates} duplicates, ${result.publishRetries} publish retries` +
+          `${result.duplicates} duplicates, ${result.publishRetries} publish retries; workers ${result.workerCpuPercent.join("/")}%, machine ${result.machineBusyPercent}%` +
           (result.note === undefined ? "" : ` (${result.note})`),
       );
       return result;

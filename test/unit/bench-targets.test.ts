@@ -141,6 +141,8 @@ test("the reconnect storm is met only with every client caught up and nothing lo
     reconnects: 1200,
     publishRetries: 40,
     serverCpuMs: 800,
+    workerCpuPercent: [40, 40],
+    machineBusyPercent: 70,
     ...extra,
   });
   const plain = storm({ caughtUpMs: undefined, lost: 1300, reconnectedMs: 1400 });
