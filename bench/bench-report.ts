@@ -233,7 +233,7 @@ function stormText(r: ReconnectStormResult): string {
     `${fmt(r.resubscribed)} of ${fmt(r.clients)} resubscribed (half after ${fmt(r.reconnectedP50Ms)} ms, nine in ten after ${fmt(r.reconnectedP90Ms)} ms, all after ${fmt(r.reconnectedMs)} ms; ${fmt(r.reconnects)} reconnect attempts); ${caught}. ` +
     `${fmt(r.acknowledged)} payments acknowledged (${fmt(r.acknowledgedBeforeResubscribed)} before the last resubscribe), ` +
     `${fmt(r.lost)} lost, ${fmt(r.duplicates)} duplicates, ${fmt(r.publishRetries)} publish requests retried. ` +
-    `Server CPU ${fmt(r.serverCpuMs)} ms from its health check until every client was back; load workers ${r.workerCpuPercent.map((c) => fmt(c)).join(" / ")} % of a core and the machine ${fmt(r.machineBusyPercent)} % busy from the kill until then.` +
+    `The restarted server used ${fmt(r.serverCpuMs)} ms of CPU from its start (start-up included) until every client was back; load workers ${r.workerCpuPercent.map((c) => fmt(c)).join(" / ")} % of a core and the machine ${fmt(r.machineBusyPercent)} % busy from the kill until then.` +
     (r.note === undefined ? "" : ` ${r.note}`)
   );
 }
