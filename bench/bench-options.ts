@@ -4,9 +4,12 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FanOutPlan } from "./scenarios/fan-out.js";
 import type { IngestPlan } from "./scenarios/ingest.js";
+import type { StormPlan } from "./scenarios/reconnect-storm.js";
 
-export const SCENARIOS = ["connect", "unicast", "fanout", "ingest", "replay", "webhooks"] as const;
+export const SCENARIOS = ["connect", "unicast", "fanout", "ingest", "replay", "webhooks", "reconnect-storm"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** --quick leaves out the storm (two server starts and a restart, ~25 s) so the smoke run stays near a minute; name it to run it. */
+const QUICK_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter((s) => s !== "reconnect-storm");
 export type TargetName = "service" | "baseline";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -26,6 +29,9 @@ export interface BenchOptions {
   connectConcurrency: number;
   unicastSubscribers: number;
   unicastRates: number[];
+  /** Unicast publishes what is due every this many ms as one request (issue 18's publisher shape). */
+  publishIntervalMs: number;
+  /** Payments per request for fan-out, published every 10 ms. */
   publishBatch: number;
   stepMs: number;
   drainMs: number;
@@ -36,18 +42,39 @@ export interface BenchOptions {
   /** Payments published for the webhook scenario, each delivered to one endpoint. */
   webhookCount: number;
   settleMs: number;
+  storm: StormPlan;
+  /** Pin the server to serverCores and the generator (orchestrator and load workers) to generatorCores. */
+  pin: boolean;
+  serverCores: string;
+  /** A trailing "-" runs to the last core. */
+  generatorCores: string;
 }
 
 type Preset = Omit<
   BenchOptions,
-  "quick" | "targets" | "scenarios" | "serviceCommand" | "serviceCwd" | "baselineCommand" | "workers" | "serviceWorkers" | "outDir"
+  | "quick"
+  | "targets"
+  | "scenarios"
+  | "serviceCommand"
+  | "serviceCwd"
+  | "baselineCommand"
+  | "workers"
+  | "serviceWorkers"
+  | "outDir"
+  | "pin"
+  | "serverCores"
+  | "generatorCores"
+  | "publishIntervalMs"
 >;
+
+/** Unicast steps every ladder runs, whatever saturates first: targets 2 (5,000/s) and 3–4 (10,000/s) are judged there. */
+export const REQUIRED_UNICAST_RATES = [5000, 10_000] as const;
 
 const FULL: Preset = {
   connectCounts: [1000, 10_000, 50_000],
   connectConcurrency: 64,
-  unicastSubscribers: 5000,
-  unicastRates: [2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000],
+  unicastSubscribers: 2000,
+  unicastRates: [2000, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 50_000],
   publishBatch: 100,
   stepMs: 5000,
   drainMs: 15_000,
@@ -64,6 +91,7 @@ const FULL: Preset = {
   replayCount: 10_000,
   webhookCount: 5000,
   settleMs: 2000,
+  storm: { clients: 10_000, paymentRate: 2000, beforeMs: 5000, afterMs: 5000, drainMs: 30_000 },
 };
 
 /** Sized to finish both targets in under a minute: a smoke run, not a measurement. */
@@ -71,7 +99,7 @@ const QUICK: Preset = {
   connectCounts: [1000],
   connectConcurrency: 64,
   unicastSubscribers: 300,
-  unicastRates: [1000, 5000],
+  unicastRates: [5000, 10_000],
   publishBatch: 100,
   stepMs: 1000,
   drainMs: 2000,
@@ -88,6 +116,7 @@ const QUICK: Preset = {
   replayCount: 2000,
   webhookCount: 500,
   settleMs: 300,
+  storm: { clients: 1000, paymentRate: 2000, beforeMs: 1000, afterMs: 1000, drainMs: 10_000 },
 };
 
 function list(value: string): string[] {
@@ -109,7 +138,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .description("Load benchmark: tributary-ws service vs a plain Socket.IO baseline")
     .option("--quick", "CI smoke run, under a minute", false)
     .option("--targets <list>", "service,baseline", "service,baseline")
-    .addOption(new Option("--scenarios <list>", `subset of ${SCENARIOS.join(",")}`).default(SCENARIOS.join(",")))
+    .addOption(new Option("--scenarios <list>", `subset of ${SCENARIOS.join(",")} (default: all; with --quick all but reconnect-storm)`))
     .option("--service-cmd <command>", "how to start the service (space-separated argv)", "node --import tsx src/main.ts")
     .option("--service-cwd <dir>", "working directory for --service-cmd", REPO_ROOT)
     .option("--workers <n>", "load-generator processes", positiveInt, 3)
@@ -117,13 +146,18 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--connect-counts <list>", "override connection counts, e.g. 1000,10000")
     .option("--unicast-rates <list>", "override unicast payment rates, e.g. 5000,20000,40000")
     .option("--step-ms <ms>", "override the publish window per rate step", positiveInt)
+    .option("--publish-interval-ms <ms>", "unicast: publish what is due every <ms> as one request", positiveInt, 5)
+    .option("--storm-clients <n>", "reconnect-storm: subscribed clients (full 10000, quick 1000)", positiveInt)
+    .option("--server-cores <list>", "taskset cores for the server's process tree", "0")
+    .option("--generator-cores <list>", "taskset cores for the orchestrator and load workers (trailing - runs to the last core)", "1-")
+    .option("--no-pin", "run server and generator unpinned")
     .option("--out <dir>", "where reports go", resolve(REPO_ROOT, "bench/results"))
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: "user" });
   const flags = program.opts<{
     quick: boolean;
     targets: string;
-    scenarios: string;
+    scenarios?: string;
     serviceCmd: string;
     serviceCwd: string;
     workers: number;
@@ -131,12 +165,17 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     connectCounts?: string;
     unicastRates?: string;
     stepMs?: number;
+    publishIntervalMs: number;
+    stormClients?: number;
+    serverCores: string;
+    generatorCores: string;
+    pin: boolean;
     out: string;
   }>();
 
   const targets = list(flags.targets);
   for (const t of targets) if (t !== "service" && t !== "baseline") throw new Error(`unknown target ${t}`);
-  const scenarios = list(flags.scenarios);
+  const scenarios = flags.scenarios === undefined ? [...(flags.quick ? QUICK_SCENARIOS : SCENARIOS)] : list(flags.scenarios);
   for (const s of scenarios) {
     if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
   }
@@ -146,6 +185,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     ...(flags.connectCounts ? { connectCounts: list(flags.connectCounts).map(positiveInt) } : {}),
     ...(flags.unicastRates ? { unicastRates: list(flags.unicastRates).map(positiveInt) } : {}),
     ...(flags.stepMs ? { stepMs: flags.stepMs } : {}),
+    ...(flags.stormClients ? { storm: { ...preset.storm, clients: flags.stormClients } } : {}),
+    publishIntervalMs: flags.publishIntervalMs,
+    pin: flags.pin,
+    serverCores: flags.serverCores,
+    generatorCores: flags.generatorCores,
     quick: flags.quick,
     targets: targets as TargetName[],
     scenarios: new Set(scenarios as ScenarioName[]),

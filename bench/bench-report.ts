@@ -3,6 +3,7 @@ import type { ConnectResult } from "./scenarios/connect.js";
 import type { FanOutResult } from "./scenarios/fan-out.js";
 import type { IngestResult } from "./scenarios/ingest.js";
 import type { RateStep } from "./scenarios/rate-steps.js";
+import type { ReconnectStormResult } from "./scenarios/reconnect-storm.js";
 import type { ReplayResult } from "./scenarios/replay.js";
 import type { WebhookBenchResult } from "./scenarios/webhooks.js";
 import type { UnicastResult } from "./scenarios/unicast.js";
@@ -22,6 +23,18 @@ export interface TargetReport {
   replayNotApplicable?: string;
   webhooks?: WebhookBenchResult;
   webhooksNotApplicable?: string;
+  reconnectStorm?: ReconnectStormResult;
+}
+
+/** Which cores each side had: as asked for, and as the kernel reported them (Cpus_allowed_list). */
+export interface PinningReport {
+  serverCores?: string;
+  generatorCores?: string;
+  unpinnedBecause?: string;
+  orchestratorAllowed: string;
+  workersAllowed: string[];
+  /** Per target, the first server started. */
+  serverAllowed: Partial<Record<"service" | "baseline", string>>;
 }
 
 export interface BenchReport {
@@ -30,6 +43,8 @@ export interface BenchReport {
   mode: "quick" | "full";
   machine: Record<string, string | number>;
   method: string[];
+  /** Absent in reports written before pinning existed. */
+  pinning?: PinningReport;
   generator: { workers: number; maxWorkerCpuPercent: number; maxPublisherCpuPercent: number };
   targets: TargetReport[];
 }
@@ -37,7 +52,11 @@ export interface BenchReport {
 export const METHOD_NOTES = [
   "Load: lean clients speaking WebSocket, Engine.IO v4 and Socket.IO v5 by hand over plain TCP sockets (bench/eio-client.ts), spread over forked load-worker processes; payments published over HTTP (POST /v1/payments) from the orchestrator.",
   "Latency: each payment's amount is the publish moment as process.hrtime in µs (CLOCK_MONOTONIC, one clock for all processes on a Linux host; checked at start-up). The receiving worker subtracts it from its own hrtime. So latency = HTTP publish + server work (+ durable store for the service) + delivery. All payments of one request carry the request's stamp.",
-  "Delivery steps are open loop: the publisher sends at a fixed rate for the window (batched per 10 ms tick, ≤ 100 payments per request). delivered/s = all deliveries / max(window, last delivery − window start), so a backlog that drains after the window lowers it; what arrived inside the window alone is kept in the JSON as inWindowPerSec. Latency covers every delivery, drain included. A step is saturated when delivered/s < 90% of offered, p99 > 500 ms, anything is missing after a bounded drain, or publishing fails; stepping stops at the first saturated step.",
+  "Pinning (with two or more cores and taskset): the server's whole process tree runs on --server-cores (default 0; `taskset -c`, inherited by its workers and threads), the orchestrator/publisher and the load workers on --generator-cores (default 1 to the last; `taskset -a -p` on the orchestrator before the workers are forked). The cores the kernel reported for each process are in the report's Pinning line.",
+  "Unicast: one subscriber per tracking ID, each payment to a random one; the publisher sends what is due every --publish-interval-ms (default 5) as one request. The 5,000/s and 10,000/s steps always run, even past a saturated step (they do not count as kept up with then).",
+  "Server cost per step, over the publish window: deliveries per server CPU-second = deliveries received in the window / CPU seconds of the server's process tree (/proc/<pid>/stat, all threads) in the window; bytes written per stored payment = /proc/<pid>/io write_bytes summed over the process tree (threads included: WAL appends and checkpoints of the writer thread) in the window / payments the publisher had acknowledged by the window's end. write_bytes counts pages as they are dirtied, so it is what will reach the disk, not when.",
+  "Reconnect storm: clients subscribed one per tracking ID, payments at a steady rate round-robin over them; the server is killed (SIGKILL) and started again on the same port and data directory; each client reconnects (backoff 100 ms doubling to 1 s, ±50% jitter; at most 64 handshakes in flight per load worker, as in the connect scenario) and resubscribes with since = the last offset it received. The publisher retries every unacknowledged request unchanged (same signatures) until acknowledged. Reconnected = last resubscribe ack − kill; caught up = last arrival of any payment acknowledged before the last resubscribe − kill; lost = acknowledged payments a client never received; duplicates = payment ids received more than once.",
+  "Delivery steps are open loop: the publisher sends at a fixed rate for the window (unicast: see above; fan-out: per 10 ms tick, ≤ 100 payments per request). delivered/s = all deliveries / max(window, last delivery − window start), so a backlog that drains after the window lowers it; what arrived inside the window alone is kept in the JSON as inWindowPerSec. Latency covers every delivery, drain included. A step is saturated when delivered/s < 90% of offered, p99 > 500 ms, anything is missing after a bounded drain, or publishing fails; stepping stops at the first saturated step.",
   "Memory: fresh server, settle, two forced full GCs over the inspector (HeapProfiler.collectGarbage), read RSS (/proc/<pid>/status) and heapUsed; connect and subscribe N clients; settle, GC, read again; per-connection = delta / N. The RSS delta without the forced GC is kept in the JSON as rssPerConnNoGcKb.",
   "CPU: server from /proc/<pid>/stat (all threads, % of one core) over the publish window; generator from process.cpuUsage in every worker and in the orchestrator (publisher); machine busy % from /proc/stat over all cores (kernel loopback work included), which shows when server and generator compete for the same 2 cores.",
   "Each scenario runs against a freshly started server with an empty database.",
@@ -96,13 +115,15 @@ function summaryRows(report: BenchReport): Row[] {
   if (service?.unicast || baseline?.unicast) {
     rows.push({ metric: "unicast: peak delivered/s", service: service?.unicast?.peakDeliveredPerSec, baseline: baseline?.unicast?.peakDeliveredPerSec });
     rows.push({ metric: "unicast: highest rate kept up (/s)", service: service?.unicast?.sustainedDeliveriesPerSec, baseline: baseline?.unicast?.sustainedDeliveriesPerSec });
-    const rate = commonSustainedRate(service?.unicast?.steps, baseline?.unicast?.steps);
-    if (rate !== undefined) {
-      const s = lastSustained(service?.unicast?.steps, rate);
-      const b = lastSustained(baseline?.unicast?.steps, rate);
-      for (const [key, label] of [["p50Ms", "p50"], ["p99Ms", "p99"], ["p999Ms", "p999"]] as const) {
-        rows.push({ metric: `unicast @ ${fmt(rate)}/s: ${label} ms`, service: s?.[key], baseline: b?.[key], digits: 2 });
-      }
+    for (const at of [5000, 10_000]) {
+      const s = service?.unicast?.steps.find((step) => step.paymentRate === at);
+      const b = baseline?.unicast?.steps.find((step) => step.paymentRate === at);
+      if (s === undefined && b === undefined) continue;
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: p50 ms`, service: s?.p50Ms, baseline: b?.p50Ms, digits: 2 });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: p99 ms`, service: s?.p99Ms, baseline: b?.p99Ms, digits: 2 });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: deliveries per server CPU-second`, service: s?.deliveriesPerServerCpuSec, baseline: b?.deliveriesPerServerCpuSec });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: server CPU %`, service: s?.serverCpuPercent, baseline: b?.serverCpuPercent });
+      rows.push({ metric: `unicast @ ${fmt(at)}/s: bytes written per stored payment`, service: s?.writeBytesPerPayment, baseline: b?.writeBytesPerPayment });
     }
   }
   const fanSizes = new Set([...(service?.fanOut ?? []), ...(baseline?.fanOut ?? [])].map((f) => f.subscribersPerId));
@@ -135,6 +156,19 @@ function summaryRows(report: BenchReport): Row[] {
       digits: 1,
     });
   }
+  if (service?.reconnectStorm || baseline?.reconnectStorm) {
+    const s = service?.reconnectStorm;
+    const b = baseline?.reconnectStorm;
+    const clients = s?.clients ?? b?.clients;
+    // A side that lost payments never catches up: say so instead of "n/a".
+    const never = (r: ReconnectStormResult | undefined): string | undefined =>
+      r !== undefined && r.caughtUpMs === undefined ? `never (${fmt(r.lost)} lost)` : undefined;
+    rows.push({ metric: `reconnect storm ${fmt(clients)}: ms from the kill until healthy again`, service: s?.restartMs, baseline: b?.restartMs });
+    rows.push({ metric: `reconnect storm ${fmt(clients)}: ms until all resubscribed`, service: s?.reconnectedMs, baseline: b?.reconnectedMs });
+    rows.push({ metric: `reconnect storm ${fmt(clients)}: ms until all caught up`, service: s?.caughtUpMs, baseline: b?.caughtUpMs, ...opt(never(s), never(b)) });
+    rows.push({ metric: `reconnect storm ${fmt(clients)}: payments lost / acknowledged`, serviceText: lostText(s), baselineText: lostText(b) });
+    rows.push({ metric: `reconnect storm ${fmt(clients)}: duplicates`, service: s?.duplicates, baseline: b?.duplicates });
+  }
   if (service?.webhooks !== undefined) {
     const w = service.webhooks;
     const na = w.notApplicable === undefined ? {} : { serviceText: `n/a (${w.notApplicable})` };
@@ -142,6 +176,22 @@ function summaryRows(report: BenchReport): Row[] {
     rows.push({ metric: "webhooks: commit → receiver p99 ms", service: w.commitToReceiverP99Ms, ...na, baselineText: "n/a (no webhooks)", digits: 1 });
   }
   return rows;
+}
+
+function lostText(r: ReconnectStormResult | undefined): string {
+  return r === undefined ? "n/a" : `${fmt(r.lost)} / ${fmt(r.acknowledged)}`;
+}
+
+export function pinningLine(pinning: PinningReport | undefined): string {
+  if (pinning === undefined) return "Pinning: not recorded.";
+  const asked =
+    pinning.serverCores === undefined
+      ? `not pinned (${pinning.unpinnedBecause ?? "?"})`
+      : `server on core(s) ${pinning.serverCores}, generator on ${pinning.generatorCores ?? "?"}`;
+  const servers = Object.entries(pinning.serverAllowed)
+    .map(([name, cores]) => `${name} ${cores}`)
+    .join(", ");
+  return `Pinning: ${asked}; the kernel's allowed cores: orchestrator ${pinning.orchestratorAllowed}, load workers ${pinning.workersAllowed.join(" / ")}, servers ${servers || "none started"}.`;
 }
 
 function opt(serviceText: string | undefined, baselineText: string | undefined): Partial<Row> {
@@ -162,15 +212,30 @@ export function summaryTable(report: BenchReport): string {
 
 function stepTable(steps: readonly RateStep[]): string {
   const lines = [
-    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | machine busy % | server RSS MB | worker CPU % | publisher CPU % | note |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | deliveries / server CPU-s | bytes written / payment | machine busy % | server RSS MB | worker CPU % | publisher CPU % | note |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
   ];
   for (const s of steps) {
     lines.push(
-      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.machineBusyPercent)} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
+      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.deliveriesPerServerCpuSec)} | ${fmt(s.writeBytesPerPayment)} | ${fmt(s.machineBusyPercent)} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
     );
   }
   return lines.join("\n");
+}
+
+function stormText(r: ReconnectStormResult): string {
+  const caught =
+    r.caughtUpMs === undefined
+      ? "never caught up: some payments acknowledged before the last resubscribe never arrived"
+      : `all caught up ${fmt(r.caughtUpMs)} ms after the kill`;
+  return (
+    `${fmt(r.clients)} clients, ${fmt(r.paymentRate)} payments/s. Killed and restarted: healthy again after ${fmt(r.restartMs)} ms; ` +
+    `${fmt(r.resubscribed)} of ${fmt(r.clients)} resubscribed (half after ${fmt(r.reconnectedP50Ms)} ms, nine in ten after ${fmt(r.reconnectedP90Ms)} ms, all after ${fmt(r.reconnectedMs)} ms; ${fmt(r.reconnects)} reconnect attempts); ${caught}. ` +
+    `${fmt(r.acknowledged)} payments acknowledged (${fmt(r.acknowledgedBeforeResubscribed)} before the last resubscribe), ` +
+    `${fmt(r.lost)} lost, ${fmt(r.duplicates)} duplicates, ${fmt(r.publishRetries)} publish requests retried. ` +
+    `The restarted server used ${fmt(r.serverCpuMs)} ms of CPU from its start (start-up included) until every client was back; load workers ${r.workerCpuPercent.map((c) => fmt(c)).join(" / ")} % of a core and the machine ${fmt(r.machineBusyPercent)} % busy from the kill until then.` +
+    (r.note === undefined ? "" : ` ${r.note}`)
+  );
 }
 
 export function renderMarkdown(report: BenchReport): string {
@@ -178,6 +243,7 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(`# tributary-ws benchmark (${report.mode})`, "");
   out.push(`Run ${report.startedAt} → ${report.finishedAt}.`, "");
   out.push("Machine: " + Object.entries(report.machine).map(([k, v]) => `${k} ${v}`).join(", ") + ".", "");
+  out.push(pinningLine(report.pinning), "");
   out.push("## Summary", "", summaryTable(report), "");
   out.push("## Targets", "", targetsTable(report), "");
   out.push(
@@ -208,7 +274,10 @@ export function renderMarkdown(report: BenchReport): string {
       }
       out.push("");
     }
-    if (t.unicast) out.push(`### unicast (${fmt(t.unicast.subscribers)} subscribers, one per tracking ID)`, "", stepTable(t.unicast.steps), "");
+    if (t.unicast) {
+      const shape = t.unicast.publishIntervalMs === undefined ? "" : `, what is due published every ${t.unicast.publishIntervalMs} ms as one request`;
+      out.push(`### unicast (${fmt(t.unicast.subscribers)} subscribers, one per tracking ID${shape})`, "", stepTable(t.unicast.steps), "");
+    }
     for (const f of t.fanOut) out.push(`### fan-out (${f.hotIds} hot IDs × ${fmt(f.subscribersPerId)} subscribers)`, "", stepTable(f.steps), "");
     if (t.ingest.length > 0) {
       out.push("### ingest", "", "| batch | in flight | payments/s | requests/s | server CPU % | publisher CPU % | failed requests |", "|---:|---:|---:|---:|---:|---:|---:|");
@@ -231,6 +300,7 @@ export function renderMarkdown(report: BenchReport): string {
     } else if (t.replayNotApplicable) {
       out.push("### replay", "", `n/a: ${t.replayNotApplicable}`, "");
     }
+    if (t.reconnectStorm) out.push("### reconnect storm", "", stormText(t.reconnectStorm), "");
     if (t.webhooks) {
       const w = t.webhooks;
       out.push(

@@ -9,9 +9,19 @@
  * cannot jump with wall-clock adjustments.
  */
 import { EioClient } from "./eio-client.js";
+import { HandshakeGate } from "./handshake-gate.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 import { ephemeralPortRange } from "./proc-stats.js";
-import type { ConnectReply, StatsReply, Subscription, WorkerCommand, WorkerReply } from "./worker-protocol.js";
+import { ResubscribingClient } from "./resubscribing-client.js";
+import type {
+  ConnectReply,
+  StatsReply,
+  StormProgressReply,
+  StormReceiptsReply,
+  Subscription,
+  WorkerCommand,
+  WorkerReply,
+} from "./worker-protocol.js";
 
 const STAMP_MARKER = '"amountRaw":"';
 
@@ -21,6 +31,7 @@ function nowNs(): bigint {
 
 class LoadWorker {
   private readonly clients: EioClient[] = [];
+  private stormClients: ResubscribingClient[] = [];
   private histogram = new LatencyHistogram();
   private received = 0;
   private unstamped = 0;
@@ -140,6 +151,70 @@ class LoadWorker {
     };
   }
 
+  /** Connects and subscribes clients that come back by themselves when the server drops them. */
+  async stormConnect(command: Extract<WorkerCommand, { type: "storm-connect" }>): Promise<ConnectReply> {
+    const startNs = nowNs();
+    const gate = new HandshakeGate(Math.max(1, command.concurrency));
+    let subscribed = 0;
+    let firstError: string | undefined;
+    const started = command.trackingIds.map((trackingId) => {
+      const client = new ResubscribingClient({
+        baseUrl: command.baseUrl,
+        path: command.path,
+        trackingId,
+        gate,
+        ...(command.localAddress === undefined ? {} : { localAddress: command.localAddress, takePort: () => this.takePort() }),
+      });
+      this.stormClients.push(client);
+      return client.start().then(
+        () => void subscribed++,
+        (error: unknown) => void (firstError ??= error instanceof Error ? error.message : String(error)),
+      );
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(started), new Promise((r) => (timer = setTimeout(r, command.timeoutMs)))]);
+    clearTimeout(timer);
+    const endNs = nowNs();
+    return {
+      type: "connected",
+      requestId: command.requestId,
+      subscribed,
+      failed: command.trackingIds.length - subscribed,
+      ...(firstError === undefined ? {} : { firstError }),
+      startNs: startNs.toString(),
+      endNs: endNs.toString(),
+      lastSubscribeNs: endNs.toString(),
+    };
+  }
+
+  stormProgress(requestId: number, sinceUs: number): StormProgressReply {
+    let subscribedSince = 0;
+    let lastSubscribedUs = 0;
+    let uniqueReceived = 0;
+    for (const client of this.stormClients) {
+      uniqueReceived += client.receipts.size;
+      if (client.isSubscribed && client.subscribedAtUs > sinceUs) {
+        subscribedSince++;
+        lastSubscribedUs = Math.max(lastSubscribedUs, client.subscribedAtUs);
+      }
+    }
+    return { type: "storm-progress", requestId, subscribedSince, lastSubscribedUs, uniqueReceived };
+  }
+
+  stormReceipts(requestId: number): StormReceiptsReply {
+    return {
+      type: "storm-receipts",
+      requestId,
+      clients: this.stormClients.map((client) => ({
+        trackingId: client.trackingId,
+        receipts: [...client.receipts],
+        duplicates: client.duplicates,
+        reconnectAttempts: client.reconnectAttempts,
+        subscribedAtUs: client.subscribedAtUs,
+      })),
+    };
+  }
+
   /**
    * The next source port, round the kernel's ephemeral range. With a source
    * address of its own, this process is the only user of these ports, so it
@@ -184,6 +259,7 @@ class LoadWorker {
   disconnectAll(): void {
     this.closingAll = true;
     for (const client of this.clients.splice(0)) client.close();
+    for (const client of this.stormClients.splice(0)) client.stop();
     this.closingAll = false;
     this.closedUnexpectedly = 0;
   }
@@ -200,6 +276,15 @@ async function handle(command: WorkerCommand): Promise<void> {
     switch (command.type) {
       case "connect":
         reply(await worker.connect(command));
+        return;
+      case "storm-connect":
+        reply(await worker.stormConnect(command));
+        return;
+      case "storm-progress":
+        reply(worker.stormProgress(command.requestId, command.sinceUs));
+        return;
+      case "storm-receipts":
+        reply(worker.stormReceipts(command.requestId));
         return;
       case "reset":
         worker.reset();

@@ -11,6 +11,8 @@ export interface ProcSample {
   /** user + system CPU time of all threads, in ms. */
   cpuMs: number;
   rssKb: number;
+  /** Bytes this process caused to be sent to storage (/proc/<pid>/io write_bytes, all threads), page cache included. */
+  writeBytes: number;
   atMs: number;
 }
 
@@ -25,8 +27,20 @@ export function sampleProcess(pid: number): ProcSample {
   return {
     cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND,
     rssKb: rssMatch?.[1] ? Number(rssMatch[1]) : Number.NaN,
+    writeBytes: writeBytesOf(pid),
     atMs: performance.now(),
   };
+}
+
+/**
+ * write_bytes counts a page when the process dirties it (WAL appends and
+ * checkpoints alike), at the process level for all its threads, so the
+ * SQLite writer thread is included. NaN where the kernel keeps no I/O accounting.
+ */
+function writeBytesOf(pid: number): number {
+  const io = readFileOrEmpty(`/proc/${pid}/io`);
+  const match = /^write_bytes:\s+(\d+)/m.exec(io);
+  return match?.[1] ? Number(match[1]) : Number.NaN;
 }
 
 /**
@@ -51,6 +65,7 @@ export function sampleProcessTree(pid: number): ProcSample {
   return {
     cpuMs: samples.reduce((total, sample) => total + sample.cpuMs, 0),
     rssKb: samples.reduce((total, sample) => total + sample.rssKb, 0),
+    writeBytes: samples.reduce((total, sample) => total + sample.writeBytes, 0),
     atMs: performance.now(),
   };
 }

@@ -52,13 +52,20 @@ export class Publisher {
 
   /** One JSON array of payments, all stamped with the same publish moment. */
   buildBody(trackingIds: readonly string[]): string {
+    return this.buildPayments(trackingIds).body;
+  }
+
+  /** The body and the id (`<signature>:<eventIndex>`) of each payment in it, in order. */
+  buildPayments(trackingIds: readonly string[]): { body: string; ids: string[] } {
     const stamp = stampUs();
     const unix = Math.floor(Date.now() / 1000);
-    const parts = trackingIds.map(
-      (id) =>
-        `{"trackingId":"${id}","amount":"${stamp}","timestamp":${unix},"status":"executed","signature":"${this.signatures.next()}","eventIndex":0}`,
-    );
-    return `[${parts.join(",")}]`;
+    const ids: string[] = [];
+    const parts = trackingIds.map((trackingId) => {
+      const signature = this.signatures.next();
+      ids.push(`${signature}:0`);
+      return `{"trackingId":"${trackingId}","amount":"${stamp}","timestamp":${unix},"status":"executed","signature":"${signature}","eventIndex":0}`;
+    });
+    return { body: `[${parts.join(",")}]`, ids };
   }
 
   post(body: string): Promise<Response> {
@@ -90,7 +97,8 @@ export class Publisher {
 
   /**
    * Sends `rate` payments/s for `durationMs`, in requests of at most
-   * `batchSize`, ticking every `tickMs`. Resolves when the window is over and
+   * `batchSize`, ticking every `tickMs`: with a `batchSize` above what one
+   * tick makes due, each tick sends what is due as one request. Resolves when the window is over and
    * the responses are in (bounded by `settleMs`).
    */
   async paced(options: {
@@ -100,8 +108,8 @@ export class Publisher {
     trackingIdAt: (index: number) => string;
     tickMs?: number;
     settleMs?: number;
-    /** Runs when the publish window closes, before waiting for responses. */
-    onWindowEnd?: () => void;
+    /** Runs when the publish window closes, before waiting for responses, with the payments acknowledged so far. */
+    onWindowEnd?: (acknowledged: number) => void;
   }): Promise<PublishOutcome> {
     const tickMs = options.tickMs ?? 10;
     const outcome = this.emptyOutcome();
@@ -130,7 +138,7 @@ export class Publisher {
       }
       await new Promise((r) => setTimeout(r, tickMs));
     }
-    options.onWindowEnd?.();
+    options.onWindowEnd?.(outcome.accepted);
     await this.settle(inFlight, options.settleMs ?? 15_000, outcome);
     this.finish(outcome, start, cpuStart);
     return outcome;

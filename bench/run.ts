@@ -7,14 +7,16 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseBenchOptions, REPO_ROOT, type BenchOptions, type TargetName } from "./bench-options.js";
-import { METHOD_NOTES, renderMarkdown, summaryTable, type BenchReport, type TargetReport } from "./bench-report.js";
+import { METHOD_NOTES, pinningLine, renderMarkdown, summaryTable, type BenchReport, type PinningReport, type TargetReport } from "./bench-report.js";
 import { targetsTable } from "./bench-targets.js";
 import { Cleanup } from "./cleanup.js";
+import { allowedCores, pinProcess, planCores, type CorePlan } from "./cpu-pinning.js";
 import { ephemeralPortCount, openFileLimit } from "./proc-stats.js";
 import type { ScenarioContext } from "./scenario-context.js";
 import { runConnect } from "./scenarios/connect.js";
 import { runFanOut } from "./scenarios/fan-out.js";
 import { runIngest } from "./scenarios/ingest.js";
+import { runReconnectStorm } from "./scenarios/reconnect-storm.js";
 import { runReplay } from "./scenarios/replay.js";
 import { runUnicast } from "./scenarios/unicast.js";
 import { runWebhooks } from "./scenarios/webhooks.js";
@@ -23,10 +25,11 @@ import { WorkerPool } from "./worker-pool.js";
 
 const NO_STORAGE = "the baseline keeps nothing, so there is nothing durable to count or replay";
 
-function targetSpec(name: TargetName, options: BenchOptions): TargetSpec {
+function targetSpec(name: TargetName, options: BenchOptions, cores: CorePlan): TargetSpec {
+  const pinned = cores.serverCores === undefined ? {} : { cores: cores.serverCores };
   return name === "service"
-    ? { name, command: options.serviceCommand, cwd: options.serviceCwd, workers: options.serviceWorkers }
-    : { name, command: options.baselineCommand, cwd: REPO_ROOT, workers: 1 };
+    ? { name, command: options.serviceCommand, cwd: options.serviceCwd, workers: options.serviceWorkers, ...pinned }
+    : { name, command: options.baselineCommand, cwd: REPO_ROOT, workers: 1, ...pinned };
 }
 
 /** The service is being built alongside; until its entry point exists there is nothing to start. */
@@ -102,6 +105,9 @@ function steps(options: BenchOptions): Step[] {
     const inner = step("replay", runReplay, (report, r) => (report.replay = r));
     list.push(serviceOnly(inner, (report) => (report.replayNotApplicable = NO_STORAGE)));
   }
+  if (options.scenarios.has("reconnect-storm")) {
+    list.push(step("reconnect-storm", runReconnectStorm, (report, r) => (report.reconnectStorm = r)));
+  }
   if (options.scenarios.has("webhooks")) {
     const inner = step("webhooks", runWebhooks, (report, r) => (report.webhooks = r));
     list.push(serviceOnly(inner, (report) => (report.webhooksNotApplicable = "the baseline has no webhooks")));
@@ -120,6 +126,7 @@ function generatorPeaks(targets: readonly TargetReport[]): { worker: number; pub
     }
     for (const c of t.connect) worker = Math.max(worker, ...(c.workerCpuPercent ?? []));
     for (const i of t.ingest) publisher = Math.max(publisher, i.publisherCpuPercent);
+    worker = Math.max(worker, ...(t.reconnectStorm?.workerCpuPercent ?? []));
   }
   return { worker, publisher };
 }
@@ -133,10 +140,24 @@ async function main(): Promise<void> {
   progress(`mode ${options.quick ? "quick" : "full"}, ${options.workers} load workers, targets ${options.targets.join(", ")}`);
   progress(`open-file limit ${openFileLimit(process.pid)} (hard limit applies to the server too), ${ephemeralPortCount()} ephemeral ports`);
 
+  const cores = planCores(options);
+  if (cores.generatorCores !== undefined && cores.serverCores !== undefined) {
+    // Before the load workers are forked, so they inherit the generator's cores.
+    pinProcess(process.pid, cores.generatorCores);
+    progress(`pinned: server on cores ${cores.serverCores}, generator (this process and the load workers) on ${cores.generatorCores}`);
+  } else {
+    console.warn(`bench: server and generator NOT pinned (${cores.unpinnedBecause ?? "?"}); they share every core`);
+  }
   const pool = await WorkerPool.start(options.workers);
   cleanup.add(() => pool.kill());
+  const pinning: PinningReport = {
+    ...cores,
+    orchestratorAllowed: allowedCores(process.pid),
+    workersAllowed: pool.pids.map(allowedCores),
+    serverAllowed: {},
+  };
   const runs = options.targets.map((name) => {
-    const target = targetSpec(name, options);
+    const target = targetSpec(name, options, cores);
     const report: TargetReport = { name, command: target.workers > 1 ? `WORKERS=${target.workers} ${target.command.join(" ")}` : target.command.join(" "), errors: [], connect: [], fanOut: [], ingest: [] };
     const missing = name === "service" ? serviceUnavailable(options) : undefined;
     if (missing !== undefined) {
@@ -147,7 +168,16 @@ async function main(): Promise<void> {
     }
     // Each line a scenario prints names its target, as the two now take turns.
     const prefixed = (line: string) => progress(`${name.padEnd(8)} ${line.trimStart()}`);
-    const ctx: ScenarioContext = { target, pool, cleanup, apiKey: `bench-${runTag}`, options, runTag, progress: prefixed };
+    const ctx: ScenarioContext = {
+      target,
+      pool,
+      cleanup,
+      apiKey: `bench-${runTag}`,
+      options,
+      runTag,
+      progress: prefixed,
+      onServerStarted: (pid) => (pinning.serverAllowed[name] ??= allowedCores(pid)),
+    };
     return { ctx, report };
   });
   try {
@@ -176,6 +206,7 @@ async function main(): Promise<void> {
       ephemeralPorts: ephemeralPortCount(),
     },
     method: METHOD_NOTES,
+    pinning,
     generator: { workers: options.workers, maxWorkerCpuPercent: Math.round(peaks.worker), maxPublisherCpuPercent: Math.round(peaks.publisher) },
     targets,
   };
@@ -186,6 +217,7 @@ async function main(): Promise<void> {
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(mdPath, renderMarkdown(report));
   console.log(`\n${summaryTable(report)}\n\n${targetsTable(report)}\n`);
+  console.log(pinningLine(pinning));
   console.log(`generator: busiest worker ${report.generator.maxWorkerCpuPercent}% of a core, publisher ${report.generator.maxPublisherCpuPercent}%`);
   console.log(`wrote ${jsonPath}\nwrote ${mdPath}`);
   const failures = targets.flatMap((t) => t.errors.map((e) => `${t.name} ${e.scenario}`));

@@ -15,11 +15,14 @@ export interface ScenarioContext {
   /** Unique per run so tracking IDs never collide with a previous run's. */
   runTag: string;
   progress: (line: string) => void;
+  /** Told the pid of every server started, so the report can show the cores the kernel let it use. */
+  onServerStarted?: (pid: number) => void;
 }
 
 /** A fresh server per scenario, stopped (and its clients dropped) whatever happens. */
 export async function withServer<T>(ctx: ScenarioContext, body: (server: ServerProcess) => Promise<T>): Promise<T> {
   const server = await ServerProcess.start(ctx.target, ctx.apiKey, ctx.cleanup);
+  ctx.onServerStarted?.(server.pid);
   try {
     return await body(server);
   } finally {

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cleanup } from "./cleanup.js";
+import { pinnedCommand } from "./cpu-pinning.js";
 import { sampleProcessTree, type ProcSample } from "./proc-stats.js";
 
 export interface TargetSpec {
@@ -18,6 +19,8 @@ export interface TargetSpec {
   cwd: string;
   /** Processes serving clients: above 1, the service runs that many workers (WORKERS) behind its primary. */
   workers: number;
+  /** taskset core list the server's whole process tree runs on; undefined: not pinned. */
+  cores?: string;
 }
 
 const HEALTH_TIMEOUT_MS = 60_000;
@@ -57,16 +60,26 @@ function isNode(executable: string): boolean {
 export class ServerProcess {
   private readonly outputTail: string[] = [];
   private exited = false;
+  private child: ChildProcess;
   private readonly unregister: () => void;
 
   private constructor(
     readonly spec: TargetSpec,
-    private readonly child: ChildProcess,
+    private readonly launch: () => ChildProcess,
     readonly port: number,
     readonly inspectPort: number,
     private readonly dataDir: string,
     cleanup: Cleanup,
   ) {
+    this.child = this.spawnChild();
+    this.unregister = cleanup.add(() => {
+      if (!this.exited) this.child.kill("SIGKILL");
+      rmSync(this.dataDir, { recursive: true, force: true });
+    });
+  }
+
+  private spawnChild(): ChildProcess {
+    const child = this.launch();
     const keep = (chunk: Buffer): void => {
       for (const line of chunk.toString().split("\n")) {
         if (line.trim().length === 0) continue;
@@ -76,13 +89,31 @@ export class ServerProcess {
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
+    this.exited = false;
     child.on("exit", () => {
-      this.exited = true;
+      if (this.child === child) this.exited = true;
     });
-    this.unregister = cleanup.add(() => {
-      if (!this.exited) child.kill("SIGKILL");
-      rmSync(this.dataDir, { recursive: true, force: true });
+    return child;
+  }
+
+  /**
+   * A crash and a restart: SIGKILL (nothing flushed, no goodbye to clients),
+   * then the same command on the same port with the same data directory, as
+   * a supervisor would. Resolves with the hrtime (ns) of the kill and when the
+   * new process answered its health check.
+   */
+  async crashAndRestart(): Promise<{ killedNs: bigint; healthyNs: bigint }> {
+    const old = this.child;
+    const gone = new Promise<void>((resolve) => {
+      if (old.exitCode !== null || old.signalCode !== null) resolve();
+      else old.once("exit", () => resolve());
     });
+    const killedNs = process.hrtime.bigint();
+    old.kill("SIGKILL");
+    await gone;
+    this.child = this.spawnChild();
+    await this.waitHealthy();
+    return { killedNs, healthyNs: process.hrtime.bigint() };
   }
 
   get pid(): number {
@@ -152,13 +183,12 @@ export class ServerProcess {
     let argv = args;
     if (isNode(executable)) argv = [inspectFlag, ...args];
     else env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ""} ${inspectFlag}`.trim();
+    // taskset execs the command, so the child's pid is the server's own and its workers inherit the cores.
+    const [program, ...programArgs] = pinnedCommand(spec.cores, [isNode(executable) ? process.execPath : executable, ...argv]);
+    if (!program) throw new Error(`empty command for ${spec.name}`);
 
-    const child = spawn(isNode(executable) ? process.execPath : executable, argv, {
-      cwd: spec.cwd,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const server = new ServerProcess(spec, child, port, inspectPort, dataDir, cleanup);
+    const launch = (): ChildProcess => spawn(program, programArgs, { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const server = new ServerProcess(spec, launch, port, inspectPort, dataDir, cleanup);
     await server.waitHealthy();
     return server;
   }

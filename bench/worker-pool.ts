@@ -6,7 +6,16 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { LatencyHistogram } from "./latency-histogram.js";
-import type { ConnectReply, StatsReply, Subscription, WorkerCommand, WorkerReply } from "./worker-protocol.js";
+import type {
+  ConnectReply,
+  StatsReply,
+  StormClientReceipts,
+  StormProgressReply,
+  StormReceiptsReply,
+  Subscription,
+  WorkerCommand,
+  WorkerReply,
+} from "./worker-protocol.js";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type CommandBody = DistributiveOmit<WorkerCommand, "requestId">;
@@ -185,6 +194,57 @@ export class WorkerPool {
       if (last > result.lastSubscribeNs) result.lastSubscribeNs = last;
     }
     return result;
+  }
+
+  /** Reconnect-storm clients, one per tracking ID, spread round-robin like connect(). */
+  async stormConnect(options: {
+    baseUrl: string;
+    path: string;
+    trackingIds: string[];
+    concurrencyPerWorker: number;
+    timeoutMs: number;
+  }): Promise<{ subscribed: number; failed: number; firstError?: string }> {
+    const shares: string[][] = this.children.map(() => []);
+    options.trackingIds.forEach((id, i) => shares[i % shares.length]?.push(id));
+    const replies = await Promise.all(
+      shares.map((trackingIds, i) =>
+        this.request(
+          i,
+          {
+            type: "storm-connect",
+            baseUrl: options.baseUrl,
+            path: options.path,
+            trackingIds,
+            concurrency: options.concurrencyPerWorker,
+            timeoutMs: options.timeoutMs,
+            localAddress: isLoopback(options.baseUrl) ? loopbackSourceAddress(i) : undefined,
+          },
+          options.timeoutMs + 30_000,
+        ),
+      ),
+    );
+    const result: { subscribed: number; failed: number; firstError?: string } = { subscribed: 0, failed: 0 };
+    for (const r of replies as ConnectReply[]) {
+      result.subscribed += r.subscribed;
+      result.failed += r.failed;
+      if (r.firstError !== undefined) result.firstError ??= r.firstError;
+    }
+    return result;
+  }
+
+  /** How many storm clients hold a subscribe acknowledged after `sinceUs` (hrtime µs), and what they received. */
+  async stormProgress(sinceUs: number): Promise<{ subscribedSince: number; lastSubscribedUs: number; uniqueReceived: number }> {
+    const replies = (await this.all({ type: "storm-progress", sinceUs })) as StormProgressReply[];
+    return {
+      subscribedSince: replies.reduce((n, r) => n + r.subscribedSince, 0),
+      lastSubscribedUs: Math.max(0, ...replies.map((r) => r.lastSubscribedUs)),
+      uniqueReceived: replies.reduce((n, r) => n + r.uniqueReceived, 0),
+    };
+  }
+
+  async stormReceipts(): Promise<StormClientReceipts[]> {
+    const replies = (await this.all({ type: "storm-receipts" })) as StormReceiptsReply[];
+    return replies.flatMap((r) => r.clients);
   }
 
   async reset(): Promise<void> {

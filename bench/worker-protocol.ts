@@ -18,6 +18,19 @@ export type WorkerCommand =
       /** Source address for this worker's connections (see WorkerPool.connect). */
       localAddress?: string;
     }
+  | {
+      /** Clients that reconnect and resubscribe with `since` when dropped (the reconnect storm). */
+      type: "storm-connect";
+      requestId: number;
+      baseUrl: string;
+      path: string;
+      trackingIds: string[];
+      concurrency: number;
+      timeoutMs: number;
+      localAddress?: string;
+    }
+  | { type: "storm-progress"; requestId: number; sinceUs: number }
+  | { type: "storm-receipts"; requestId: number }
   | { type: "reset"; requestId: number }
   | { type: "stats"; requestId: number }
   | { type: "disconnect-all"; requestId: number }
@@ -53,8 +66,36 @@ export interface StatsReply {
   closedUnexpectedly: number;
 }
 
+export interface StormProgressReply {
+  type: "storm-progress";
+  requestId: number;
+  /** Clients whose latest subscribe was acknowledged after sinceUs. */
+  subscribedSince: number;
+  /** hrtime µs of the latest of those acks; 0 if none. */
+  lastSubscribedUs: number;
+  uniqueReceived: number;
+}
+
+export interface StormClientReceipts {
+  trackingId: string;
+  /** [payment id, first arrival in hrtime µs] */
+  receipts: [string, number][];
+  duplicates: number;
+  reconnectAttempts: number;
+  /** hrtime µs of the latest subscribe ack; 0 if never acknowledged. */
+  subscribedAtUs: number;
+}
+
+export interface StormReceiptsReply {
+  type: "storm-receipts";
+  requestId: number;
+  clients: StormClientReceipts[];
+}
+
 export type WorkerReply =
   | ConnectReply
+  | StormProgressReply
+  | StormReceiptsReply
   | StatsReply
   | { type: "done"; requestId: number }
   | { type: "clock"; requestId: number; workerNs: string }

@@ -28,6 +28,14 @@ export interface RateStep {
   p999Ms: number;
   maxMs: number;
   serverCpuPercent: number;
+  /** Deliveries inside the publish window per CPU-second the server's process tree used in that window. */
+  deliveriesPerServerCpuSec?: number;
+  /** Payments the publisher had acknowledged by the end of the window. */
+  acknowledgedInWindow: number;
+  /** Bytes the server's process tree wrote towards storage in the window (/proc/<pid>/io write_bytes). */
+  writeBytesInWindow?: number;
+  /** writeBytesInWindow / acknowledgedInWindow: what storing one payment cost the disk (~0 for the baseline). */
+  writeBytesPerPayment?: number;
   serverRssKb: number;
   /** All cores together, 0..100: near 100 means server and generator were fighting for CPU. */
   machineBusyPercent: number;
@@ -56,6 +64,11 @@ export interface RateStepsResult {
 const KEEP_UP_P99_MS = 500;
 const KEEP_UP_SHARE = 0.9;
 
+function keptUpBeforeSaturation(steps: readonly RateStep[]): RateStep[] {
+  const first = steps.findIndex((s) => s.saturated);
+  return first < 0 ? [...steps] : steps.slice(0, first);
+}
+
 export async function runRateSteps(
   ctx: ScenarioContext,
   server: ServerProcess,
@@ -65,11 +78,17 @@ export async function runRateSteps(
     paymentRates: readonly number[];
     subscribersPerId: number;
     batchSize: number;
+    /** Publish every this many ms (the publisher's default otherwise). */
+    tickMs?: number;
+    /** Steps up to this rate run even after a saturated one, so figures judged there always exist. */
+    runThroughRate?: number;
     trackingIdAt: (index: number) => string;
   },
 ): Promise<RateStepsResult> {
   const steps: RateStep[] = [];
   for (const rate of options.paymentRates) {
+    const mustRun = rate <= (options.runThroughRate ?? 0);
+    if (steps.some((s) => s.saturated) && !mustRun) break;
     await ctx.pool.reset();
     const serverFrom = server.sample();
     const machineFrom = sampleMachine();
@@ -77,12 +96,15 @@ export async function runRateSteps(
     const windowStartNs = process.hrtime.bigint();
     let windowStats: Promise<PoolStats> | undefined;
     let serverTo = serverFrom;
+    let acknowledgedInWindow = 0;
     const published = await publisher.paced({
       rate,
       durationMs: ctx.options.stepMs,
       batchSize: options.batchSize,
+      ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
       trackingIdAt: options.trackingIdAt,
-      onWindowEnd: () => {
+      onWindowEnd: (acknowledged) => {
+        acknowledgedInWindow = acknowledged;
         serverTo = server.sample();
         machineTo = sampleMachine();
         windowStats = ctx.pool.stats();
@@ -106,6 +128,8 @@ export async function runRateSteps(
     }
 
     const windowSec = ctx.options.stepMs / 1000;
+    const serverCpuSec = (serverTo.cpuMs - serverFrom.cpuMs) / 1000;
+    const writeBytesInWindow = serverTo.writeBytes - serverFrom.writeBytes;
     const latency = final.histogram.summary();
     const offered = rate * options.subscribersPerId;
     const deliverySpanSec = Number(final.lastReceiveNs - windowStartNs) / 1e9;
@@ -124,6 +148,12 @@ export async function runRateSteps(
       p999Ms: latency.p999Ms,
       maxMs: latency.maxMs,
       serverCpuPercent: round(cpuPercent(serverFrom, serverTo)),
+      ...(serverCpuSec > 0 ? { deliveriesPerServerCpuSec: round(atWindowEnd.received / serverCpuSec, 0) } : {}),
+      acknowledgedInWindow,
+      ...(Number.isFinite(writeBytesInWindow) ? { writeBytesInWindow } : {}),
+      ...(Number.isFinite(writeBytesInWindow) && acknowledgedInWindow > 0
+        ? { writeBytesPerPayment: round(writeBytesInWindow / acknowledgedInWindow, 0) }
+        : {}),
       serverRssKb: server.sample().rssKb,
       machineBusyPercent: round(machineBusyPercent(machineFrom, machineTo)),
       workerCpuPercent: atWindowEnd.workerCpuPercent.map((c) => round(c)),
@@ -144,11 +174,12 @@ export async function runRateSteps(
     steps.push(step);
     ctx.progress(
       `  ${options.label} ${rate} payments/s → ${step.deliveredPerSec}/s delivered (offered ${offered}/s), ` +
-        `p50 ${step.p50Ms} p99 ${step.p99Ms} p999 ${step.p999Ms} ms, server CPU ${step.serverCpuPercent}%, machine ${step.machineBusyPercent}%, ` +
+        `p50 ${step.p50Ms} p99 ${step.p99Ms} p999 ${step.p999Ms} ms, server CPU ${step.serverCpuPercent}% ` +
+        `(${step.deliveriesPerServerCpuSec ?? "?"} deliveries/CPU-s, ${step.writeBytesPerPayment ?? "?"} B written/payment), machine ${step.machineBusyPercent}%, ` +
         `workers ${step.workerCpuPercent.join("/")}%, publisher ${step.publisherCpuPercent}%` +
         (step.saturated ? ` [saturated: ${step.saturationReason}]` : ""),
     );
-    if (step.saturated) break;
+    if (step.saturated && rate >= (options.runThroughRate ?? 0)) break;
     if (final.closedUnexpectedly > 0) {
       ctx.progress(`  ${options.label}: ${final.closedUnexpectedly} clients dropped, stopping`);
       break;
@@ -157,6 +188,7 @@ export async function runRateSteps(
   return {
     steps,
     peakDeliveredPerSec: Math.max(0, ...steps.map((s) => s.deliveredPerSec)),
-    sustainedDeliveriesPerSec: Math.max(0, ...steps.filter((s) => !s.saturated).map((s) => s.offeredDeliveriesPerSec)),
+    // Steps run past a saturated one (runThroughRate) do not count as kept up with.
+    sustainedDeliveriesPerSec: Math.max(0, ...keptUpBeforeSaturation(steps).map((s) => s.offeredDeliveriesPerSec)),
   };
 }

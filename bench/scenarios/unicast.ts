@@ -1,4 +1,9 @@
-/** Scenario 2: every payment goes to its own tracking ID's single subscriber. */
+/**
+ * Scenario 2: every payment goes to one subscriber, the only one on its
+ * tracking ID, picked at random; the publisher sends what is due every
+ * `publishIntervalMs` as one request (issue 18's shape).
+ */
+import { REQUIRED_UNICAST_RATES } from "../bench-options.js";
 import { Publisher } from "../publisher.js";
 import { SOCKET_PATH, withServer, type ScenarioContext } from "../scenario-context.js";
 import { runRateSteps, type RateStepsResult } from "./rate-steps.js";
@@ -6,7 +11,11 @@ import { runRateSteps, type RateStepsResult } from "./rate-steps.js";
 export interface UnicastResult extends RateStepsResult {
   subscribers: number;
   connectFailures: number;
+  publishIntervalMs: number;
 }
+
+/** The service takes at most this many payments per request. */
+const MAX_PUBLISH_BATCH = 1000;
 
 export async function runUnicast(ctx: ScenarioContext): Promise<UnicastResult> {
   return withServer(ctx, async (server) => {
@@ -23,15 +32,18 @@ export async function runUnicast(ctx: ScenarioContext): Promise<UnicastResult> {
       throw new Error(`unicast: only ${connected.subscribed}/${subscribers} subscribed (${connected.firstError ?? "?"})`);
     }
     const publisher = new Publisher(server.baseUrl, ctx.apiKey);
+    const rates = [...new Set([...ctx.options.unicastRates, ...REQUIRED_UNICAST_RATES])].sort((a, b) => a - b);
     try {
       const result = await runRateSteps(ctx, server, publisher, {
         label: "unicast",
-        paymentRates: ctx.options.unicastRates,
+        paymentRates: rates,
         subscribersPerId: 1,
-        batchSize: ctx.options.publishBatch,
-        trackingIdAt: (i) => ids[i % ids.length] ?? "",
+        batchSize: MAX_PUBLISH_BATCH,
+        tickMs: ctx.options.publishIntervalMs,
+        runThroughRate: Math.max(...REQUIRED_UNICAST_RATES),
+        trackingIdAt: () => ids[Math.floor(Math.random() * ids.length)] ?? "",
       });
-      return { ...result, subscribers, connectFailures: connected.failed };
+      return { ...result, subscribers, connectFailures: connected.failed, publishIntervalMs: ctx.options.publishIntervalMs };
     } finally {
       publisher.close();
     }

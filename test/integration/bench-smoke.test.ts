@@ -134,7 +134,7 @@ test("bench:recovery measures both recovery adapters, and both restore the same 
   }
 });
 
-test("npm run bench -- --quick runs every scenario on both targets and writes its report", async () => {
+test("npm run bench -- --quick runs every scenario but the storm on both targets and writes its report", async () => {
   const out = mkdtempSync(join(tmpdir(), "bench-quick-"));
   try {
     const script = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
@@ -157,6 +157,9 @@ test("npm run bench -- --quick runs every scenario on both targets and writes it
         `${target.name}: CPU per connect measured for the server and the generator`,
       );
       assert.ok((target.unicast?.steps.length ?? 0) > 0, `${target.name}: unicast steps`);
+      const at10k = target.unicast?.steps.find((s) => s.paymentRate === 10_000);
+      assert.ok(at10k !== undefined, `${target.name}: the 10,000/s unicast step always runs`);
+      assert.ok((at10k.deliveriesPerServerCpuSec ?? 0) > 0 && at10k.writeBytesPerPayment !== undefined, `${target.name}: server CPU and disk figures per step`);
       assert.ok(target.fanOut.length > 0 && target.fanOut.every((f) => f.steps.length > 0), `${target.name}: fan-out steps`);
     }
     const [service, baseline] = report.targets;
@@ -165,6 +168,45 @@ test("npm run bench -- --quick runs every scenario on both targets and writes it
     // The scenarios take turns: the baseline's first connect line comes before the service's unicast line.
     assert.ok(stdout.indexOf("baseline connect") < stdout.indexOf("service  unicast"), "each scenario runs on both targets before the next");
     assert.match(stdout, /\| target \| measured \| met \|/);
+    assert.equal(report.targets[0]?.reconnectStorm, undefined, "the storm is left out of --quick unless named");
+    // The service stores every payment; the plain server writes nothing per payment.
+    const writes = (t: (typeof report.targets)[number] | undefined) => t?.unicast?.steps.find((s) => s.paymentRate === 10_000)?.writeBytesPerPayment ?? Number.NaN;
+    assert.ok(writes(service) > 0, `service writes ${writes(service)} bytes per payment`);
+    assert.ok(writes(baseline) < 100, `baseline writes ${writes(baseline)} bytes per payment`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("npm run bench -- --quick --scenarios reconnect-storm: the service loses nothing across a SIGKILL restart, pinned where the machine allows", async () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-storm-"));
+  try {
+    const script = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script, "--quick", "--scenarios", "reconnect-storm", "--out", out], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const json = readdirSync(out).find((name) => name.endsWith(".json"));
+    assert.ok(json !== undefined, "a JSON report is written");
+    const report = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchReport;
+    const [service, baseline] = report.targets;
+    assert.deepEqual(service?.errors, []);
+    assert.deepEqual(baseline?.errors, []);
+    const ours = service?.reconnectStorm;
+    const plain = baseline?.reconnectStorm;
+    assert.ok(ours !== undefined && plain !== undefined, "both sides ran the storm");
+    console.warn(`storm: service ${JSON.stringify(ours)}\nbaseline ${JSON.stringify(plain)}`);
+    assert.equal(ours.resubscribed, ours.clients, "every client came back to the service");
+    assert.ok(ours.acknowledged > 0 && ours.publishRetries > 0, "payments flowed, and some had to be retried while the server was down");
+    assert.equal(ours.lost, 0, "nothing acknowledged is lost");
+    assert.equal(ours.duplicates, 0, "since = the last offset seen replays nothing twice");
+    assert.equal(ours.unexpected, 0);
+    assert.ok(ours.caughtUpMs !== undefined && ours.caughtUpMs >= (ours.reconnectedMs ?? 0) - 1, `caught up ${ours.caughtUpMs} ms`);
+    assert.equal(plain.resubscribed, plain.clients, "every client came back to the plain server too");
+    assert.match(stdout, /6\. reconnect storm/);
+    if (report.pinning?.serverCores !== undefined) {
+      assert.equal(report.pinning.serverAllowed.service, report.pinning.serverCores, "the kernel kept the service on its core");
+      assert.ok(report.pinning.workersAllowed.every((cores) => cores === report.pinning?.orchestratorAllowed), "load workers inherited the generator's cores");
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pinningLine, summaryTable, type BenchReport, type TargetReport } from "../../bench/bench-report.js";
+import type { RateStep } from "../../bench/scenarios/rate-steps.js";
+import type { UnicastResult } from "../../bench/scenarios/unicast.js";
+
+function step(rate: number, extra: Partial<RateStep>): RateStep {
+  return {
+    paymentRate: rate,
+    offeredDeliveriesPerSec: rate,
+    publishedPerSec: rate,
+    deliveredPerSec: rate,
+    inWindowPerSec: rate,
+    expected: rate,
+    delivered: rate,
+    missing: 0,
+    p50Ms: 1,
+    p99Ms: 2,
+    p999Ms: 3,
+    maxMs: 3,
+    serverCpuPercent: 50,
+    acknowledgedInWindow: rate,
+    serverRssKb: 1,
+    machineBusyPercent: 50,
+    workerCpuPercent: [1],
+    publisherCpuPercent: 1,
+    publishFailures: 0,
+    saturated: false,
+    ...extra,
+  };
+}
+
+function unicast(steps: RateStep[]): UnicastResult {
+  return { subscribers: 2000, connectFailures: 0, publishIntervalMs: 5, steps, peakDeliveredPerSec: 10_000, sustainedDeliveriesPerSec: 10_000 };
+}
+
+function target(name: "service" | "baseline", extra: Partial<TargetReport>): TargetReport {
+  return { name, command: name, errors: [], connect: [], fanOut: [], ingest: [], ...extra };
+}
+
+test("the summary gives each unicast figure at 5,000/s and 10,000/s once, server CPU and disk included", () => {
+  const report: BenchReport = {
+    startedAt: "",
+    finishedAt: "",
+    mode: "full",
+    machine: {},
+    method: [],
+    generator: { workers: 3, maxWorkerCpuPercent: 0, maxPublisherCpuPercent: 0 },
+    targets: [
+      target("service", { unicast: unicast([step(5000, { deliveriesPerServerCpuSec: 9000, writeBytesPerPayment: 700 }), step(10_000, { deliveriesPerServerCpuSec: 11_000, writeBytesPerPayment: 650 })]) }),
+      target("baseline", { unicast: unicast([step(5000, { deliveriesPerServerCpuSec: 18_000, writeBytesPerPayment: 0 }), step(10_000, { deliveriesPerServerCpuSec: 22_000, writeBytesPerPayment: 0 })]) }),
+    ],
+  };
+  const table = summaryTable(report);
+  for (const rate of ["5,000", "10,000"]) {
+    for (const metric of ["p50 ms", "p99 ms", "deliveries per server CPU-second", "bytes written per stored payment"]) {
+      const rows = table.split("\n").filter((line) => line.startsWith(`| unicast @ ${rate}/s: ${metric} |`));
+      assert.equal(rows.length, 1, `${rate} ${metric}: ${rows.length} rows`);
+    }
+  }
+  assert.match(table, /\| unicast @ 10,000\/s: deliveries per server CPU-second \| 11,000 \| 22,000 \| 0\.50× \|/);
+  assert.match(table, /\| unicast @ 10,000\/s: bytes written per stored payment \| 650 \| 0 \| — \|/);
+});
+
+test("the pinning line names what was asked for and what the kernel allowed", () => {
+  const line = pinningLine({ serverCores: "0", generatorCores: "1", orchestratorAllowed: "1", workersAllowed: ["1", "1"], serverAllowed: { service: "0" } });
+  assert.equal(line, "Pinning: server on core(s) 0, generator on 1; the kernel's allowed cores: orchestrator 1, load workers 1 / 1, servers service 0.");
+  assert.match(pinningLine({ unpinnedBecause: "--no-pin", orchestratorAllowed: "0-1", workersAllowed: [], serverAllowed: {} }), /not pinned \(--no-pin\)/);
+});
