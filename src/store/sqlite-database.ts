@@ -123,6 +123,9 @@ export const PAYMENT_HEAD_SQL = `SELECT max(
     coalesce((SELECT max(log_offset) FROM payments WHERE tracking_id = ?), 0),
     coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ?), 0)) AS last_offset`;
 
+/** Most of the file mapped into memory per connection; a larger file is read beyond it as usual. */
+const MMAP_BYTES = 256 * 1024 * 1024;
+
 export interface SqliteConnectionOptions {
   /** File path, or `:memory:` for a throwaway store. */
   path: string;
@@ -140,6 +143,10 @@ export function openSqliteConnection(options: SqliteConnectionOptions): Database
   // survives a power cut, not only a process crash.
   db.pragma("synchronous = FULL");
   db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+  // Index pages read through a mapping instead of a read() copy each: the
+  // writer spends 12 – 17 % less CPU per payment once the indexes outgrow
+  // the page cache (300,000 payments; docs/decisions/payment-log.md).
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
   if (options.migrate) migrate(db);
   return db;
 }
