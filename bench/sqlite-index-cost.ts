@@ -1,0 +1,98 @@
+/**
+ * What each index of the payments table costs a unicast append, in isolation: the same table as the SQLite store,
+ * rows inserted in group commits of `--group` over 2,000 tracking IDs with random signatures, with every index, or
+ * without one of them, or without any. Prints CPU µs per payment and bytes written per payment for each variant.
+ * The figures behind docs/decisions/payment-log.md.
+ *
+ *   npx tsx bench/sqlite-index-cost.ts --payments 100000 --group 50
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import bs58 from "bs58";
+import { Command } from "commander";
+
+const options = new Command()
+  .option("--payments <n>", "payments per variant", "100000")
+  .option("--group <n>", "payments per group commit", "50")
+  .option("--pragmas <list>", "extra pragmas, ';'-separated", "")
+  .parse()
+  .opts<{ payments: string; group: string; pragmas: string }>();
+const total = Number(options.payments);
+const group = Number(options.group);
+
+const INDEXES = {
+  log: "CREATE UNIQUE INDEX payments_log ON payments (tracking_id, log_offset)",
+  identity: "CREATE UNIQUE INDEX payments_identity ON payments (signature, event_index)",
+  receivedAt: "CREATE INDEX payments_received_at ON payments (received_at)",
+  identityHash: "CREATE INDEX payments_identity_hash ON payments (identity_hash)",
+} as const;
+type IndexName = keyof typeof INDEXES;
+const VARIANTS: Array<[string, IndexName[]]> = [
+  ["all three indexes (today)", ["log", "identity", "receivedAt"]],
+  ["without (signature, event_index)", ["log", "receivedAt"]],
+  ["without (tracking_id, log_offset)", ["identity", "receivedAt"]],
+  ["without (received_at)", ["log", "identity"]],
+  ["identity as a 64-bit hash", ["log", "identityHash", "receivedAt"]],
+  ["no index: an append-only table", []],
+];
+
+/** 64 bits of the signature (FNV-1a), as a signed integer SQLite stores in 8 bytes. */
+function identityHash(signature: string): bigint {
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < signature.length; i++) hash = BigInt.asUintN(64, (hash ^ BigInt(signature.charCodeAt(i))) * 0x100000001b3n);
+  return BigInt.asIntN(64, hash);
+}
+
+function writeBytes(): number {
+  const line = readFileSync("/proc/self/io", "utf8").split("\n").find((l) => l.startsWith("write_bytes:"));
+  return Number(line?.split(/\s+/)[1] ?? 0);
+}
+
+const signatures = Array.from({ length: total }, () => bs58.encode(randomBytes(64)));
+const trackingIds = Array.from({ length: total }, () => `merchant-${Math.floor(Math.random() * 97)}:order-${Math.floor(Math.random() * 2000)}`);
+
+for (const [label, indexes] of VARIANTS) {
+  const dir = mkdtempSync(join(tmpdir(), "sqlite-index-cost-"));
+  const db = new Database(join(dir, "payments.sqlite"));
+  db.defaultSafeIntegers(false);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  for (const pragma of options.pragmas.split(";").filter(Boolean)) db.pragma(pragma);
+  db.exec(`CREATE TABLE payments (seq INTEGER PRIMARY KEY, tracking_id TEXT NOT NULL, log_offset INTEGER NOT NULL,
+    signature TEXT NOT NULL, event_index INTEGER NOT NULL, amount TEXT NOT NULL, timestamp INTEGER NOT NULL, status TEXT NOT NULL,
+    payment_policy TEXT, gateway TEXT, payer TEXT, recipient TEXT, token_mint TEXT, record_id INTEGER, slot INTEGER,
+    received_at INTEGER NOT NULL, identity_hash INTEGER)`);
+  for (const index of indexes) db.exec(INDEXES[index]);
+  const insert = db.prepare(
+    `INSERT INTO payments (tracking_id, log_offset, signature, event_index, amount, timestamp, status, payment_policy, gateway,
+       payer, recipient, token_mint, record_id, slot, received_at, identity_hash) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?, ?)`,
+  );
+  // The head comes from the (tracking_id, log_offset) index, as in the store; without it offsets are made up.
+  const head = indexes.includes("log")
+    ? db.prepare<[string], { last_offset: number | null }>("SELECT max(log_offset) AS last_offset FROM payments WHERE tracking_id = ?")
+    : undefined;
+  const hashed = indexes.includes("identityHash");
+  const sameHash = hashed ? db.prepare<[bigint], { signature: string }>("SELECT signature FROM payments WHERE identity_hash = ?") : undefined;
+  const commit = db.transaction((from: number, to: number) => {
+    const receivedAt = Date.now();
+    for (let i = from; i < to; i++) {
+      const trackingId = trackingIds[i] as string;
+      const offset = head === undefined ? i : (head.get(trackingId)?.last_offset ?? 0) + 1;
+      const hash = hashed ? identityHash(signatures[i] as string) : null;
+      // The duplicate check a hashed index needs: a read of the (usually no) rows with the same hash.
+      if (hash !== null) sameHash?.all(hash);
+      insert.run(trackingId, offset, signatures[i], 0, "1000000", 1_760_000_000, "executed", 300_000_000, receivedAt, hash);
+    }
+  });
+  const bytesBefore = writeBytes();
+  const cpuBefore = process.cpuUsage();
+  for (let i = 0; i < total; i += group) commit.immediate(i, Math.min(total, i + group));
+  const cpu = process.cpuUsage(cpuBefore);
+  const written = writeBytes() - bytesBefore;
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`${label.padEnd(36)} ${((cpu.user + cpu.system) / total).toFixed(1).padStart(6)} µs CPU ${Math.round(written / total).toString().padStart(7)} B written per payment`);
+}
