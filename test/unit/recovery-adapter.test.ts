@@ -293,3 +293,34 @@ test("packets the kept JSON cannot stand for go Socket.IO's stock way: binary, a
     encode.mock.restore();
   }
 });
+
+test("a broadcast reaches the same sockets, each once, as with Socket.IO's stock adapter", async () => {
+  const stockServer = new Server();
+  const rooms = ["t:a", "t:b", "t:c"];
+  const ids = ["s1", "s2", "s3", "s4"];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.tuple(...ids.map(() => fc.subarray(rooms))),
+      fc.subarray([...rooms, ...ids], { maxLength: 2 }),
+      fc.subarray([...rooms, ...ids], { maxLength: 2 }),
+      async (membership, to, except) => {
+        const reached: string[][] = [];
+        for (const server of [stockServer, io]) {
+          const nsp = server.of("/");
+          ids.forEach((id, n) => {
+            (nsp.sockets as unknown as Map<string, unknown>).set(id, { id });
+            void nsp.adapter.addAll(id, new Set([id, ...membership[n]!]));
+          });
+          const sockets = (await nsp.adapter.fetchSockets({ rooms: new Set(to), except: new Set(except) })) as unknown as Array<{ id: string }>;
+          reached.push(sockets.map((socket) => socket.id).sort());
+          for (const id of ids) {
+            nsp.adapter.delAll(id);
+            (nsp.sockets as unknown as Map<string, unknown>).delete(id);
+          }
+        }
+        assert.deepEqual(reached[1], reached[0]);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -1,4 +1,4 @@
-// Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, its `encoder` (socket.io-parser's), `nsp.server.opts`,
+// Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, its `encoder` (socket.io-parser's) and `apply`, `nsp.server.opts`,
 // and on Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
 import { FrontQueue } from "./front-queue.js";
@@ -21,6 +21,9 @@ interface RecoveryNamespace {
   name: string;
   server: { opts: { connectionStateRecovery?: { maxDisconnectionDuration?: number } } };
 }
+
+/** socket.io-adapter's private `apply`: calls `callback` with each local socket a broadcast's options reach. */
+type ApplyToSockets = (opts: BroadcastOptions, callback: (socket: unknown) => void) => void;
 
 /** The adapter's packet encoder: socket.io-parser's `Encoder`, which the stock `_encode` calls once per broadcast. */
 interface PacketEncoder {
@@ -99,6 +102,32 @@ export class RecoveryAdapter extends Adapter {
     // Never what keeps a process alive.
     this.sweeper.unref();
     this.reuseKeptJson();
+    this.reachOneRoomDirectly();
+  }
+
+  /**
+   * The stock `apply` builds two sets per broadcast: the sockets reached (so none is reached twice through several
+   * rooms) and the ones excepted. A broadcast to one room with no exceptions, every payment's, needs neither: its
+   * members are each reached once by walking the room.
+   */
+  private reachOneRoomDirectly(): void {
+    const adapter = this as unknown as { apply: ApplyToSockets };
+    const stock = adapter.apply.bind(this);
+    const sockets = (this.nsp as { sockets: Map<string, unknown> }).sockets;
+    adapter.apply = (opts, callback) => {
+      if (opts.rooms.size !== 1 || (opts.except !== undefined && opts.except.size > 0)) {
+        stock(opts, callback);
+        return;
+      }
+      for (const room of opts.rooms) {
+        const members = this.rooms.get(room);
+        if (members === undefined) return;
+        for (const id of members) {
+          const socket = sockets.get(id);
+          if (socket !== undefined) callback(socket);
+        }
+      }
+    };
   }
 
   /**
