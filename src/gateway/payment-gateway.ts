@@ -29,6 +29,11 @@ import { isTrackingRoom, roomOf, trackingIdOf } from "./tracking-rooms.js";
 
 export const SOCKET_PATH = "/ws/v1";
 
+/** socket.io-parser's EVENT packet type. */
+const EVENT = 2;
+/** Live payments go to this node's sockets only: every node emits the payments it is told of. */
+const LOCAL_ONLY = Object.freeze({ local: true });
+
 export type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
 export type { ClientToServerEvents } from "./gateway-socket.js";
 export { roomOf } from "./tracking-rooms.js";
@@ -287,13 +292,17 @@ export class PaymentGateway {
 
   private emitLive(payment: StoredPayment): void {
     const room = roomOf(payment.trackingId);
-    const members = this.io.sockets.adapter.rooms.get(room);
+    const { adapter } = this.io.sockets;
+    const members = adapter.rooms.get(room);
     const replaying = this.replays.replaying(payment.trackingId);
     if (members === undefined && replaying === undefined && !this.vacated.recentlyVacated(room)) return;
-    this.writes.hold(room);
-    this.guard.scheduleCheck(room);
+    if (members !== undefined) {
+      this.writes.hold(room, members);
+      this.guard.scheduleCheck(room);
+    }
     if (replaying === undefined) {
-      this.io.local.to(room).emit("payment", paymentEnvelope(payment));
+      // What `io.local.to(room).emit("payment", …)` hands the adapter, without its per-emit operators and copies.
+      adapter.broadcast({ type: EVENT, data: ["payment", paymentEnvelope(payment)] }, { rooms: new Set([room]), flags: LOCAL_ONLY });
     } else {
       // Sockets still catching up get this payment from their replay, in order.
       this.io.local.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ERRORS, ServiceError } from "../errors.js";
 import { isValidTrackingId, parseU64, PAYMENT_STATUSES, TRACKING_ID_MAX_BYTES, type PaymentInput } from "../payment.js";
 import { isBase58Of as hasBase58Length } from "./base58.js";
+import { readValidPayment } from "./common-payment.js";
 
 /** The most payments one publish request may carry. */
 export const MAX_BATCH_SIZE = 1000;
@@ -97,6 +98,11 @@ export function parsePublishBody(body: unknown): { payments: PaymentInput[]; bat
   }
   const payments: PaymentInput[] = [];
   for (const [index, item] of items.entries()) {
+    const valid = readValidPayment(item);
+    if (valid !== undefined) {
+      payments.push(valid);
+      continue;
+    }
     const parsed = paymentSchema.safeParse(item);
     if (!parsed.success) throw toServiceError(parsed.error.issues[0], item, batch ? [index] : []);
     payments.push(parsed.data);

@@ -169,6 +169,12 @@ test("recovery-adapter.ts: the adapter's session hooks, the namespace's recovery
   const nsp = io.of("/").adapter.nsp as unknown as { server?: { opts?: { connectionStateRecovery?: { maxDisconnectionDuration?: unknown } } } };
   const window = nsp.server?.opts?.connectionStateRecovery?.maxDisconnectionDuration;
   relies("recovery-adapter.ts", "`nsp.server.opts.connectionStateRecovery.maxDisconnectionDuration`", window === 60_000, window);
+  const stockApply = (Adapter.prototype as unknown as { apply?: unknown }).apply;
+  relies("recovery-adapter.ts", "socket.io-adapter's private Adapter#apply(opts, callback)", typeof stockApply === "function" && stockApply.length === 2);
+  const encoder = (io.of("/").adapter as unknown as { encoder?: { encode?: unknown; replacer?: unknown } }).encoder;
+  relies("recovery-adapter.ts", "the adapter's `encoder` (socket.io-parser's, no replacer)", typeof encoder?.encode === "function" && encoder.replacer === undefined, encoder);
+  const text = typeof encoder?.encode === "function" ? (encoder.encode as (packet: unknown) => unknown)({ type: 2, nsp: "/", data: ["e", { a: 1 }] }) : undefined;
+  relies("recovery-adapter.ts", 'socket.io-parser encoding a main-namespace event without id or binary as "2" + JSON', JSON.stringify(text) === JSON.stringify(['2["e",{"a":1}]']), text);
   const { socket } = await connectClient();
   seen.broadcasts.length = 0;
   socket.emit("probe", "to-one");

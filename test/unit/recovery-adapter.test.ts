@@ -219,3 +219,108 @@ test("a socket that leaves without a kept session lets go of its own room's pack
   assert.equal(adapter().indexedRooms, 0);
   assert.equal(payment.at(-1), "4");
 });
+
+/** What a broadcast wrote for one member socket: the encoded packets and the pre-built WebSocket frame's bytes. */
+interface Written {
+  packets: unknown[];
+  frame: Buffer | undefined;
+}
+
+/** Broadcasts to the room `t:w`, whose one member is a stand-in socket recording what Socket.IO would hand to Engine.IO. */
+function broadcastToMember(server: Server, namespace: string, packet: { type: number; id?: number; data: unknown[] }): Written {
+  const nsp = server.of(namespace);
+  const written: Written[] = [];
+  const member = {
+    id: "member",
+    client: {
+      writeToEngine: (packets: unknown[], opts: { wsPreEncodedFrame?: Buffer[] }) =>
+        written.push({ packets, frame: opts.wsPreEncodedFrame === undefined ? undefined : Buffer.concat(opts.wsPreEncodedFrame) }),
+    },
+  };
+  (nsp.sockets as unknown as Map<string, unknown>).set("member", member);
+  void nsp.adapter.addAll("member", new Set(["member", "t:w"]));
+  nsp.adapter.broadcast(packet, { rooms: new Set(["t:w"]), except: new Set(), flags: { local: true } });
+  nsp.adapter.delAll("member");
+  (nsp.sockets as unknown as Map<string, unknown>).delete("member");
+  assert.equal(written.length, 1);
+  return written[0]!;
+}
+
+test("a kept packet goes out as the bytes socket.io-parser makes, from the JSON kept for it, without asking the encoder", async () => {
+  // A server without an HTTP server to close: its stock in-memory adapter holds no timers.
+  const stock = new Server();
+  const encode = mock.method((io as unknown as { encoder: { encode: (packet: unknown) => unknown[] } }).encoder, "encode");
+  try {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), fc.string(), async (payload, event) => {
+        const packet = { type: 2, data: [event, payload] };
+        const ours = broadcastToMember(io, "/", packet);
+        // The same data (the offset included) through Socket.IO's stock adapter and encoder.
+        const theirs = broadcastToMember(stock, "/", { type: 2, data: [...packet.data] });
+        assert.deepEqual(ours.packets, theirs.packets);
+        assert.ok(ours.frame !== undefined && theirs.frame !== undefined);
+        assert.ok(ours.frame.equals(theirs.frame), "the same WebSocket frame, byte for byte");
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal(encode.mock.callCount(), 0, "the stock encoder was not needed");
+  } finally {
+    encode.mock.restore();
+  }
+});
+
+test("packets the kept JSON cannot stand for go Socket.IO's stock way: binary, an ack id, another namespace", async () => {
+  const stock = new Server();
+  const encode = mock.method((io as unknown as { encoder: { encode: (packet: unknown) => unknown[] } }).encoder, "encode");
+  const cases: Array<{ namespace: string; packet: () => { type: number; id?: number; data: unknown[] } }> = [
+    { namespace: "/", packet: () => ({ type: 2, data: ["payment", { raw: Buffer.from([1, 2, 3]) }] }) },
+    { namespace: "/", packet: () => ({ type: 2, data: ["payment", new Uint8Array([4])] }) },
+    { namespace: "/", packet: () => ({ type: 2, data: ["payment", { at: new Date(0) }] }) },
+    { namespace: "/", packet: () => ({ type: 2, id: 7, data: ["payment", { n: 1 }] }) },
+    { namespace: "/other", packet: () => ({ type: 2, data: ["payment", { n: 1 }] }) },
+  ];
+  try {
+    for (const { namespace, packet } of cases) {
+      const before = encode.mock.callCount();
+      const sent = packet();
+      const ours = broadcastToMember(io, namespace, sent);
+      const theirs = broadcastToMember(stock, namespace, { ...sent, data: [...sent.data] });
+      assert.deepEqual(ours.packets, theirs.packets, `${namespace} ${JSON.stringify(sent.data)}`);
+      assert.deepEqual(ours.frame, theirs.frame);
+      if (namespace === "/") assert.equal(encode.mock.callCount(), before + 1, "the stock encoder made these bytes");
+    }
+  } finally {
+    encode.mock.restore();
+  }
+});
+
+test("a broadcast reaches the same sockets, each once, as with Socket.IO's stock adapter", async () => {
+  const stockServer = new Server();
+  const rooms = ["t:a", "t:b", "t:c"];
+  const ids = ["s1", "s2", "s3", "s4"];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.tuple(...ids.map(() => fc.subarray(rooms))),
+      fc.subarray([...rooms, ...ids], { maxLength: 2 }),
+      fc.subarray([...rooms, ...ids], { maxLength: 2 }),
+      async (membership, to, except) => {
+        const reached: string[][] = [];
+        for (const server of [stockServer, io]) {
+          const nsp = server.of("/");
+          ids.forEach((id, n) => {
+            (nsp.sockets as unknown as Map<string, unknown>).set(id, { id });
+            void nsp.adapter.addAll(id, new Set([id, ...membership[n]!]));
+          });
+          const sockets = (await nsp.adapter.fetchSockets({ rooms: new Set(to), except: new Set(except) })) as unknown as Array<{ id: string }>;
+          reached.push(sockets.map((socket) => socket.id).sort());
+          for (const id of ids) {
+            nsp.adapter.delAll(id);
+            (nsp.sockets as unknown as Map<string, unknown>).delete(id);
+          }
+        }
+        assert.deepEqual(reached[1], reached[0]);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

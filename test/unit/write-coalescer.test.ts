@@ -71,3 +71,33 @@ test("a connection that changed transport while held is not reopened", async () 
   assert.deepEqual(log, []);
   assert.equal(held.writable, false);
 });
+
+test("a one-member room held again and again in one turn is flushed once, and held again the next turn", async () => {
+  const log: string[] = [];
+  const a = fakeConnection("a", log);
+  const b = fakeConnection("b", log);
+  const coalescer = new WriteCoalescer(fakeServer({ "t:a": ["a"], "t:b": ["b"] }, { a, b }));
+  for (let i = 0; i < 3; i++) {
+    coalescer.hold("t:a");
+    coalescer.hold("t:b");
+  }
+  assert.equal(a.transport.writable, false);
+  await Promise.resolve();
+  assert.deepEqual(log, ["cork a", "flush a writable=true", "uncork a", "cork b", "flush b writable=true", "uncork b"]);
+  log.length = 0;
+  coalescer.hold("t:a");
+  assert.equal(a.transport.writable, false, "a later turn holds it again");
+  await Promise.resolve();
+  assert.deepEqual(log, ["cork a", "flush a writable=true", "uncork a"]);
+});
+
+test("a member mid-write (its transport busy) is left to Engine.IO, which flushes it when the write ends", async () => {
+  const log: string[] = [];
+  const a = fakeConnection("a", log);
+  a.transport.writable = false;
+  const coalescer = new WriteCoalescer(fakeServer({ "t:a": ["a"] }, { a }));
+  coalescer.hold("t:a");
+  await Promise.resolve();
+  assert.deepEqual(log, []);
+  assert.equal(a.transport.writable, false, "not made writable by the coalescer");
+});

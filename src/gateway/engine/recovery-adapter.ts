@@ -1,7 +1,8 @@
-// Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, `nsp.server.opts`, and on
-// Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
+// Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, its `encoder` (socket.io-parser's) and `apply`, `nsp.server.opts`,
+// and on Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
 import { FrontQueue } from "./front-queue.js";
+import { isPlainJson } from "./plain-json.js";
 
 type SessionToPersist = Omit<Session, "missedPackets">;
 
@@ -17,7 +18,17 @@ interface KeptPacket {
 
 /** The namespace fields this adapter reads, beyond the in-memory adapter's own. */
 interface RecoveryNamespace {
+  name: string;
   server: { opts: { connectionStateRecovery?: { maxDisconnectionDuration?: number } } };
+}
+
+/** socket.io-adapter's private `apply`: calls `callback` with each local socket a broadcast's options reach. */
+type ApplyToSockets = (opts: BroadcastOptions, callback: (socket: unknown) => void) => void;
+
+/** The adapter's packet encoder: socket.io-parser's `Encoder`, which the stock `_encode` calls once per broadcast. */
+interface PacketEncoder {
+  encode(packet: unknown): unknown[];
+  replacer?: unknown;
 }
 
 export interface RecoveryLimits {
@@ -77,6 +88,9 @@ export class RecoveryAdapter extends Adapter {
   /** Offsets of the kept packets sent with broadcast options (several rooms, or exceptions). */
   private readonly withOptions = new FrontQueue<number>();
   private readonly sweeper: NodeJS.Timeout;
+  /** Set only during `super.broadcast` of a packet whose kept JSON is its wire text, with that text; see {@link reuseKeptJson}. */
+  private encodingPacket: object | undefined;
+  private encodingText = "";
 
   constructor(
     nsp: unknown,
@@ -87,6 +101,47 @@ export class RecoveryAdapter extends Adapter {
     this.sweeper = setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS);
     // Never what keeps a process alive.
     this.sweeper.unref();
+    this.reuseKeptJson();
+    this.reachOneRoomDirectly();
+  }
+
+  /**
+   * The stock `apply` builds two sets per broadcast: the sockets reached (so none is reached twice through several
+   * rooms) and the ones excepted. A broadcast to one room with no exceptions, every payment's, needs neither: its
+   * members are each reached once by walking the room.
+   */
+  private reachOneRoomDirectly(): void {
+    const adapter = this as unknown as { apply: ApplyToSockets };
+    const stock = adapter.apply.bind(this);
+    const sockets = (this.nsp as { sockets: Map<string, unknown> }).sockets;
+    adapter.apply = (opts, callback) => {
+      if (opts.rooms.size !== 1 || (opts.except !== undefined && opts.except.size > 0)) {
+        stock(opts, callback);
+        return;
+      }
+      for (const room of opts.rooms) {
+        const members = this.rooms.get(room);
+        if (members === undefined) return;
+        for (const id of members) {
+          const socket = sockets.get(id);
+          if (socket !== undefined) callback(socket);
+        }
+      }
+    };
+  }
+
+  /**
+   * A kept packet is already JSON: socket.io-parser's text for it is "2" and that JSON (main namespace, no ack id,
+   * nothing binary, no replacer), so the stock encoder is asked only for the other packets, and each payment is
+   * stringified once instead of twice. The stock `_encode` still builds the WebSocket frame from the text.
+   */
+  private reuseKeptJson(): void {
+    const adapter = this as unknown as { encoder: PacketEncoder };
+    const stock = adapter.encoder;
+    if (stock.replacer !== undefined) return;
+    adapter.encoder = {
+      encode: (packet) => (packet === this.encodingPacket ? [this.encodingText] : stock.encode(packet)),
+    };
   }
 
   override close(): void {
@@ -191,7 +246,8 @@ export class RecoveryAdapter extends Adapter {
       const single = opts.rooms.size === 1 && (opts.except === undefined || opts.except.size === 0);
       const room = single ? opts.rooms.values().next().value : undefined;
       const now = Date.now();
-      this.packets.push({ room, opts: single ? undefined : opts, json: JSON.stringify(packet.data), emittedAt: now });
+      const json = JSON.stringify(packet.data);
+      this.packets.push({ room, opts: single ? undefined : opts, json, emittedAt: now });
       if (room === undefined) this.withOptions.push(offset);
       else {
         const kept = this.byRoom.get(room);
@@ -200,6 +256,17 @@ export class RecoveryAdapter extends Adapter {
         else kept.push(offset);
       }
       this.drop(now - this.windowMs);
+      if ((this.nsp as RecoveryNamespace).name === "/" && isPlainJson(packet.data)) {
+        this.encodingPacket = packet;
+        this.encodingText = `2${json}`;
+        try {
+          super.broadcast(packet, opts);
+        } finally {
+          this.encodingPacket = undefined;
+          this.encodingText = "";
+        }
+        return;
+      }
     }
     super.broadcast(packet, opts);
   }

@@ -15,38 +15,46 @@ interface LocalRooms {
  * a payment per `writev` per socket would dominate fan-out. Why and what it relies on: docs/decisions/socket-io-internals.md.
  */
 export class WriteCoalescer {
+  /** Rooms of several members held this turn, so a burst to a large room walks its members once, not once per payment. */
   private readonly heldRooms = new Set<string>();
-  private held: Array<{ conn: EngineConnection; transport: EngineConnection["transport"] }> = [];
-  private readonly heldConns = new Set<EngineConnection>();
+  /** Held connections, each followed by the transport that was held. */
+  private held: Array<EngineConnection | EngineConnection["transport"]> = [];
+  private releaseQueued = false;
 
   constructor(private readonly io: LocalRooms) {}
 
   /** Holds the room's idle websocket members until the microtasks queued so far have run. */
-  hold(room: string): void {
-    if (this.heldRooms.has(room)) return;
-    const members = this.io.sockets.adapter.rooms.get(room);
+  hold(room: string, members: ReadonlySet<string> | undefined = this.io.sockets.adapter.rooms.get(room)): void {
     if (members === undefined) return;
-    if (this.heldRooms.size === 0) queueMicrotask(() => this.release());
-    this.heldRooms.add(room);
+    // A one-member room (a tracking ID's usual subscriber) needs no record: its held transport is unwritable, so skipped below.
+    if (members.size > 1) {
+      if (this.heldRooms.has(room)) return;
+      this.heldRooms.add(room);
+    }
+    if (!this.releaseQueued) {
+      this.releaseQueued = true;
+      queueMicrotask(() => this.release());
+    }
     for (const id of members) {
       const socket = this.io.sockets.sockets.get(id);
       if (socket === undefined) continue;
       const conn = socket.conn as unknown as EngineConnection;
       const { transport } = conn;
-      // Only an idle websocket: one mid-write already queues in Engine.IO and flushes when the write ends.
-      if (transport.name !== "websocket" || !transport.writable || this.heldConns.has(conn)) continue;
+      // Only an idle websocket: one mid-write already queues in Engine.IO and flushes when the write ends; one held already is unwritable too.
+      if (transport.name !== "websocket" || !transport.writable) continue;
       transport.writable = false;
-      this.heldConns.add(conn);
-      this.held.push({ conn, transport });
+      this.held.push(conn, transport);
     }
   }
 
   private release(): void {
     const held = this.held;
     this.held = [];
-    this.heldConns.clear();
     this.heldRooms.clear();
-    for (const { conn, transport } of held) {
+    this.releaseQueued = false;
+    for (let i = 0; i < held.length; i += 2) {
+      const conn = held[i] as EngineConnection;
+      const transport = held[i + 1] as EngineConnection["transport"];
       // An upgrade or a close in between: that transport is not ours to reopen.
       if (conn.transport !== transport) continue;
       const raw = transport.socket?._socket;
