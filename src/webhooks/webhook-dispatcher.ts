@@ -53,6 +53,8 @@ export class WebhookDispatcher {
   private lastPrune = 0;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** A tick is due at once: further wakes before it runs have nothing to add. */
+  private tickSoon = false;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.now = options.now ?? Date.now;
@@ -72,6 +74,9 @@ export class WebhookDispatcher {
       this.again = true;
       return;
     }
+    // Every stored payment wakes the dispatcher: one timer per turn, not one per payment.
+    if (this.tickSoon) return;
+    this.tickSoon = true;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.tick(), 0);
   }
@@ -83,6 +88,7 @@ export class WebhookDispatcher {
    */
   async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopped = true;
+    this.tickSoon = false;
     clearTimeout(this.timer);
     let timer: NodeJS.Timeout | undefined;
     const grace = Number.isFinite(graceMs) ? new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))) : new Promise<void>(() => undefined);
@@ -91,6 +97,7 @@ export class WebhookDispatcher {
   }
 
   private async tick(): Promise<void> {
+    this.tickSoon = false;
     this.ticking = true;
     this.again = false;
     try {
