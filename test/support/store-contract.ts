@@ -8,7 +8,7 @@ import { paymentInput, policyEventInput } from "./payments.js";
  * The behaviour every store driver must have. Each driver's test file calls
  * this with a factory that opens a fresh, empty store.
  */
-export function storeContract(name: string, open: () => Promise<PaymentStore>): void {
+export function storeContract(name: string, open: (clock?: () => number) => Promise<PaymentStore>): void {
   const payment = paymentInput;
 
   const withStore = (fn: (store: PaymentStore) => Promise<void>) => async () => {
@@ -21,6 +21,29 @@ export function storeContract(name: string, open: () => Promise<PaymentStore>): 
   };
 
   describe(`store contract: ${name}`, () => {
+    test("prune deletes by age and by count per tracking ID; offsets continue after it", async () => {
+      let clock = 1_000;
+      const store = await open(() => clock);
+      try {
+        await store.append([payment("old"), payment("old"), payment("kept")]);
+        clock = 2_000;
+        await store.append(Array.from({ length: 5 }, () => payment("kept")));
+        // Every row of "old" goes; its head must not.
+        assert.equal(await store.prune({ receivedBefore: 1_500 }), 3);
+        assert.equal(await store.latestOffset("old"), 2);
+        assert.equal(await store.prune({ keepPerTrackingId: 2 }), 3);
+        assert.deepEqual(
+          (await store.list({ trackingId: "kept", after: 0, limit: 10 })).map((p) => p.offset),
+          [5, 6],
+        );
+        const [next] = await store.append([payment("old")]);
+        assert.equal(next?.payment.offset, 3);
+        assert.equal(await store.prune({}), 0);
+      } finally {
+        await store.close();
+      }
+    });
+
     test(
       "offsets are gap-free per tracking ID and assigned in input order",
       withStore(async (store) => {
