@@ -7,12 +7,13 @@
  *   npx tsx bench/sqlite-index-cost.ts --payments 100000 --group 50
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import bs58 from "bs58";
 import { Command } from "commander";
+import { sampleProcess } from "./proc-stats.js";
 
 const options = new Command()
   .option("--payments <n>", "payments per variant", "100000")
@@ -44,11 +45,6 @@ function identityHash(signature: string): bigint {
   let hash = 0xcbf29ce484222325n;
   for (let i = 0; i < signature.length; i++) hash = BigInt.asUintN(64, (hash ^ BigInt(signature.charCodeAt(i))) * 0x100000001b3n);
   return BigInt.asIntN(64, hash);
-}
-
-function writeBytes(): number {
-  const line = readFileSync("/proc/self/io", "utf8").split("\n").find((l) => l.startsWith("write_bytes:"));
-  return Number(line?.split(/\s+/)[1] ?? 0);
 }
 
 const signatures = Array.from({ length: total }, () => bs58.encode(randomBytes(64)));
@@ -87,11 +83,11 @@ for (const [label, indexes] of VARIANTS) {
       insert.run(trackingId, offset, signatures[i], 0, "1000000", 1_760_000_000, "executed", 300_000_000, receivedAt, hash);
     }
   });
-  const bytesBefore = writeBytes();
+  const bytesBefore = sampleProcess(process.pid).writeBytes;
   const cpuBefore = process.cpuUsage();
   for (let i = 0; i < total; i += group) commit.immediate(i, Math.min(total, i + group));
   const cpu = process.cpuUsage(cpuBefore);
-  const written = writeBytes() - bytesBefore;
+  const written = sampleProcess(process.pid).writeBytes - bytesBefore;
   db.close();
   rmSync(dir, { recursive: true, force: true });
   console.log(`${label.padEnd(36)} ${((cpu.user + cpu.system) / total).toFixed(1).padStart(6)} µs CPU ${Math.round(written / total).toString().padStart(7)} B written per payment`);

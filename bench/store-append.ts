@@ -9,13 +9,14 @@
  */
 import { Command } from "commander";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import bs58 from "bs58";
 import type { PaymentInput } from "../src/payment.js";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { sampleProcess } from "./proc-stats.js";
 
 const options = new Command()
   .option("--payments <n>", "payments to append", "200000")
@@ -30,11 +31,6 @@ const total = Number(options.payments);
 const ids = Number(options.trackingIds);
 const batch = Number(options.batch);
 const rate = Number(options.rate);
-
-function writeBytes(): number {
-  const line = readFileSync("/proc/self/io", "utf8").split("\n").find((l) => l.startsWith("write_bytes:"));
-  return Number(line?.split(/\s+/)[1] ?? 0);
-}
 
 function payment(i: number): PaymentInput {
   return {
@@ -56,7 +52,7 @@ try {
   // Made before the clock starts: encoding a random signature costs more than storing it.
   const batches: PaymentInput[][] = [];
   for (let i = 0; i < total; i += batch) batches.push(Array.from({ length: Math.min(batch, total - i) }, (_, k) => payment(i + k)));
-  const bytesBefore = writeBytes();
+  const bytesBefore = sampleProcess(process.pid).writeBytes;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const inFlight = new Set<Promise<unknown>>();
@@ -77,7 +73,7 @@ try {
   await Promise.all(inFlight);
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  const written = writeBytes() - bytesBefore;
+  const written = sampleProcess(process.pid).writeBytes - bytesBefore;
   const report = {
     payments: appended,
     trackingIds: ids,

@@ -23,9 +23,10 @@ export interface CommittedRequest {
 
 /** The store's answer to an append, from what the writer returned for it. */
 export function appendOutcomes(payments: readonly PaymentInput[], committed: CommittedRequest): AppendOutcome[] {
-  const duplicates = new Map(committed.duplicates);
+  // Nearly always empty: no map is built per request then.
+  const duplicates = committed.duplicates.length === 0 ? undefined : new Map(committed.duplicates);
   return payments.map((input, index): AppendOutcome => {
-    const stored = duplicates.get(index);
+    const stored = duplicates?.get(index);
     if (stored !== undefined) return { payment: stored, duplicate: true };
     const offset = committed.offsets[index] ?? 0;
     return { payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt: committed.receivedAt }, duplicate: false };
