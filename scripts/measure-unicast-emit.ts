@@ -11,6 +11,9 @@
  * objects included (the garbage collector's work), and prints bytes per
  * payment and the top allocating functions.
  *
+ * RECOVERY_WINDOW_MS and RECOVERY_MAX_PACKETS set its recovery buffer as the
+ * service's settings do (the service's defaults otherwise; a window of 0 turns it off).
+ *
  *   npx tsx scripts/measure-unicast-emit.ts [subscribers=2000] [payments=60000] [batch=100]
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -80,8 +83,8 @@ async function main(): Promise<void> {
     metrics: createMetrics(),
     maxSubscriptionsPerSocket: 100,
     maxHttpBufferSize: 1e6,
-    recoveryWindowMs: 120_000,
-    recoveryMaxPackets: 100_000,
+    recoveryWindowMs: Number(process.env.RECOVERY_WINDOW_MS ?? 120_000),
+    recoveryMaxPackets: Number(process.env.RECOVERY_MAX_PACKETS ?? 250_000),
     corsOrigins: ["*"],
     history,
     maxBufferedBytesPerSocket: 1 << 20,
