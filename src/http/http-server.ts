@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net";
 import cors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
-import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import { ERRORS, ServiceError } from "../errors.js";
@@ -13,6 +12,7 @@ import { packageVersion } from "../package-root.js";
 import { collectRouteDescriptions, openApiRoutes } from "./openapi/openapi-routes.js";
 import type { RefusalLog } from "../limits/refusal-log.js";
 import { registerBoundedJsonParser } from "./json-depth.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { rawErrorAnswer, RAW_SECURITY_HEADERS } from "./raw-error-answer.js";
 import { healthRoutes, type HealthRoutesOptions } from "./routes/health-routes.js";
 import { paymentRoutes, type PaymentRoutesOptions } from "./routes/payment-routes.js";
@@ -99,7 +99,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   });
   // Content policy per answer below: helmet's one global policy cannot fit both the API and the page.
-  await app.register(helmet, { contentSecurityPolicy: false });
+  registerSecurityHeaders(app, { contentSecurityPolicy: false });
   app.addHook("onSend", async (_request, reply, payload) => {
     const isDocument = String(reply.getHeader("content-type") ?? "").startsWith("text/html");
     reply.header("content-security-policy", isDocument ? PAGE_CONTENT_POLICY : API_CONTENT_POLICY);
