@@ -59,6 +59,7 @@ export const METHOD_NOTES = [
   "Delivery steps are open loop: the publisher sends at a fixed rate for the window (unicast: see above; fan-out: per 10 ms tick, ≤ 100 payments per request). delivered/s = all deliveries / max(window, last delivery − window start), so a backlog that drains after the window lowers it; what arrived inside the window alone is kept in the JSON as inWindowPerSec. Latency covers every delivery, drain included. A step is saturated when delivered/s < 90% of offered, p99 > 500 ms, anything is missing after a bounded drain, or publishing fails; stepping stops at the first saturated step.",
   "Memory: fresh server, settle, two forced full GCs over the inspector (HeapProfiler.collectGarbage), read RSS (/proc/<pid>/status) and heapUsed; connect and subscribe N clients; settle, GC, read again; per-connection = delta / N. The RSS delta without the forced GC is kept in the JSON as rssPerConnNoGcKb.",
   "CPU: server from /proc/<pid>/stat (all threads, % of one core) over the publish window; generator from process.cpuUsage in every worker and in the orchestrator (publisher); machine busy % from /proc/stat over all cores (kernel loopback work included), which shows when server and generator compete for the same 2 cores.",
+  "Disk per step: from /proc/diskstats for the block device under the server's data directory, over the publish window: busy % = share of the window with I/O in flight (io_ticks), write wait = average ms per completed write request. Both cover every process and, on a virtual machine, what its neighbours make the device wait; when they are high, a group commit's fdatasync waited on the disk and the step's latency says more about the disk than about the server.",
   "Each scenario runs against a freshly started server with an empty database.",
 ];
 
@@ -212,12 +213,12 @@ export function summaryTable(report: BenchReport): string {
 
 function stepTable(steps: readonly RateStep[]): string {
   const lines = [
-    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | deliveries / server CPU-s | bytes written / payment | machine busy % | server RSS MB | worker CPU % | publisher CPU % | note |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | deliveries / server CPU-s | bytes written / payment | machine busy % | disk busy % (write wait ms) | server RSS MB | worker CPU % | publisher CPU % | note |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
   ];
   for (const s of steps) {
     lines.push(
-      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.deliveriesPerServerCpuSec)} | ${fmt(s.writeBytesPerPayment)} | ${fmt(s.machineBusyPercent)} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
+      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.deliveriesPerServerCpuSec)} | ${fmt(s.writeBytesPerPayment)} | ${fmt(s.machineBusyPercent)} | ${s.diskBusyPercent === undefined ? "—" : `${fmt(s.diskBusyPercent)} (${fmt(s.diskWriteAwaitMs, 2)})`} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
     );
   }
   return lines.join("\n");

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cleanup } from "./cleanup.js";
+import { diskDeviceOf } from "./disk-stats.js";
 import { pinnedCommand } from "./cpu-pinning.js";
 import { sampleProcessTree, type ProcSample } from "./proc-stats.js";
 
@@ -114,6 +115,11 @@ export class ServerProcess {
     this.child = this.spawnChild();
     await this.waitHealthy();
     return { killedNs, healthyNs: process.hrtime.bigint() };
+  }
+
+  /** The block device under the data directory, for per-step disk figures; undefined where /proc/diskstats has none. */
+  get diskDevice(): string | undefined {
+    return diskDeviceOf(this.dataDir);
   }
 
   get pid(): number {

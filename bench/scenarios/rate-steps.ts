@@ -4,6 +4,7 @@
  * drain (latency of every delivery), then step up until the server no longer
  * keeps up.
  */
+import { diskActivity, sampleDisk } from "../disk-stats.js";
 import { cpuPercent, machineBusyPercent, sampleMachine } from "../proc-stats.js";
 import type { Publisher } from "../publisher.js";
 import { round, sleep, type ScenarioContext } from "../scenario-context.js";
@@ -39,6 +40,10 @@ export interface RateStep {
   serverRssKb: number;
   /** All cores together, 0..100: near 100 means server and generator were fighting for CPU. */
   machineBusyPercent: number;
+  /** Share of the window the data directory's disk had I/O in flight (all processes, this machine's neighbours' load included). */
+  diskBusyPercent?: number;
+  /** Average ms a write request to that disk took in the window: when it is high, group commits waited on the disk. */
+  diskWriteAwaitMs?: number;
   workerCpuPercent: number[];
   publisherCpuPercent: number;
   publishFailures: number;
@@ -93,6 +98,9 @@ export async function runRateSteps(
     const serverFrom = server.sample();
     const machineFrom = sampleMachine();
     let machineTo = machineFrom;
+    const disk = server.diskDevice;
+    const diskFrom = disk === undefined ? undefined : sampleDisk(disk);
+    let diskTo = diskFrom;
     const windowStartNs = process.hrtime.bigint();
     let windowStats: Promise<PoolStats> | undefined;
     let serverTo = serverFrom;
@@ -107,6 +115,7 @@ export async function runRateSteps(
         acknowledgedInWindow = acknowledged;
         serverTo = server.sample();
         machineTo = sampleMachine();
+        diskTo = disk === undefined ? undefined : sampleDisk(disk);
         windowStats = ctx.pool.stats();
       },
     });
@@ -131,6 +140,7 @@ export async function runRateSteps(
     const serverCpuSec = (serverTo.cpuMs - serverFrom.cpuMs) / 1000;
     const writeBytesInWindow = serverTo.writeBytes - serverFrom.writeBytes;
     const latency = final.histogram.summary();
+    const diskInWindow = diskFrom !== undefined && diskTo !== undefined ? diskActivity(diskFrom, diskTo) : undefined;
     const offered = rate * options.subscribersPerId;
     const deliverySpanSec = Number(final.lastReceiveNs - windowStartNs) / 1e9;
     const deliveredPerSec = final.received > 0 && deliverySpanSec > 0 ? final.received / Math.max(windowSec, deliverySpanSec) : 0;
@@ -156,6 +166,9 @@ export async function runRateSteps(
         : {}),
       serverRssKb: server.sample().rssKb,
       machineBusyPercent: round(machineBusyPercent(machineFrom, machineTo)),
+      ...(diskInWindow === undefined
+        ? {}
+        : { diskBusyPercent: round(diskInWindow.busyPercent), diskWriteAwaitMs: round(diskInWindow.writeAwaitMs, 2) }),
       workerCpuPercent: atWindowEnd.workerCpuPercent.map((c) => round(c)),
       publisherCpuPercent: round(published.cpuPercent),
       publishFailures: published.failedRequests,
@@ -176,6 +189,7 @@ export async function runRateSteps(
       `  ${options.label} ${rate} payments/s → ${step.deliveredPerSec}/s delivered (offered ${offered}/s), ` +
         `p50 ${step.p50Ms} p99 ${step.p99Ms} p999 ${step.p999Ms} ms, server CPU ${step.serverCpuPercent}% ` +
         `(${step.deliveriesPerServerCpuSec ?? "?"} deliveries/CPU-s, ${step.writeBytesPerPayment ?? "?"} B written/payment), machine ${step.machineBusyPercent}%, ` +
+        (step.diskBusyPercent === undefined ? "" : `disk busy ${step.diskBusyPercent}% (writes wait ${step.diskWriteAwaitMs} ms), `) +
         `workers ${step.workerCpuPercent.join("/")}%, publisher ${step.publisherCpuPercent}%` +
         (step.saturated ? ` [saturated: ${step.saturationReason}]` : ""),
     );
