@@ -123,6 +123,9 @@ export const PAYMENT_HEAD_SQL = `SELECT max(
     coalesce((SELECT max(log_offset) FROM payments WHERE tracking_id = ?), 0),
     coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ?), 0)) AS last_offset`;
 
+/** How long opening a file waits for another process's switch to WAL or migration. */
+const OPENING_BUSY_TIMEOUT_MS = 30_000;
+
 /** Most of the file mapped into memory per connection; a larger file is read beyond it as usual. */
 const MMAP_BYTES = 256 * 1024 * 1024;
 
@@ -137,17 +140,20 @@ export interface SqliteConnectionOptions {
 
 export function openSqliteConnection(options: SqliteConnectionOptions): Database.Database {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path);
+  // Processes starting together (worker processes) take turns to switch a
+  // fresh file to WAL and migrate it; on a loaded machine a turn can outlast
+  // the busy timeout meant for appends, and a start that waits beats one that fails.
+  const db = new Database(options.path, { timeout: Math.max(options.busyTimeoutMs, OPENING_BUSY_TIMEOUT_MS) });
   db.pragma("journal_mode = WAL");
   // FULL syncs the WAL on every commit: a payment acknowledged to its source
   // survives a power cut, not only a process crash.
   db.pragma("synchronous = FULL");
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   // Index pages read through a mapping instead of a read() copy each: the
   // writer spends 12 – 17 % less CPU per payment once the indexes outgrow
   // the page cache (300,000 payments; docs/decisions/payment-log.md).
   db.pragma(`mmap_size = ${MMAP_BYTES}`);
   if (options.migrate) migrate(db);
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   return db;
 }
 
