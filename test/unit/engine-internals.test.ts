@@ -182,6 +182,25 @@ test("recovery-adapter.ts: the adapter's session hooks, the namespace's recovery
   relies("recovery-adapter.ts", "Socket.IO sending a socket.emit as a broadcast to the socket's own room when recovery is on", own !== undefined, seen.broadcasts);
 });
 
+test("compact-listeners.ts: the socket, its connection, transport and ws socket keep their listeners in `{ __proto__: null }` tables", async () => {
+  const { socket } = await connectClient();
+  const conn = socket.conn as unknown as { transport: { socket?: unknown } };
+  const parts: Array<[string, unknown]> = [
+    ["the Socket.IO socket", socket],
+    ["the Engine.IO connection", conn],
+    ["the transport", conn.transport],
+    ["the ws socket", conn.transport.socket],
+  ];
+  for (const [part, emitter] of parts) {
+    const table = (emitter as { _events?: unknown } | undefined)?._events;
+    relies("compact-listeners.ts", `EventEmitter's \`_events\` table on ${part}`, typeof table === "object" && table !== null, table);
+    relies("compact-listeners.ts", `a prototype-less \`_events\` on ${part}`, Object.getPrototypeOf(table) === null);
+  }
+  const table = (socket as unknown as { _events: Record<string, unknown> })._events;
+  socket.on("probe", () => undefined);
+  relies("compact-listeners.ts", "EventEmitter adding a listener as a property of `_events`", typeof table.probe === "function", table.probe);
+});
+
 test("vacated-rooms.ts: the adapter emits `delete-room` when a room's last member leaves", async () => {
   const { socket } = await connectClient();
   void socket.join("t:vacated");
