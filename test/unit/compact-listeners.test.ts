@@ -36,6 +36,12 @@ test("a compacted table is in fast mode and its emitter calls the same listeners
   assert.equal(emitter.emit("data", "x"), true);
   assert.equal(emitter.emit("ready", "y"), true);
   assert.deepEqual(calls, ["data:x", "data again:x", "ready:y"]);
+  // The copied array of an event's listeners still grows and shrinks in place.
+  emitter.prependListener("data", (value: string) => calls.push(`data first:${value}`));
+  emitter.off("data", second);
+  emitter.emit("data", "z");
+  assert.deepEqual(calls.slice(3), ["data first:z", "data:z"]);
+  assert.equal(emitter.listenerCount("data"), 2);
 });
 
 test("after compacting, listeners are added, fire once and are removed as before", () => {

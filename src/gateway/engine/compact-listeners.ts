@@ -28,7 +28,12 @@ export function compactListeners(emitter: EventEmitter): void {
   if (table === undefined || Object.getPrototypeOf(table) !== null) return;
   const compact = Object.create(NO_LISTENERS) as Record<string, unknown>;
   // Symbols name events too (events.errorMonitor); in insertion order, so that equal tables share a hidden class.
-  for (const name of Reflect.ownKeys(table) as string[]) compact[name] = table[name];
+  // An event's listeners, when more than one, are an array grown by `push` with room for 16 more (152 bytes or more);
+  // EventEmitter copies it before each emit, so an exact-size copy serves as well.
+  for (const name of Reflect.ownKeys(table) as string[]) {
+    const listeners = table[name];
+    compact[name] = Array.isArray(listeners) ? listeners.slice() : listeners;
+  }
   holder._events = compact;
 }
 
