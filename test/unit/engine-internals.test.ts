@@ -201,6 +201,24 @@ test("compact-listeners.ts: the socket, its connection, transport and ws socket 
   relies("compact-listeners.ts", "EventEmitter adding a listener as a property of `_events`", typeof table.probe === "function", table.probe);
 });
 
+test("socket-middleware.ts: `use` appends to the socket's `fns` array, which each event's middleware run reads", async () => {
+  const { client, socket } = await connectClient();
+  const fns = (socket as unknown as { fns?: unknown }).fns;
+  relies("socket-middleware.ts", "the socket's middleware array `fns`", Array.isArray(fns), fns);
+  const ran: string[] = [];
+  socket.use((packet, next) => {
+    ran.push(String(packet[0]));
+    next();
+  });
+  const after = (socket as unknown as { fns?: unknown[] }).fns;
+  relies("socket-middleware.ts", "`use` appending to `fns`", Array.isArray(after) && after.length === 1, after);
+  (socket as unknown as { fns: unknown[] }).fns = [...(after ?? [])];
+  const received = new Promise<void>((resolve) => socket.once("probe", () => resolve()));
+  client.emit("probe");
+  await received;
+  relies("socket-middleware.ts", "a replaced `fns` array running for the next event", ran.includes("probe"), ran);
+});
+
 test("vacated-rooms.ts: the adapter emits `delete-room` when a room's last member leaves", async () => {
   const { socket } = await connectClient();
   void socket.join("t:vacated");
