@@ -127,8 +127,13 @@ for (const transports of [["websocket"], ["polling", "websocket"]]) {
     const pushed = new Promise((resolve) => client.once("ack", resolve));
     socket.emit("ack", { message: "pushed" });
     assert.deepEqual(await pushed, { message: "pushed" });
+    const transport = socket.conn.transport as unknown as EventEmitter;
     const closed = new Promise((resolve) => socket.once("disconnect", resolve));
+    const connClosed = new Promise((resolve) => socket.conn.once("close", resolve));
     client.disconnect();
     assert.equal(await closed, "client namespace disconnect");
+    await connClosed;
+    // Engine.IO's cleanup list, cut to size, still took the connection's listeners off the transport.
+    assert.equal(transport.listenerCount("packet"), 0);
   });
 }

@@ -199,6 +199,11 @@ test("compact-listeners.ts: the socket, its connection, transport and ws socket 
   const table = (socket as unknown as { _events: Record<string, unknown> })._events;
   socket.on("probe", () => undefined);
   relies("compact-listeners.ts", "EventEmitter adding a listener as a property of `_events`", typeof table.probe === "function", table.probe);
+  const cleanupFn = (conn as { cleanupFn?: unknown }).cleanupFn;
+  relies("compact-listeners.ts", "Engine.IO's `cleanupFn`, one function for the WebSocket transport", Array.isArray(cleanupFn) && cleanupFn.length === 1 && typeof cleanupFn[0] === "function", cleanupFn);
+  const callbacks = (socket.client as unknown as { decoder?: { _callbacks?: Record<string, unknown> } }).decoder?._callbacks;
+  const decoded = callbacks?.$decoded;
+  relies("compact-listeners.ts", "the decoder's `_callbacks.$decoded`, an array of one listener", Array.isArray(decoded) && decoded.length === 1 && typeof decoded[0] === "function", decoded);
 });
 
 test("socket-middleware.ts: `use` appends to the socket's `fns` array, which each event's middleware run reads", async () => {

@@ -1,5 +1,5 @@
-// Relies on Node's EventEmitter keeping its listeners in `_events`, an object it only reads and writes by key;
-// test/unit/engine-internals.test.ts checks it.
+// Relies on Node's EventEmitter keeping its listeners in `_events`, an object it only reads and writes by key, on the
+// Socket.IO decoder's `_callbacks` (component-emitter) and Engine.IO's `cleanupFn`; test/unit/engine-internals.test.ts checks them.
 import type { EventEmitter } from "node:events";
 
 /**
@@ -32,7 +32,7 @@ export function compactListeners(emitter: EventEmitter): void {
   // EventEmitter copies it before each emit, so an exact-size copy serves as well.
   for (const name of Reflect.ownKeys(table) as string[]) {
     const listeners = table[name];
-    compact[name] = Array.isArray(listeners) ? listeners.slice() : listeners;
+    compact[name] = exactSize(listeners);
   }
   holder._events = compact;
 }
@@ -44,18 +44,30 @@ interface Transport extends EventEmitter {
 
 interface EngineParts extends EventEmitter {
   transport: Transport;
+  /** What undoes the transport's listeners; Engine.IO pushes one entry per transport onto an empty array. */
+  cleanupFn?: unknown[];
+}
+
+interface SocketParts {
+  conn: EngineParts;
+  /** Socket.IO's decoder is a component-emitter: its listeners are arrays in `_callbacks`, one per event. */
+  client?: { decoder?: { _callbacks?: Record<string, unknown> } };
 }
 
 /**
  * Compacts the listener tables a connected Socket.IO socket keeps for its
  * life: the socket's, its Engine.IO connection's, the transport's and the
- * `ws` socket's (about 800 bytes per WebSocket connection in all). A
- * connection that starts with long-polling has its WebSocket's compacted
+ * `ws` socket's (about 800 bytes per WebSocket connection in all), and the
+ * lists Socket.IO's decoder and Engine.IO grow by `push` once per connection.
+ * A connection that starts with long-polling has its WebSocket's compacted
  * when it upgrades.
  */
 export function compactConnectionListeners(socket: EventEmitter): void {
   compactListeners(socket);
-  const conn = (socket as unknown as { conn: EngineParts }).conn;
+  const { conn, client } = socket as unknown as SocketParts;
+  const callbacks = client?.decoder?._callbacks;
+  // component-emitter copies the array before each emit, as EventEmitter does.
+  if (callbacks !== undefined) for (const [name, listeners] of Object.entries(callbacks)) callbacks[name] = exactSize(listeners);
   if (conn.transport.name === "websocket") compactEngineParts.call(conn);
   else conn.once("upgrade", compactEngineParts);
 }
@@ -64,6 +76,13 @@ export function compactConnectionListeners(socket: EventEmitter): void {
 function compactEngineParts(this: EngineParts): void {
   compactListeners(this);
   compactListeners(this.transport);
+  // Engine.IO runs and empties it on the next upgrade or close, whatever its length.
+  if (Array.isArray(this.cleanupFn)) this.cleanupFn = this.cleanupFn.slice();
   const ws = this.transport.socket;
   if (ws !== undefined && ws !== null) compactListeners(ws);
+}
+
+/** An array copied to its length (an array grown by `push` has room for 16 more); anything else as it is. */
+function exactSize(value: unknown): unknown {
+  return Array.isArray(value) ? value.slice() : value;
 }
