@@ -231,7 +231,7 @@ async function main(): Promise<void> {
       : { name, command: ["node", "--import", "tsx", join(REPO_ROOT, "bench/baseline-server.ts")], cwd: REPO_ROOT, workers: 1 };
   const cleanup = new Cleanup();
   cleanup.installProcessHandlers();
-  const server = await ServerProcess.start(target, "heap-key", cleanup);
+  const server = await ServerProcess.start(target, "heap-per-connection-key", cleanup);
   try {
     // The first snapshot also runs lazily loaded code paths' compilation; a throwaway client warms them.
     const warm = await connectClients(server, 20, 5);

@@ -4,6 +4,7 @@ import { refilled } from "../limits/token-bucket.js";
 import type { Metrics } from "../metrics.js";
 import type { SubscriptionResponse } from "../protocol/wire.js";
 import { errorEnvelope } from "../protocol/envelopes.js";
+import { useMiddleware } from "./engine/socket-middleware.js";
 
 export interface EventRate {
   /** Sustained events per second. */
@@ -59,7 +60,7 @@ export class EventRateLimit {
 
   attach(socket: Socket): void {
     const budget = new SocketBudget(this.rate.burst, this.rate.strikes, performance.now());
-    socket.use((packet, next) => this.admit(socket, budget, packet, next));
+    useMiddleware(socket, (packet, next) => this.admit(socket, budget, packet, next));
   }
 
   private admit(socket: Socket, budget: SocketBudget, packet: unknown[], next: () => void): void {

@@ -11,6 +11,7 @@ import { paymentEnvelope, policyEnvelope } from "../protocol/envelopes.js";
 import type { ServerToClientEvents } from "../protocol/wire.js";
 import { addressOfData, ConnectionAdmission } from "./connection-admission.js";
 import type { EngineConnection } from "./engine/engine-connection.js";
+import { compactConnectionListeners } from "./engine/compact-listeners.js";
 import { mergeHandshakeWrites } from "./engine/handshake-writes.js";
 import { releaseOpeningRequest } from "./engine/opening-request.js";
 import { RecoveryAdapter, recoveryAdapter } from "./engine/recovery-adapter.js";
@@ -335,5 +336,7 @@ export class PaymentGateway {
     releaseOpeningRequest(socket);
     this.eventRateLimit?.attach(socket);
     this.subscriptions.attach(socket);
+    // Last, so that the tables hold every listener a connection keeps.
+    compactConnectionListeners(socket);
   }
 }

@@ -182,6 +182,48 @@ test("recovery-adapter.ts: the adapter's session hooks, the namespace's recovery
   relies("recovery-adapter.ts", "Socket.IO sending a socket.emit as a broadcast to the socket's own room when recovery is on", own !== undefined, seen.broadcasts);
 });
 
+test("compact-listeners.ts: the socket, its connection, transport and ws socket keep their listeners in `{ __proto__: null }` tables", async () => {
+  const { socket } = await connectClient();
+  const conn = socket.conn as unknown as { transport: { socket?: unknown } };
+  const parts: Array<[string, unknown]> = [
+    ["the Socket.IO socket", socket],
+    ["the Engine.IO connection", conn],
+    ["the transport", conn.transport],
+    ["the ws socket", conn.transport.socket],
+  ];
+  for (const [part, emitter] of parts) {
+    const table = (emitter as { _events?: unknown } | undefined)?._events;
+    relies("compact-listeners.ts", `EventEmitter's \`_events\` table on ${part}`, typeof table === "object" && table !== null, table);
+    relies("compact-listeners.ts", `a prototype-less \`_events\` on ${part}`, Object.getPrototypeOf(table) === null);
+  }
+  const table = (socket as unknown as { _events: Record<string, unknown> })._events;
+  socket.on("probe", () => undefined);
+  relies("compact-listeners.ts", "EventEmitter adding a listener as a property of `_events`", typeof table.probe === "function", table.probe);
+  const cleanupFn = (conn as { cleanupFn?: unknown }).cleanupFn;
+  relies("compact-listeners.ts", "Engine.IO's `cleanupFn`, one function for the WebSocket transport", Array.isArray(cleanupFn) && cleanupFn.length === 1 && typeof cleanupFn[0] === "function", cleanupFn);
+  const callbacks = (socket.client as unknown as { decoder?: { _callbacks?: Record<string, unknown> } }).decoder?._callbacks;
+  const decoded = callbacks?.$decoded;
+  relies("compact-listeners.ts", "the decoder's `_callbacks.$decoded`, an array of one listener", Array.isArray(decoded) && decoded.length === 1 && typeof decoded[0] === "function", decoded);
+});
+
+test("socket-middleware.ts: `use` appends to the socket's `fns` array, which each event's middleware run reads", async () => {
+  const { client, socket } = await connectClient();
+  const fns = (socket as unknown as { fns?: unknown }).fns;
+  relies("socket-middleware.ts", "the socket's middleware array `fns`", Array.isArray(fns), fns);
+  const ran: string[] = [];
+  socket.use((packet, next) => {
+    ran.push(String(packet[0]));
+    next();
+  });
+  const after = (socket as unknown as { fns?: unknown[] }).fns;
+  relies("socket-middleware.ts", "`use` appending to `fns`", Array.isArray(after) && after.length === 1, after);
+  (socket as unknown as { fns: unknown[] }).fns = [...(after ?? [])];
+  const received = new Promise<void>((resolve) => socket.once("probe", () => resolve()));
+  client.emit("probe");
+  await received;
+  relies("socket-middleware.ts", "a replaced `fns` array running for the next event", ran.includes("probe"), ran);
+});
+
 test("vacated-rooms.ts: the adapter emits `delete-room` when a room's last member leaves", async () => {
   const { socket } = await connectClient();
   void socket.join("t:vacated");
