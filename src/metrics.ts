@@ -19,6 +19,7 @@ export interface Metrics {
   readonly recoverySessions: Gauge;
   readonly clusterShed: Counter;
   readonly publishToEmitSeconds: Histogram;
+  readonly storeCommitSeconds: Histogram;
   readonly errors: Counter<"code">;
   /** Refusals by the abuse limits, by limit: what a flood or a scan looks like from the inside. */
   readonly limited: Counter<"limit">;
@@ -92,6 +93,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     publishToEmitSeconds: new Histogram({
       name: "tributary_publish_to_emit_seconds",
       help: "Time from a payment reaching the service to its emit, store commit included",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    storeCommitSeconds: new Histogram({
+      name: "tributary_store_commit_seconds",
+      help: "Time an append waited until the store answered: its group commit with the fsync (SQLite) or its transaction (PostgreSQL); one per publish request or source batch",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),

@@ -100,7 +100,10 @@ export class PaymentIngest {
     const { store, onStored, metrics, logger } = this.options;
     let outcomes;
     try {
+      // Beside publish-to-emit, so that a slow disk can be told from a busy event loop.
+      const commitStarted = performance.now();
       outcomes = await store.append(payments);
+      metrics.storeCommitSeconds.observe((performance.now() - commitStarted) / 1000);
     } catch (error) {
       if (error instanceof IdentityConflictError) {
         metrics.countError("IDENTITY_CONFLICT");

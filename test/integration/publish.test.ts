@@ -302,6 +302,9 @@ describe("operations", () => {
     assert.ok(value('tributary_payments_duplicate_total\\{source="http"\\}') >= 1);
     assert.ok(value("tributary_deliveries_total") >= 1);
     assert.ok(value("tributary_publish_to_emit_seconds_count") >= 1);
+    // Each of the two accepted publishes waited for a commit; the refused one never reached the store.
+    assert.ok(value("tributary_store_commit_seconds_count") >= 2);
+    assert.ok(value("tributary_store_commit_seconds_sum") > 0);
     assert.ok(value('tributary_errors_total\\{code="INVALID_TRACKING_ID"\\}') >= 1);
   });
 
