@@ -73,7 +73,7 @@ for (const [variant, [label, indexes]] of VARIANTS.entries()) {
     payment_policy TEXT, gateway TEXT, payer TEXT, recipient TEXT, token_mint TEXT, record_id INTEGER, slot INTEGER,
     received_at INTEGER NOT NULL, identity_hash INTEGER)`);
   for (const index of indexes) db.exec(INDEXES[index]);
-  db.exec("CREATE TABLE tail AS SELECT * FROM payments WHERE 0");
+  if (deferred) db.exec("CREATE TABLE tail AS SELECT * FROM payments WHERE 0");
   const insert = db.prepare(
     `INSERT INTO ${deferred ? "tail" : "payments"} (tracking_id, log_offset, signature, event_index, amount, timestamp, status, payment_policy, gateway,
        payer, recipient, token_mint, record_id, slot, received_at, identity_hash) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, NULL, NULL, ?, ?, ?)`,

@@ -57,8 +57,7 @@ export class SlowConsumerGuard {
     const members = io.sockets.adapter.rooms.get(room);
     if (members === undefined) return;
     // Replaying sockets hold a page in their buffer by design; their replay paces them.
-    const { replays } = this.options;
-    const replaying = replays.size === 0 ? undefined : replays.replaying(trackingIdOf(room));
+    const replaying = this.options.replays.replaying(trackingIdOf(room));
     for (const id of members) {
       if (replaying?.has(id)) continue;
       const socket = io.sockets.sockets.get(id);

@@ -12,7 +12,7 @@ export interface AppendOutcome {
 export interface RetentionPolicy {
   /** Delete payments the store received before this time (ms since the epoch). */
   receivedBefore?: number | undefined;
-  /** Keep at most this many of the newest payments per tracking ID. */
+  /** Keep at most this many (at least 1) of the newest payments per tracking ID. */
   keepPerTrackingId?: number | undefined;
 }
 

@@ -167,16 +167,10 @@ export class SqliteWriter {
         .prepare("SELECT tracking_id, max(log_offset) AS last_offset FROM payments GROUP BY tracking_id HAVING max(log_offset) > ?")
         .all(keep) as Array<{ tracking_id: string; last_offset: number }>;
       const statement = this.db.prepare("DELETE FROM payments WHERE tracking_id = ? AND log_offset <= ?");
-      const keepHead = this.db.prepare(
-        `INSERT INTO tracking_heads (tracking_id, last_offset) VALUES (?, ?)
-         ON CONFLICT (tracking_id) DO UPDATE SET last_offset = max(last_offset, excluded.last_offset)`,
-      );
+      // The newest `keep` rows stay, the head among them: no head row to write down here.
       // One transaction: one sync for all tracking IDs instead of one each.
       this.db.transaction(() => {
-        for (const head of heads) {
-          keepHead.run(head.tracking_id, head.last_offset);
-          deleted += statement.run(head.tracking_id, head.last_offset - keep).changes;
-        }
+        for (const head of heads) deleted += statement.run(head.tracking_id, head.last_offset - keep).changes;
       })();
     }
     return deleted;
