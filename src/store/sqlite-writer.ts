@@ -33,6 +33,13 @@ export function appendOutcomes(payments: readonly PaymentInput[], committed: Com
   });
 }
 
+/** A request of the group failed; the whole group is rolled back to be run again request by request. */
+class RequestFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super("an append request of the group failed", { cause });
+  }
+}
+
 /**
  * Everything that writes to a SQLite store, on one connection. It is
  * synchronous, like better-sqlite3: the store runs it on a thread of its own
@@ -66,9 +73,7 @@ export class SqliteWriter {
       `INSERT INTO checkpoints (source, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
-    // Called inside the group's transaction, this runs as a SAVEPOINT: a
-    // request that fails rolls back alone and the rest of the group commits.
-    const appendRequest = db.transaction((payments: readonly PaymentInput[], receivedAt: number): CommittedRequest => {
+    const appendRequest = (payments: readonly PaymentInput[], receivedAt: number): CommittedRequest => {
       const committed: CommittedRequest = { receivedAt, offsets: [], duplicates: [] };
       for (const [index, payment] of payments.entries()) {
         const stored = this.appendOne(payment, receivedAt);
@@ -79,13 +84,31 @@ export class SqliteWriter {
         }
       }
       return committed;
-    });
-    const commitGroup = db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
+    };
+    // The common group: every request succeeds, so none needs a savepoint of
+    // its own. A savepoint copies each page it is first to change into a
+    // sub-journal (a temporary file past 64 KiB), which was more bytes and
+    // write calls than the WAL itself (docs/decisions/payment-log.md).
+    const commitAll = db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
       // One arrival time per group: its payments become durable together.
       const receivedAt = this.now();
       return group.map((payments): RequestResult => {
         try {
           return appendRequest(payments, receivedAt);
+        } catch (error) {
+          throw new RequestFailure(error);
+        }
+      });
+    });
+    // A request failed (a conflicting re-publish, a constraint): the group is
+    // rolled back and run again with each request in a SAVEPOINT, so that the
+    // failing one rolls back alone and the rest of the group commits.
+    const appendRequestAlone = db.transaction(appendRequest);
+    const commitEach = db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
+      const receivedAt = this.now();
+      return group.map((payments): RequestResult => {
+        try {
+          return appendRequestAlone(payments, receivedAt);
         } catch (error) {
           return { error };
         }
@@ -93,7 +116,14 @@ export class SqliteWriter {
     });
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both read the same head and hand out one offset twice.
-    this.commit = (group) => commitGroup.immediate(group);
+    this.commit = (group) => {
+      try {
+        return commitAll.immediate(group);
+      } catch (error) {
+        if (error instanceof RequestFailure) return commitEach.immediate(group);
+        throw error;
+      }
+    };
   }
 
   /** Stores a payment and returns its new offset, or returns the payment already stored with its identity. */

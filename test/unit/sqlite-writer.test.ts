@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { inspect } from "node:util";
+import { IdentityConflictError } from "../../src/store/payment-store.js";
+import { openSqliteConnection } from "../../src/store/sqlite-database.js";
+import { SqliteWriter, type CommittedRequest, type RequestResult } from "../../src/store/sqlite-writer.js";
+import { paymentInput } from "../support/payments.js";
+
+function openWriter(): { writer: SqliteWriter; clockReads: () => number } {
+  const db = openSqliteConnection({ path: ":memory:", busyTimeoutMs: 100, migrate: true });
+  let reads = 0;
+  const writer = new SqliteWriter(db, () => 1_000 + ++reads);
+  return { writer, clockReads: () => reads };
+}
+
+function committed(result: RequestResult | undefined): CommittedRequest {
+  assert.ok(result !== undefined && !("error" in result), `expected a committed request, got ${inspect(result)}`);
+  return result;
+}
+
+test("sqlite writer: a group whose requests all succeed is committed in one pass", () => {
+  const { writer, clockReads } = openWriter();
+  const results = writer.commit([[paymentInput("t")], [paymentInput("t"), paymentInput("u")], [paymentInput("t")]]);
+  assert.deepEqual(results.map((result) => committed(result).offsets), [[1], [2, 1], [3]]);
+  // The clock is read once per pass over the group: a second read would mean the group ran again.
+  assert.equal(clockReads(), 1);
+});
+
+test("sqlite writer: a failing request rolls back alone and the rest of its group commits", () => {
+  const { writer, clockReads } = openWriter();
+  const first = paymentInput("t");
+  writer.commit([[first]]);
+  const results = writer.commit([
+    [paymentInput("t")],
+    // A new payment, then a conflicting re-publish: neither may be stored.
+    [paymentInput("t"), { ...first, amount: first.amount + 1n }],
+    [paymentInput("t"), first],
+  ]);
+  assert.deepEqual(committed(results[0]).offsets, [2]);
+  const failed = results[1];
+  assert.ok(failed !== undefined && "error" in failed && failed.error instanceof IdentityConflictError);
+  const last = committed(results[2]);
+  assert.deepEqual(last.offsets, [3, 1]);
+  assert.equal(last.duplicates[0]?.[0], 1);
+  assert.equal(committed(results[0]).receivedAt, last.receivedAt);
+  // The first pass stopped at the conflict and was rolled back; the second ran each request in a savepoint.
+  assert.equal(clockReads(), 3);
+  const next = writer.commit([[paymentInput("t")]]);
+  assert.deepEqual(committed(next[0]).offsets, [4]);
+});
