@@ -78,7 +78,10 @@ export function paymentRoutes(app: FastifyInstance, options: PaymentRoutesOption
     const startedAt = performance.now();
     const { payments, batch } = parsePublishBody(request.body);
     const outcomes = await options.ingest.ingest(payments, "http", startedAt);
-    request.log.debug({ count: outcomes.length, stored: outcomes.filter((o) => !o.duplicate).length }, "published");
+    // The count is only worth its pass over the outcomes when debug is on.
+    if (request.log.level === "debug" || request.log.level === "trace") {
+      request.log.debug({ count: outcomes.length, stored: outcomes.filter((o) => !o.duplicate).length }, "published");
+    }
     // A single payment gets its outcome at the top level as well, so a
     // one-off publisher can read `duplicate` without unwrapping a list.
     return batch || outcomes[0] === undefined ? { payments: outcomes } : { ...outcomes[0], payments: outcomes };
