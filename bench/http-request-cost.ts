@@ -11,13 +11,10 @@
  */
 import { request as httpRequest, Agent } from "node:http";
 import { parseArgs } from "node:util";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "./bench-options.js";
 import { Cleanup } from "./cleanup.js";
 import { pinProcess } from "./cpu-pinning.js";
 import { ServerProcess, type TargetSpec } from "./server-process.js";
-
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const { values } = parseArgs({
   options: {

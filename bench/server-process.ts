@@ -63,6 +63,8 @@ export class ServerProcess {
   private exited = false;
   private child: ChildProcess;
   private readonly unregister: () => void;
+  /** The block device under the data directory, for per-step disk figures; undefined where /proc/diskstats has none. */
+  readonly diskDevice: string | undefined;
 
   private constructor(
     readonly spec: TargetSpec,
@@ -72,6 +74,7 @@ export class ServerProcess {
     private readonly dataDir: string,
     cleanup: Cleanup,
   ) {
+    this.diskDevice = diskDeviceOf(dataDir);
     this.child = this.spawnChild();
     this.unregister = cleanup.add(() => {
       if (!this.exited) this.child.kill("SIGKILL");
@@ -115,11 +118,6 @@ export class ServerProcess {
     this.child = this.spawnChild();
     await this.waitHealthy();
     return { killedNs, healthyNs: process.hrtime.bigint() };
-  }
-
-  /** The block device under the data directory, for per-step disk figures; undefined where /proc/diskstats has none. */
-  get diskDevice(): string | undefined {
-    return diskDeviceOf(this.dataDir);
   }
 
   get pid(): number {

@@ -85,35 +85,30 @@ export class SqliteWriter {
       }
       return committed;
     };
+    // One transaction per group, one arrival time: its payments become durable
+    // together. `run` stores one request; `failed` answers for one that threw.
+    const commitGroup = (run: typeof appendRequest, failed: (error: unknown) => RequestResult) =>
+      db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
+        const receivedAt = this.now();
+        return group.map((payments): RequestResult => {
+          try {
+            return run(payments, receivedAt);
+          } catch (error) {
+            return failed(error);
+          }
+        });
+      });
     // The common group: every request succeeds, so none needs a savepoint of
     // its own. A savepoint copies each page it is first to change into a
     // sub-journal (a temporary file past 64 KiB), which was more bytes and
     // write calls than the WAL itself (docs/decisions/payment-log.md).
-    const commitAll = db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
-      // One arrival time per group: its payments become durable together.
-      const receivedAt = this.now();
-      return group.map((payments): RequestResult => {
-        try {
-          return appendRequest(payments, receivedAt);
-        } catch (error) {
-          throw new RequestFailure(error);
-        }
-      });
+    const commitAll = commitGroup(appendRequest, (error) => {
+      throw new RequestFailure(error);
     });
     // A request failed (a conflicting re-publish, a constraint): the group is
     // rolled back and run again with each request in a SAVEPOINT, so that the
     // failing one rolls back alone and the rest of the group commits.
-    const appendRequestAlone = db.transaction(appendRequest);
-    const commitEach = db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
-      const receivedAt = this.now();
-      return group.map((payments): RequestResult => {
-        try {
-          return appendRequestAlone(payments, receivedAt);
-        } catch (error) {
-          return { error };
-        }
-      });
-    });
+    const commitEach = commitGroup(db.transaction(appendRequest), (error) => ({ error }));
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both read the same head and hand out one offset twice.
     this.commit = (group) => {
