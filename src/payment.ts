@@ -56,6 +56,32 @@ export function paymentId(signature: string, eventIndex: number): string {
   return `${signature}:${eventIndex}`;
 }
 
+/**
+ * The stored form of a payment the store has just committed. Fields are named
+ * one by one rather than spread: a spread copy is about three times the
+ * memory, and a committed group's payments live on through their emits.
+ */
+export function storedPayment(input: PaymentInput, offset: number, receivedAt: number): StoredPayment {
+  return {
+    id: paymentId(input.signature, input.eventIndex),
+    trackingId: input.trackingId,
+    offset,
+    signature: input.signature,
+    eventIndex: input.eventIndex,
+    amount: input.amount,
+    timestamp: input.timestamp,
+    status: input.status,
+    paymentPolicy: input.paymentPolicy,
+    gateway: input.gateway,
+    payer: input.payer,
+    recipient: input.recipient,
+    tokenMint: input.tokenMint,
+    recordId: input.recordId,
+    slot: input.slot,
+    receivedAt,
+  };
+}
+
 // C0 and C1 control characters, DEL included. A memo is printable text; a
 // control character is either padding that was not stripped or an attack on
 // whatever logs or renders the ID.

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { paymentId, type PaymentInput, type PaymentStatus, type StoredPayment } from "../payment.js";
+import { paymentId, storedPayment, type PaymentInput, type PaymentStatus, type StoredPayment } from "../payment.js";
 import {
   assertSameContent,
   type AppendOutcome,
@@ -279,15 +279,10 @@ class PostgresStore implements PaymentStore {
         const offset = nextOffset.get(payment.trackingId);
         if (offset === undefined) throw new Error(`no head was claimed for tracking ID ${payment.trackingId}`);
         nextOffset.set(payment.trackingId, offset + 1);
-        const storedPayment: StoredPayment = {
-          ...payment,
-          id: paymentId(payment.signature, payment.eventIndex),
-          offset,
-          receivedAt,
-        };
-        stored.set(identityKey(payment.signature, payment.eventIndex), storedPayment);
+        const row = storedPayment(payment, offset, receivedAt);
+        stored.set(identityKey(payment.signature, payment.eventIndex), row);
         inserted.add(identityKey(payment.signature, payment.eventIndex));
-        return storedPayment;
+        return row;
       });
       const column = <T>(pick: (p: StoredPayment) => T) => rows.map(pick);
       await client.query(

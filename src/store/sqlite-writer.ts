@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { paymentId, type PaymentInput, type StoredPayment } from "../payment.js";
+import { storedPayment, type PaymentInput, type StoredPayment } from "../payment.js";
 import { assertSameContent, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
 import { PAYMENT_HEAD_SQL, toPayment, type PaymentRow } from "./sqlite-database.js";
 
@@ -29,7 +29,7 @@ export function appendOutcomes(payments: readonly PaymentInput[], committed: Com
     const stored = duplicates?.get(index);
     if (stored !== undefined) return { payment: stored, duplicate: true };
     const offset = committed.offsets[index] ?? 0;
-    return { payment: { ...input, id: paymentId(input.signature, input.eventIndex), offset, receivedAt: committed.receivedAt }, duplicate: false };
+    return { payment: storedPayment(input, offset, committed.receivedAt), duplicate: false };
   });
 }
 
