@@ -1,7 +1,8 @@
 import type Database from "better-sqlite3";
 import { storedPayment, type PaymentInput, type StoredPayment } from "../payment.js";
 import { assertSameContent, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
-import { PAYMENT_HEAD_SQL, toPayment, type PaymentRow } from "./sqlite-database.js";
+import { toPayment, type PaymentRow } from "./sqlite-database.js";
+import { SqliteOffsetHeads } from "./sqlite-offset-heads.js";
 
 /** Rows deleted per statement, so a large prune never holds the write lock for long. */
 const PRUNE_CHUNK = 5000;
@@ -33,6 +34,12 @@ export function appendOutcomes(payments: readonly PaymentInput[], committed: Com
   });
 }
 
+/** Where an append takes its tracking ID's next offset, and tells that it took it. */
+interface HeadSource {
+  next(trackingId: string): number;
+  took(trackingId: string, offset: number): void;
+}
+
 /** A request of the group failed; the whole group is rolled back to be run again request by request. */
 class RequestFailure extends Error {
   constructor(override readonly cause: unknown) {
@@ -48,7 +55,7 @@ class RequestFailure extends Error {
  */
 export class SqliteWriter {
   private readonly byIdentity: Database.Statement<[string, number], PaymentRow>;
-  private readonly head: Database.Statement<[string, string], { last_offset: number }>;
+  private readonly heads: SqliteOffsetHeads;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
   /**
@@ -62,7 +69,7 @@ export class SqliteWriter {
     private readonly now: () => number,
   ) {
     this.byIdentity = db.prepare("SELECT * FROM payments WHERE signature = ? AND event_index = ?");
-    this.head = db.prepare(PAYMENT_HEAD_SQL);
+    this.heads = new SqliteOffsetHeads(db);
     this.insert = db.prepare(
       `INSERT INTO payments (tracking_id, log_offset, signature, event_index, amount, timestamp, status,
          payment_policy, gateway, payer, recipient, token_mint, record_id, slot, received_at)
@@ -73,10 +80,10 @@ export class SqliteWriter {
       `INSERT INTO checkpoints (source, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
-    const appendRequest = (payments: readonly PaymentInput[], receivedAt: number): CommittedRequest => {
+    const appendRequest = (payments: readonly PaymentInput[], receivedAt: number, heads: HeadSource): CommittedRequest => {
       const committed: CommittedRequest = { receivedAt, offsets: [], duplicates: [] };
       for (const [index, payment] of payments.entries()) {
-        const stored = this.appendOne(payment, receivedAt);
+        const stored = this.appendOne(payment, receivedAt, heads);
         if (typeof stored === "number") committed.offsets.push(stored);
         else {
           committed.offsets.push(stored.offset);
@@ -87,12 +94,13 @@ export class SqliteWriter {
     };
     // One transaction per group, one arrival time: its payments become durable
     // together. `run` stores one request; `failed` answers for one that threw.
-    const commitGroup = (run: typeof appendRequest, failed: (error: unknown) => RequestResult) =>
+    const commitGroup = (run: typeof appendRequest, heads: HeadSource, failed: (error: unknown) => RequestResult) =>
       db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
         const receivedAt = this.now();
+        this.heads.begin();
         return group.map((payments): RequestResult => {
           try {
-            return run(payments, receivedAt);
+            return run(payments, receivedAt, heads);
           } catch (error) {
             return failed(error);
           }
@@ -102,30 +110,39 @@ export class SqliteWriter {
     // its own. A savepoint copies each page it is first to change into a
     // sub-journal (a temporary file past 64 KiB), which was more bytes and
     // write calls than the WAL itself (docs/decisions/payment-log.md).
-    const commitAll = commitGroup(appendRequest, (error) => {
+    const rememberedHeads: HeadSource = {
+      next: (trackingId) => this.heads.next(trackingId),
+      took: (trackingId, offset) => this.heads.took(trackingId, offset),
+    };
+    const commitAll = commitGroup(appendRequest, rememberedHeads, (error) => {
       throw new RequestFailure(error);
     });
     // A request failed (a conflicting re-publish, a constraint): the group is
     // rolled back and run again with each request in a SAVEPOINT, so that the
-    // failing one rolls back alone and the rest of the group commits.
-    const commitEach = commitGroup(db.transaction(appendRequest), (error) => ({ error }));
+    // failing one rolls back alone and the rest of the group commits. Heads
+    // come from the file then, which rolls back with the request.
+    const fileHeads: HeadSource = { next: (trackingId) => this.heads.nextFromFile(trackingId), took: () => undefined };
+    const commitEach = commitGroup(db.transaction(appendRequest), fileHeads, (error) => ({ error }));
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both read the same head and hand out one offset twice.
     this.commit = (group) => {
       try {
-        return commitAll.immediate(group);
+        const results = commitAll.immediate(group);
+        this.heads.committedTransaction();
+        return results;
       } catch (error) {
-        if (error instanceof RequestFailure) return commitEach.immediate(group);
-        throw error;
+        this.heads.forget();
+        if (!(error instanceof RequestFailure)) throw error;
       }
+      return commitEach.immediate(group);
     };
   }
 
   /** Stores a payment and returns its new offset, or returns the payment already stored with its identity. */
-  private appendOne(input: PaymentInput, receivedAt: number): number | StoredPayment {
-    // The rows this transaction inserted so far are visible to the read, so a
-    // tracking ID paid twice in one group gets consecutive offsets.
-    const offset = (this.head.get(input.trackingId, input.trackingId)?.last_offset ?? 0) + 1;
+  private appendOne(input: PaymentInput, receivedAt: number, heads: HeadSource): number | StoredPayment {
+    // A tracking ID paid twice in one group gets consecutive offsets: the
+    // heads follow this transaction's inserts.
+    const offset = heads.next(input.trackingId);
     // Insert first and look the identity up only when it already exists:
     // new payments, the common case, then cost no extra read.
     const { changes } = this.insert.run(
@@ -150,6 +167,7 @@ export class SqliteWriter {
       assertSameContent(stored, input);
       return stored;
     }
+    heads.took(input.trackingId, offset);
     return offset;
   }
 
@@ -166,6 +184,8 @@ export class SqliteWriter {
   }
 
   prune(policy: RetentionPolicy): number {
+    // Heads survive a prune (they are written down first), but it is rare enough to read them again after.
+    this.heads.forget();
     let deleted = 0;
     if (policy.receivedBefore !== undefined) {
       // A tracking ID's head is its newest row; before rows go, their heads are

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { inspect } from "node:util";
 import { IdentityConflictError } from "../../src/store/payment-store.js";
@@ -6,8 +9,8 @@ import { openSqliteConnection } from "../../src/store/sqlite-database.js";
 import { SqliteWriter, type CommittedRequest, type RequestResult } from "../../src/store/sqlite-writer.js";
 import { paymentInput } from "../support/payments.js";
 
-function openWriter(): { writer: SqliteWriter; clockReads: () => number } {
-  const db = openSqliteConnection({ path: ":memory:", busyTimeoutMs: 100, migrate: true });
+function openWriter(path = ":memory:"): { writer: SqliteWriter; clockReads: () => number } {
+  const db = openSqliteConnection({ path, busyTimeoutMs: 100, migrate: true });
   let reads = 0;
   const writer = new SqliteWriter(db, () => 1_000 + ++reads);
   return { writer, clockReads: () => reads };
@@ -47,4 +50,27 @@ test("sqlite writer: a failing request rolls back alone and the rest of its grou
   assert.equal(clockReads(), 3);
   const next = writer.commit([[paymentInput("t")]]);
   assert.deepEqual(committed(next[0]).offsets, [4]);
+});
+
+test("sqlite writer: a duplicate takes no offset, so the tracking ID's next payment follows the stored head", () => {
+  const { writer } = openWriter();
+  const first = paymentInput("t");
+  writer.commit([[first]]);
+  const [result] = writer.commit([[first, paymentInput("t")]]);
+  assert.deepEqual(committed(result).offsets, [1, 2]);
+  assert.deepEqual(committed(writer.commit([[paymentInput("t")]])[0]).offsets, [3]);
+});
+
+test("sqlite writer: heads it remembers give way to another connection's appends to the same file", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tributary-writer-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "payments.sqlite");
+  const one = openWriter(path);
+  const other = openWriter(path);
+  assert.deepEqual(committed(one.writer.commit([[paymentInput("t")]])[0]).offsets, [1]);
+  assert.deepEqual(committed(other.writer.commit([[paymentInput("t"), paymentInput("t")]])[0]).offsets, [2, 3]);
+  const before = one.clockReads();
+  assert.deepEqual(committed(one.writer.commit([[paymentInput("t")]])[0]).offsets, [4]);
+  // One pass: the head came from the file, not from a remembered 1 that would have collided with offset 2.
+  assert.equal(one.clockReads(), before + 1);
 });

@@ -1,0 +1,69 @@
+import type Database from "better-sqlite3";
+import { PAYMENT_HEAD_SQL } from "./sqlite-database.js";
+
+/** Tracking IDs whose head is remembered; past this the memory is emptied and refilled from the file. */
+const MAX_REMEMBERED = 100_000;
+
+/**
+ * Each tracking ID's newest offset, as the writer last committed it, so that
+ * an append reads its head from the file only the first time it sees the
+ * tracking ID. Reading it costs two index lookups per payment otherwise.
+ *
+ * The file stays the truth. Another connection may commit in between (a
+ * second process on the same file, or this process's main thread): SQLite's
+ * `data_version` then differs at the start of the next transaction and all
+ * remembered heads are forgotten. Heads handed out inside a transaction are
+ * kept apart until it commits, and dropped if it rolls back.
+ */
+export class SqliteOffsetHeads {
+  private readonly head: Database.Statement<[string, string], { last_offset: number }>;
+  private readonly version: Database.Statement<[], number>;
+  private readonly committed = new Map<string, number>();
+  private readonly pending = new Map<string, number>();
+  private seenVersion: number | undefined;
+
+  constructor(db: Database.Database) {
+    this.head = db.prepare(PAYMENT_HEAD_SQL);
+    this.version = db.prepare<[], number>("PRAGMA data_version").pluck();
+  }
+
+  /** Inside a write transaction, before its first {@link next}: forgets every head when another connection committed since. */
+  begin(): void {
+    this.pending.clear();
+    const version = this.version.get();
+    if (version !== this.seenVersion) this.committed.clear();
+    this.seenVersion = version;
+  }
+
+  /** The offset the tracking ID's next payment gets in this transaction; {@link took} records that it did. */
+  next(trackingId: string): number {
+    return (this.pending.get(trackingId) ?? this.committed.get(trackingId) ?? this.read(trackingId)) + 1;
+  }
+
+  /** A payment was inserted with this offset (a duplicate takes none). */
+  took(trackingId: string, offset: number): void {
+    this.pending.set(trackingId, offset);
+  }
+
+  /** The next offset as the file has it, remembered heads aside: for a transaction whose requests may roll back one by one. */
+  nextFromFile(trackingId: string): number {
+    return this.read(trackingId) + 1;
+  }
+
+  /** The transaction committed: its heads are the file's now. */
+  committedTransaction(): void {
+    if (this.committed.size + this.pending.size > MAX_REMEMBERED) this.committed.clear();
+    for (const [trackingId, offset] of this.pending) this.committed.set(trackingId, offset);
+    this.pending.clear();
+  }
+
+  /** The transaction rolled back, or the file changed in a way the heads do not follow (a prune): read them again. */
+  forget(): void {
+    this.pending.clear();
+    this.committed.clear();
+  }
+
+  private read(trackingId: string): number {
+    return this.head.get(trackingId, trackingId)?.last_offset ?? 0;
+  }
+}
