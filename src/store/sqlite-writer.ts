@@ -110,11 +110,7 @@ export class SqliteWriter {
     // its own. A savepoint copies each page it is first to change into a
     // sub-journal (a temporary file past 64 KiB), which was more bytes and
     // write calls than the WAL itself (docs/decisions/payment-log.md).
-    const rememberedHeads: HeadSource = {
-      next: (trackingId) => this.heads.next(trackingId),
-      took: (trackingId, offset) => this.heads.took(trackingId, offset),
-    };
-    const commitAll = commitGroup(appendRequest, rememberedHeads, (error) => {
+    const commitAll = commitGroup(appendRequest, this.heads, (error) => {
       throw new RequestFailure(error);
     });
     // A request failed (a conflicting re-publish, a constraint): the group is
