@@ -123,3 +123,14 @@ test("sqlite: a head kept by retention alone survives a reopen", async () => {
     await reopened.close();
   }
 });
+
+test("sqlite: a payment as append answers it has the same fields, in the same order, as the one read back", async () => {
+  const store = openSqliteStore({ path: join(dir, "shape.sqlite") });
+  const input = { trackingId: "t", amount: 5n, timestamp: 1, status: "executed" as const, signature: randomSignature(), eventIndex: 0, slot: 7 };
+  const [appended] = await store.append([input]);
+  const [listed] = await store.list({ trackingId: "t", after: 0, limit: 1 });
+  // One shape for both, so code that reads payments sees one hidden class, and a field added to one is added to the other.
+  assert.deepEqual(Object.keys(appended?.payment ?? {}), Object.keys(listed ?? {}));
+  assert.deepStrictEqual(appended?.payment, listed);
+  await store.close();
+});
