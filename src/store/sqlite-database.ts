@@ -110,21 +110,33 @@ const MIGRATIONS: readonly string[] = [
        SELECT tracking_id AS t, policy_offset AS o, row_number() OVER (ORDER BY received_at, tracking_id, policy_offset) AS n
        FROM policy_events) WHERE t = policy_events.tracking_id AND o = policy_events.policy_offset);
    CREATE UNIQUE INDEX policy_events_seq ON policy_events (seq);`,
+  // The two random-key indexes move to the index file (sqlite-payment-index.ts),
+  // which the store builds from this table when it opens the file.
+  `DROP INDEX payments_log;
+   DROP INDEX payments_identity;`,
 ];
 
 /**
  * A tracking ID's latest offset; bind the tracking ID twice. Appends do not
  * write a head row (that was a random page per payment): the newest row is the
- * head, found at the end of the `(tracking_id, log_offset)` index. Only
- * retention writes `tracking_heads`, before it deletes rows, and files from
- * before this rule have theirs there.
+ * head, found at the end of the index file's `payment_log`. Only retention
+ * writes `tracking_heads`, before it deletes rows, and files from before this
+ * rule have theirs there. Runs on a connection that sees both files.
  */
 export const PAYMENT_HEAD_SQL = `SELECT max(
-    coalesce((SELECT max(log_offset) FROM payments WHERE tracking_id = ?), 0),
+    coalesce((SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?), 0),
     coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ?), 0)) AS last_offset`;
 
+/**
+ * A tracking ID's payments after an offset, in offset order; bind the
+ * tracking ID, the offset and a limit. The index file says where they are;
+ * an entry whose row is gone drops out of the join.
+ */
+export const PAYMENT_PAGE_SQL = `SELECT p.* FROM payment_log l JOIN payments p ON p.seq = l.seq
+    WHERE l.tracking_id = ? AND l.log_offset > ? ORDER BY l.log_offset LIMIT ?`;
+
 /** How long opening a file waits for another process's switch to WAL or migration. */
-const OPENING_BUSY_TIMEOUT_MS = 30_000;
+export const OPENING_BUSY_TIMEOUT_MS = 30_000;
 
 /** Most of the file mapped into memory per connection; a larger file is read beyond it as usual. */
 const MMAP_BYTES = 256 * 1024 * 1024;

@@ -22,8 +22,9 @@ export class SqliteOffsetHeads {
   private readonly pending = new Map<string, number>();
   private seenVersion: number | undefined;
 
-  constructor(db: Database.Database) {
-    this.head = db.prepare(PAYMENT_HEAD_SQL);
+  /** `db` holds the payments; `index` sees the index file's `payment_log` (the same connection for an in-memory store). */
+  constructor(db: Database.Database, index: Database.Database) {
+    this.head = index.prepare(PAYMENT_HEAD_SQL);
     this.version = db.prepare<[], number>("PRAGMA data_version").pluck();
   }
 

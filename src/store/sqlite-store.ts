@@ -4,8 +4,16 @@ import type { AppendOutcome, ListQuery, PaymentStore, RetentionPolicy } from "./
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
 import { SqlitePolicyLog } from "./sqlite-policy-log.js";
-import { classifySqliteError, openSqliteConnection, PAYMENT_HEAD_SQL, toPayment, type PaymentRow } from "./sqlite-database.js";
-import { appendOutcomes, SqliteWriter } from "./sqlite-writer.js";
+import {
+  classifySqliteError,
+  openSqliteConnection,
+  PAYMENT_HEAD_SQL,
+  PAYMENT_PAGE_SQL,
+  toPayment,
+  type PaymentRow,
+} from "./sqlite-database.js";
+import { attachPaymentIndex, preparePaymentIndex } from "./sqlite-payment-index.js";
+import { appendOutcomes, openSqliteFileWriter, SqliteWriter } from "./sqlite-writer.js";
 import { InlineWriterPort, type WriterPort } from "./sqlite-writer-port.js";
 import { ThreadWriterPort } from "./sqlite-thread-writer-port.js";
 
@@ -23,13 +31,24 @@ export interface SqliteStoreOptions {
 
 export function openSqliteStore(options: SqliteStoreOptions): PaymentStore {
   const busyTimeoutMs = options.busyTimeoutMs ?? 2000;
-  // This connection migrates the file and then only reads: WAL readers never
-  // wait for the writer, so reads stay on the event loop.
+  // This connection migrates the file, brings its index file up to date, and
+  // then reads (and appends policy events): WAL readers never wait for the
+  // writer, so reads stay on the event loop.
   const db = openSqliteConnection({ path: options.path, busyTimeoutMs, migrate: true });
-  const inline = options.path === ":memory:" || options.now !== undefined;
-  const writer = inline
-    ? new InlineWriterPort(new SqliteWriter(db, options.now ?? Date.now))
-    : new ThreadWriterPort({ path: options.path, busyTimeoutMs });
+  const inMemory = options.path === ":memory:";
+  try {
+    if (!inMemory) preparePaymentIndex(db, options.path, busyTimeoutMs);
+    attachPaymentIndex(db, options.path);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  // An in-memory store's writer shares this connection: no other can open it.
+  const writer = inMemory
+    ? new InlineWriterPort(new SqliteWriter(db, db, options.now ?? Date.now))
+    : options.now !== undefined
+      ? new InlineWriterPort(openSqliteFileWriter(options.path, busyTimeoutMs, options.now))
+      : new ThreadWriterPort({ path: options.path, busyTimeoutMs });
   return new SqliteStore(db, writer, new SqlitePolicyLog(db, options.now ?? Date.now));
 }
 
@@ -53,9 +72,7 @@ class SqliteStore implements PaymentStore {
     private readonly policies: SqlitePolicyLog,
   ) {
     this.head = db.prepare(PAYMENT_HEAD_SQL);
-    this.page = db.prepare(
-      "SELECT * FROM payments WHERE tracking_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ?",
-    );
+    this.page = db.prepare(PAYMENT_PAGE_SQL);
     this.readCheckpointStatement = db.prepare("SELECT value FROM checkpoints WHERE source = ?");
   }
 

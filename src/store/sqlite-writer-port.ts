@@ -14,6 +14,7 @@ export interface WriterPort {
 /**
  * Runs the writer on the caller's thread: for an in-memory store, which
  * another thread cannot open, and for tests that bring their own clock.
+ * Closing the port closes the writer's connections.
  */
 export class InlineWriterPort implements WriterPort {
   constructor(private readonly writer: SqliteWriter) {}
@@ -34,5 +35,7 @@ export class InlineWriterPort implements WriterPort {
     this.writer.ping();
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.writer.close();
+  }
 }

@@ -4,16 +4,13 @@
  * the order they were sent.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openSqliteConnection } from "./sqlite-database.js";
-import { SqliteWriter } from "./sqlite-writer.js";
+import { openSqliteFileWriter } from "./sqlite-writer.js";
 import { encodeError, encodeResults, type WriterReply, type WriterRequest, type WriterThreadData } from "./sqlite-writer-protocol.js";
 
 const port = parentPort;
 if (port === null) throw new Error("sqlite-writer-thread.ts runs as a worker thread, started by the SQLite store");
 const { path, busyTimeoutMs } = workerData as WriterThreadData;
-// The store migrated the file before starting this thread.
-const db = openSqliteConnection({ path, busyTimeoutMs, migrate: false });
-const writer = new SqliteWriter(db, Date.now);
+const writer = openSqliteFileWriter(path, busyTimeoutMs, Date.now);
 
 function handle(request: WriterRequest): unknown {
   switch (request.op) {
@@ -26,7 +23,7 @@ function handle(request: WriterRequest): unknown {
     case "ping":
       return writer.ping();
     case "close":
-      db.close();
+      writer.close();
       return undefined;
   }
 }

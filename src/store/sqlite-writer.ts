@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
 import { storedPayment, type PaymentInput, type StoredPayment } from "../payment.js";
 import { assertSameContent, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
-import { toPayment, type PaymentRow } from "./sqlite-database.js";
+import { openSqliteConnection, toPayment, type PaymentRow } from "./sqlite-database.js";
 import { SqliteOffsetHeads } from "./sqlite-offset-heads.js";
+import { catchUpPaymentIndex, closePaymentIndex, openPaymentIndex } from "./sqlite-payment-index.js";
 
 /** Rows deleted per statement, so a large prune never holds the write lock for long. */
 const PRUNE_CHUNK = 5000;
@@ -47,17 +48,55 @@ class RequestFailure extends Error {
   }
 }
 
+/** Which file commits first when a transaction writes both. */
+type CommitOrder = "table-first" | "index-first";
+
+/** A payment row as retention deletes it from both files. */
+interface PrunedRow {
+  seq: number;
+  tracking_id: string;
+  log_offset: number;
+  signature: string;
+  event_index: number;
+}
+
+/** The writer of a SQLite store file, on connections of its own (see {@link SqliteWriter}). */
+export function openSqliteFileWriter(path: string, busyTimeoutMs: number, now: () => number): SqliteWriter {
+  // The store migrated the file and prepared its index before starting a writer.
+  const db = openSqliteConnection({ path, busyTimeoutMs, migrate: false });
+  try {
+    return new SqliteWriter(db, openPaymentIndex(path, busyTimeoutMs), now);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
 /**
- * Everything that writes to a SQLite store, on one connection. It is
- * synchronous, like better-sqlite3: the store runs it on a thread of its own
- * (see sqlite-writer-thread.ts) so that statements and the commit's fsync do
- * not stall the event loop, or inline for an in-memory store.
+ * Everything that writes to a SQLite store. It is synchronous, like
+ * better-sqlite3: the store runs it on a thread of its own (see
+ * sqlite-writer-thread.ts) so that statements and the commit's fsync do not
+ * stall the event loop, or inline for an in-memory store.
+ *
+ * It writes two files (sqlite-payment-index.ts): the payments table, synced
+ * on every commit, through `db`, and the index file, never synced, through
+ * `index`. An in-memory store has both in one connection.
  */
 export class SqliteWriter {
-  private readonly byIdentity: Database.Statement<[string, number], PaymentRow>;
+  private readonly separate: boolean;
+  private readonly bySeq: Database.Statement<[number], PaymentRow>;
+  private readonly claimIdentity: Database.Statement<[string, number, number]>;
+  private readonly identitySeq: Database.Statement<[string, number], number>;
+  private readonly moveIdentity: Database.Statement<[number, string, number]>;
+  private readonly addToLog: Database.Statement<[string, number, number]>;
+  private readonly markIndexed: Database.Statement<[number]>;
+  private readonly indexedSeq: Database.Statement<[], number>;
+  private readonly topSeq: Database.Statement<[], number>;
   private readonly heads: SqliteOffsetHeads;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
+  /** The `seq` the next new payment gets; set under the write lock at the start of each transaction. */
+  private nextSeq = 0;
   /**
    * Commits several append requests in one transaction, so one fsync. Throws
    * when the transaction as a whole fails; then nothing of the group is stored.
@@ -66,15 +105,25 @@ export class SqliteWriter {
 
   constructor(
     private readonly db: Database.Database,
+    private readonly index: Database.Database,
     private readonly now: () => number,
   ) {
-    this.byIdentity = db.prepare("SELECT * FROM payments WHERE signature = ? AND event_index = ?");
-    this.heads = new SqliteOffsetHeads(db);
+    this.separate = index !== db;
+    this.bySeq = db.prepare("SELECT * FROM payments WHERE seq = ?");
+    this.claimIdentity = index.prepare(
+      "INSERT INTO payment_identity (signature, event_index, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    );
+    this.identitySeq = index.prepare<[string, number], number>("SELECT seq FROM payment_identity WHERE signature = ? AND event_index = ?").pluck();
+    this.moveIdentity = index.prepare("UPDATE payment_identity SET seq = ? WHERE signature = ? AND event_index = ?");
+    this.addToLog = index.prepare("INSERT INTO payment_log (tracking_id, log_offset, seq) VALUES (?, ?, ?)");
+    this.markIndexed = index.prepare("UPDATE index_state SET indexed_seq = max(indexed_seq, ?), clean = 0 WHERE id = 1");
+    this.indexedSeq = index.prepare<[], number>("SELECT indexed_seq FROM index_state WHERE id = 1").pluck();
+    this.topSeq = db.prepare<[], number>("SELECT coalesce(max(seq), 0) FROM payments").pluck();
+    this.heads = new SqliteOffsetHeads(db, index);
     this.insert = db.prepare(
-      `INSERT INTO payments (tracking_id, log_offset, signature, event_index, amount, timestamp, status,
+      `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status,
          payment_policy, gateway, payer, recipient, token_mint, record_id, slot, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (signature, event_index) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.writeCheckpointStatement = db.prepare(
       `INSERT INTO checkpoints (source, value, updated_at) VALUES (?, ?, ?)
@@ -94,18 +143,20 @@ export class SqliteWriter {
     };
     // One transaction per group, one arrival time: its payments become durable
     // together. `run` stores one request; `failed` answers for one that threw.
-    const commitGroup = (run: typeof appendRequest, heads: HeadSource, failed: (error: unknown) => RequestResult) =>
-      db.transaction((group: ReadonlyArray<readonly PaymentInput[]>) => {
-        const receivedAt = this.now();
-        this.heads.begin();
-        return group.map((payments): RequestResult => {
-          try {
-            return run(payments, receivedAt, heads);
-          } catch (error) {
-            return failed(error);
-          }
+    const commitGroup =
+      (run: typeof appendRequest, heads: HeadSource, failed: (error: unknown) => RequestResult) =>
+      (group: ReadonlyArray<readonly PaymentInput[]>) =>
+        this.inTransaction("table-first", () => {
+          const receivedAt = this.now();
+          this.heads.begin();
+          return group.map((payments): RequestResult => {
+            try {
+              return run(payments, receivedAt, heads);
+            } catch (error) {
+              return failed(error);
+            }
+          });
         });
-      });
     // The common group: every request succeeds, so none needs a savepoint of
     // its own. A savepoint copies each page it is first to change into a
     // sub-journal (a temporary file past 64 KiB), which was more bytes and
@@ -114,34 +165,85 @@ export class SqliteWriter {
       throw new RequestFailure(error);
     });
     // A request failed (a conflicting re-publish, a constraint): the group is
-    // rolled back and run again with each request in a SAVEPOINT, so that the
-    // failing one rolls back alone and the rest of the group commits. Heads
-    // come from the file then, which rolls back with the request.
+    // rolled back and run again with each request in a SAVEPOINT of both
+    // files, so that the failing one rolls back alone and the rest of the
+    // group commits. Heads come from the file then, which rolls back with the request.
     const fileHeads: HeadSource = { next: (trackingId) => this.heads.nextFromFile(trackingId), took: () => undefined };
-    const commitEach = commitGroup(db.transaction(appendRequest), fileHeads, (error) => ({ error }));
-    // IMMEDIATE takes the write lock up front, so two processes sharing the
-    // file cannot both read the same head and hand out one offset twice.
+    const inSavepoints = db.transaction(this.separate ? index.transaction(appendRequest) : appendRequest);
+    const commitEach = commitGroup(inSavepoints, fileHeads, (error) => ({ error }));
     this.commit = (group) => {
       try {
-        const results = commitAll.immediate(group);
+        const results = commitAll(group);
         this.heads.committedTransaction();
         return results;
       } catch (error) {
         this.heads.forget();
         if (!(error instanceof RequestFailure)) throw error;
       }
-      return commitEach.immediate(group);
+      return commitEach(group);
     };
+  }
+
+  /**
+   * Runs `body` in a write transaction of both files. IMMEDIATE takes the
+   * table's write lock up front, so two processes sharing the file cannot
+   * both read the same head and hand out one offset twice, and the index is
+   * brought up to the table under it. Appends commit the table first: a crash
+   * before the index commits leaves rows the next transaction indexes.
+   * Retention commits the index first: a crash in between leaves rows no index
+   * points at, which were on their way out.
+   */
+  private inTransaction<T>(order: CommitOrder, body: () => T): T {
+    this.db.exec("BEGIN IMMEDIATE");
+    let result: T;
+    try {
+      if (this.separate) this.index.exec("BEGIN");
+      // A write first: it takes the index file's lock while this transaction's view of it is fresh.
+      this.markIndexed.run(0);
+      const indexed = this.indexedSeq.get() ?? 0;
+      const top = this.topSeq.get() ?? 0;
+      this.nextSeq = (top > indexed ? catchUpPaymentIndex(this.index, indexed) : Math.max(top, indexed)) + 1;
+      result = body();
+      this.markIndexed.run(this.nextSeq - 1);
+      if (order === "index-first" && this.separate) this.index.exec("COMMIT");
+      this.db.exec("COMMIT");
+    } catch (error) {
+      if (this.separate && this.index.inTransaction) this.index.exec("ROLLBACK");
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      throw error;
+    }
+    if (this.separate && this.index.inTransaction) {
+      try {
+        this.index.exec("COMMIT");
+      } catch {
+        // The payments are durable and are answered; the next transaction indexes them.
+        if (this.index.inTransaction) this.index.exec("ROLLBACK");
+        this.heads.forget();
+      }
+    }
+    return result;
   }
 
   /** Stores a payment and returns its new offset, or returns the payment already stored with its identity. */
   private appendOne(input: PaymentInput, receivedAt: number, heads: HeadSource): number | StoredPayment {
+    const seq = this.nextSeq;
+    // Claim the identity first and look it up only when it is taken: new
+    // payments, the common case, then cost no extra read.
+    if (this.claimIdentity.run(input.signature, input.eventIndex, seq).changes === 0) {
+      const row = this.bySeq.get(this.identitySeq.get(input.signature, input.eventIndex) ?? 0);
+      if (row !== undefined) {
+        const stored = toPayment(row);
+        assertSameContent(stored, input);
+        return stored;
+      }
+      // The row is gone (deleted outside retention): the payment is new again.
+      this.moveIdentity.run(seq, input.signature, input.eventIndex);
+    }
     // A tracking ID paid twice in one group gets consecutive offsets: the
     // heads follow this transaction's inserts.
     const offset = heads.next(input.trackingId);
-    // Insert first and look the identity up only when it already exists:
-    // new payments, the common case, then cost no extra read.
-    const { changes } = this.insert.run(
+    this.insert.run(
+      seq,
       input.trackingId,
       offset,
       input.signature,
@@ -158,11 +260,8 @@ export class SqliteWriter {
       input.slot ?? null,
       receivedAt,
     );
-    if (changes === 0) {
-      const stored = toPayment(this.byIdentity.get(input.signature, input.eventIndex) as PaymentRow);
-      assertSameContent(stored, input);
-      return stored;
-    }
+    this.addToLog.run(input.trackingId, offset, seq);
+    this.nextSeq = seq + 1;
     heads.took(input.trackingId, offset);
     return offset;
   }
@@ -193,27 +292,50 @@ export class SqliteWriter {
            ON CONFLICT (tracking_id) DO UPDATE SET last_offset = max(last_offset, excluded.last_offset)`,
         )
         .run(policy.receivedBefore);
-      const statement = this.db.prepare(
-        `DELETE FROM payments WHERE (tracking_id, log_offset) IN
-           (SELECT tracking_id, log_offset FROM payments WHERE received_at < ? LIMIT ${PRUNE_CHUNK})`,
+      const chunk = this.db.prepare<[number], PrunedRow>(
+        `SELECT seq, tracking_id, log_offset, signature, event_index FROM payments WHERE received_at < ? LIMIT ${PRUNE_CHUNK}`,
       );
-      for (let changes = -1; changes !== 0; ) {
-        changes = statement.run(policy.receivedBefore).changes;
-        deleted += changes;
+      for (let rows = -1; rows !== 0; ) {
+        rows = this.inTransaction("index-first", () => this.deleteRows(chunk.all(policy.receivedBefore as number)));
+        deleted += rows;
       }
     }
     if (policy.keepPerTrackingId !== undefined) {
       const keep = policy.keepPerTrackingId;
-      const heads = this.db
-        .prepare("SELECT tracking_id, max(log_offset) AS last_offset FROM payments GROUP BY tracking_id HAVING max(log_offset) > ?")
-        .all(keep) as Array<{ tracking_id: string; last_offset: number }>;
-      const statement = this.db.prepare("DELETE FROM payments WHERE tracking_id = ? AND log_offset <= ?");
       // The newest `keep` rows stay, the head among them: no head row to write down here.
       // One transaction: one sync for all tracking IDs instead of one each.
-      this.db.transaction(() => {
-        for (const head of heads) deleted += statement.run(head.tracking_id, head.last_offset - keep).changes;
-      })();
+      deleted += this.inTransaction("index-first", () => {
+        const heads = this.index
+          .prepare("SELECT tracking_id, max(log_offset) AS last_offset FROM payment_log GROUP BY tracking_id HAVING max(log_offset) > ?")
+          .all(keep) as Array<{ tracking_id: string; last_offset: number }>;
+        const older = this.index.prepare<[string, number], PrunedRow>(
+          `SELECT l.seq, l.tracking_id, l.log_offset, p.signature, p.event_index
+             FROM payment_log l JOIN payments p ON p.seq = l.seq WHERE l.tracking_id = ? AND l.log_offset <= ?`,
+        );
+        let rows = 0;
+        for (const head of heads) rows += this.deleteRows(older.all(head.tracking_id, head.last_offset - keep));
+        return rows;
+      });
     }
     return deleted;
+  }
+
+  /** Deletes rows from both files, inside {@link inTransaction}; returns how many. */
+  private deleteRows(rows: readonly PrunedRow[]): number {
+    const forgetIdentity = this.index.prepare("DELETE FROM payment_identity WHERE signature = ? AND event_index = ? AND seq = ?");
+    const forgetOffset = this.index.prepare("DELETE FROM payment_log WHERE tracking_id = ? AND log_offset = ? AND seq = ?");
+    const deleteRow = this.db.prepare("DELETE FROM payments WHERE seq = ?");
+    for (const row of rows) {
+      forgetIdentity.run(row.signature, row.event_index, row.seq);
+      forgetOffset.run(row.tracking_id, row.log_offset, row.seq);
+      deleteRow.run(row.seq);
+    }
+    return rows.length;
+  }
+
+  /** Closes the writer's connections; the index file is marked clean when it reached the disk. */
+  close(): void {
+    if (this.separate) closePaymentIndex(this.index);
+    this.db.close();
   }
 }

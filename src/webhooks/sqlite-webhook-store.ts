@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import Database from "better-sqlite3";
 import { runMigrations, toPayment, type PaymentRow } from "../store/sqlite-database.js";
+import { attachPaymentIndex, paymentIndexPath } from "../store/sqlite-payment-index.js";
 import { toPolicyEvent, type PolicyEventRow } from "../store/sqlite-policy-log.js";
 import { mergeablePrefixes } from "./log-merge.js";
 import type {
@@ -152,12 +153,16 @@ class SqliteWebhookStore implements WebhookStore {
   /**
    * Reads only; a connection of its own, since a write transaction on a
    * connection with the payments file attached would take that file's lock
-   * too. Opened once the payments file exists (the payment store creates it).
+   * too. Opened once the payment store has created the payments file and its
+   * index file (attaching an index file that is not there would create an
+   * empty one), with the index attached: it says where a tracking ID's payment sits in the log.
    */
   private get log(): Database.Database | undefined {
-    if (this.logConnection === undefined && this.paymentsPath !== undefined && existsSync(this.paymentsPath)) {
-      this.logConnection = new Database(this.paymentsPath, { fileMustExist: true });
+    const paymentsPath = this.paymentsPath;
+    if (this.logConnection === undefined && paymentsPath !== undefined && existsSync(paymentIndexPath(paymentsPath))) {
+      this.logConnection = new Database(paymentsPath, { fileMustExist: true });
       this.logConnection.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      attachPaymentIndex(this.logConnection, paymentsPath);
     }
     return this.logConnection;
   }
@@ -202,7 +207,7 @@ class SqliteWebhookStore implements WebhookStore {
       const policies = this.policyPage(policyCursor, limit);
       const full = payments.length === limit || policies.length === limit;
       if (policies.length === 0 && payments.length === 0) return { payments, policies, full };
-      const paymentAt = this.logStatement("SELECT seq FROM payments WHERE tracking_id = ? AND log_offset = ?");
+      const paymentAt = this.logStatement("SELECT seq FROM payment_log WHERE tracking_id = ? AND log_offset = ?");
       const policiesBefore = this.logStatement("SELECT seq FROM policy_events WHERE tracking_id = ? AND after_offset < ? AND seq > ?");
       const cut = mergeablePrefixes({
         payments: payments.map((row) => ({

@@ -6,14 +6,21 @@ import { test } from "node:test";
 import { inspect } from "node:util";
 import { IdentityConflictError } from "../../src/store/payment-store.js";
 import { openSqliteConnection } from "../../src/store/sqlite-database.js";
+import { attachPaymentIndex, openPaymentIndex, preparePaymentIndex } from "../../src/store/sqlite-payment-index.js";
 import { SqliteWriter, type CommittedRequest, type RequestResult } from "../../src/store/sqlite-writer.js";
 import { paymentInput } from "../support/payments.js";
 
+/** A writer on an in-memory store (one connection), or on a file with its index file, as the store opens them. */
 function openWriter(path = ":memory:"): { writer: SqliteWriter; clockReads: () => number } {
   const db = openSqliteConnection({ path, busyTimeoutMs: 100, migrate: true });
   let reads = 0;
-  const writer = new SqliteWriter(db, () => 1_000 + ++reads);
-  return { writer, clockReads: () => reads };
+  const clock = () => 1_000 + ++reads;
+  if (path === ":memory:") {
+    attachPaymentIndex(db, path);
+    return { writer: new SqliteWriter(db, db, clock), clockReads: () => reads };
+  }
+  preparePaymentIndex(db, path, 100);
+  return { writer: new SqliteWriter(db, openPaymentIndex(path, 100), clock), clockReads: () => reads };
 }
 
 function committed(result: RequestResult | undefined): CommittedRequest {

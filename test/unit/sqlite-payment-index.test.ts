@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import Database from "better-sqlite3";
+import { paymentIndexPath } from "../../src/store/sqlite-payment-index.js";
+import { openSqliteStore } from "../../src/store/sqlite-store.js";
+import { paymentInput } from "../support/payments.js";
+
+const dir = mkdtempSync(join(tmpdir(), "tributary-index-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+/** A store file holding payments 1–2 of "t" and 1 of "u"; returns its path and what was stored. */
+async function storeWithPayments(clock?: () => number) {
+  const path = join(dir, `payments-${++files}.sqlite`);
+  const store = openSqliteStore({ path, ...(clock === undefined ? {} : { now: clock }) });
+  const inputs = [paymentInput("t"), paymentInput("u"), paymentInput("t")];
+  await store.append(inputs);
+  await store.close();
+  return { path, inputs };
+}
+
+/** What a reopened store answers about the file: listings, heads, and the identity and offset rules. */
+async function assertWhole(path: string, inputs: ReturnType<typeof paymentInput>[]) {
+  const store = openSqliteStore({ path });
+  try {
+    const listed = await store.list({ trackingId: "t", after: 0, limit: 10 });
+    assert.deepEqual(listed.map((p) => [p.offset, p.signature]), [[1, inputs[0]?.signature], [2, inputs[2]?.signature]]);
+    assert.equal(await store.latestOffset("u"), 1);
+    const [again, next] = await store.append([inputs[1] as ReturnType<typeof paymentInput>, paymentInput("t")]);
+    assert.equal(again?.duplicate, true);
+    assert.equal(again?.payment.offset, 1);
+    assert.equal(next?.payment.offset, 3);
+  } finally {
+    await store.close();
+  }
+}
+
+function withFile<T>(path: string, use: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
+
+test("payment index: the table keeps no random-key index; the index file holds each payment's identity and offset", async () => {
+  const { path } = await storeWithPayments();
+  const tableIndexes = withFile(path, (db) => db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments'").pluck().all());
+  assert.deepEqual(tableIndexes, ["payments_received_at"]);
+  const counts = withFile(paymentIndexPath(path), (db) => [
+    db.prepare("SELECT count(*) FROM payment_identity").pluck().get(),
+    db.prepare("SELECT count(*) FROM payment_log").pluck().get(),
+  ]);
+  assert.deepEqual(counts, [3, 3]);
+});
+
+test("payment index: rows the table committed and the index never got (a crash between the two) are indexed before the next append", async () => {
+  const { path } = await storeWithPayments();
+  // The state a crash between the two commits leaves: the table's newest row, absent from the index.
+  const late = paymentInput("t");
+  withFile(path, (db) =>
+    db
+      .prepare(
+        `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status, received_at)
+         VALUES ((SELECT max(seq) + 1 FROM payments), 't', 3, ?, 0, '1000000', 1700000000, 'executed', 1)`,
+      )
+      .run(late.signature),
+  );
+  const store = openSqliteStore({ path });
+  try {
+    assert.deepEqual((await store.list({ trackingId: "t", after: 2, limit: 10 })).map((p) => p.signature), [late.signature]);
+    const [again, next] = await store.append([late, paymentInput("t")]);
+    assert.equal(again?.duplicate, true);
+    assert.equal(next?.payment.offset, 4);
+  } finally {
+    await store.close();
+  }
+});
+
+test("payment index: a writer catches up on rows another process committed without indexing them, within its next group", async () => {
+  const path = join(dir, `payments-${++files}.sqlite`);
+  const store = openSqliteStore({ path });
+  try {
+    await store.append([paymentInput("t")]);
+    // Another process committed a row and died before its index transaction; this store's writer is already running.
+    const late = paymentInput("t");
+    withFile(path, (db) =>
+      db
+        .prepare(
+          `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status, received_at)
+           VALUES ((SELECT max(seq) + 1 FROM payments), 't', 2, ?, 0, '1000000', 1700000000, 'executed', 1)`,
+        )
+        .run(late.signature),
+    );
+    const [again, next] = await store.append([late, paymentInput("t")]);
+    assert.equal(again?.duplicate, true);
+    assert.equal(again?.payment.offset, 2);
+    assert.equal(next?.payment.offset, 3);
+  } finally {
+    await store.close();
+  }
+});
+
+test("payment index: a deleted index file is rebuilt from the table when the store opens", async () => {
+  const { path, inputs } = await storeWithPayments();
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(paymentIndexPath(path) + suffix, { force: true });
+  await assertWhole(path, inputs);
+});
+
+test("payment index: a clean close marks the file; one that another boot left unmarked is rebuilt, one of this boot is kept", async () => {
+  const { path, inputs } = await storeWithPayments();
+  const indexPath = paymentIndexPath(path);
+  assert.equal(withFile(indexPath, (db) => db.prepare("SELECT clean FROM index_state").pluck().get()), 1);
+
+  // Stand-in for a file torn by an operating-system crash: entries lost, not closed cleanly, another boot.
+  withFile(indexPath, (db) => db.exec("DELETE FROM payment_log; UPDATE index_state SET clean = 0, boot_id = 'another boot'"));
+  await assertWhole(path, inputs);
+
+  // Not closed cleanly by a process of this boot (a process crash): the page cache held every write, so it is trusted as is.
+  const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  withFile(indexPath, (db) => {
+    db.exec("DELETE FROM payment_log WHERE tracking_id = 'u'");
+    db.prepare("UPDATE index_state SET clean = 0, boot_id = ?").run(bootId);
+  });
+  const store = openSqliteStore({ path });
+  try {
+    assert.equal(await store.latestOffset("u"), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+test("payment index: retention deletes a pruned payment's identity and offset with its row", async () => {
+  let clock = 1_000;
+  const { path } = await storeWithPayments(() => clock);
+  const store = openSqliteStore({ path, now: () => clock });
+  try {
+    clock = 2_000;
+    await store.append([paymentInput("t"), paymentInput("v"), paymentInput("v")]);
+    assert.equal(await store.prune({ receivedBefore: 1_500 }), 3);
+    assert.equal(await store.prune({ keepPerTrackingId: 1 }), 1);
+  } finally {
+    await store.close();
+  }
+  const left = withFile(path, (db) => db.prepare("SELECT tracking_id || ':' || log_offset FROM payments ORDER BY seq").pluck().all());
+  assert.deepEqual(left, ["t:3", "v:2"]);
+  const indexed = withFile(paymentIndexPath(path), (db) => [
+    db.prepare("SELECT tracking_id || ':' || log_offset FROM payment_log ORDER BY seq").pluck().all(),
+    db.prepare("SELECT count(*) FROM payment_identity").pluck().get(),
+  ]);
+  assert.deepEqual(indexed, [["t:3", "v:2"], 2]);
+});
