@@ -53,7 +53,8 @@ export const envShape = z.object({
     )
     .default("sqlite:./data/tributary.sqlite")
     .describe(
-      "Payment store: `sqlite:<path>` (WAL, synchronous=FULL), `sqlite::memory:` for a throwaway store, or " +
+      "Payment store: `sqlite:<path>` (WAL, synchronous=FULL; its index in `<name>.index.sqlite` beside it), " +
+        "`sqlite::memory:` for a throwaway store, or " +
         "`postgres://user:password@host:port/database` (or `postgresql://`) for PostgreSQL, shared by several nodes.",
     ),
   TRIBUTARY_API_KEYS: list
