@@ -139,7 +139,7 @@ export const PAYMENT_PAGE_SQL = `SELECT p.* FROM payment_log l JOIN payments p O
 export const OPENING_BUSY_TIMEOUT_MS = 30_000;
 
 /** Most of the file mapped into memory per connection; a larger file is read beyond it as usual. */
-const MMAP_BYTES = 256 * 1024 * 1024;
+export const MMAP_BYTES = 256 * 1024 * 1024;
 
 export interface SqliteConnectionOptions {
   /** File path, or `:memory:` for a throwaway store. */
