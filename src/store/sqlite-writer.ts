@@ -92,6 +92,9 @@ export class SqliteWriter {
   private readonly markIndexed: Database.Statement<[number]>;
   private readonly indexedSeq: Database.Statement<[], number>;
   private readonly topSeq: Database.Statement<[], number>;
+  private readonly forgetIdentity: Database.Statement<[string, number, number]>;
+  private readonly forgetOffset: Database.Statement<[string, number, number]>;
+  private readonly deleteRow: Database.Statement<[number]>;
   private readonly heads: SqliteOffsetHeads;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
@@ -119,6 +122,10 @@ export class SqliteWriter {
     this.markIndexed = index.prepare("UPDATE index_state SET indexed_seq = max(indexed_seq, ?), clean = 0 WHERE id = 1");
     this.indexedSeq = index.prepare<[], number>("SELECT indexed_seq FROM index_state WHERE id = 1").pluck();
     this.topSeq = db.prepare<[], number>("SELECT coalesce(max(seq), 0) FROM payments").pluck();
+    // Retention's deletes, prepared once: a prune by count runs them for each tracking ID.
+    this.forgetIdentity = index.prepare("DELETE FROM payment_identity WHERE signature = ? AND event_index = ? AND seq = ?");
+    this.forgetOffset = index.prepare("DELETE FROM payment_log WHERE tracking_id = ? AND log_offset = ? AND seq = ?");
+    this.deleteRow = db.prepare("DELETE FROM payments WHERE seq = ?");
     this.heads = new SqliteOffsetHeads(db, index);
     this.insert = db.prepare(
       `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status,
@@ -322,13 +329,10 @@ export class SqliteWriter {
 
   /** Deletes rows from both files, inside {@link inTransaction}; returns how many. */
   private deleteRows(rows: readonly PrunedRow[]): number {
-    const forgetIdentity = this.index.prepare("DELETE FROM payment_identity WHERE signature = ? AND event_index = ? AND seq = ?");
-    const forgetOffset = this.index.prepare("DELETE FROM payment_log WHERE tracking_id = ? AND log_offset = ? AND seq = ?");
-    const deleteRow = this.db.prepare("DELETE FROM payments WHERE seq = ?");
     for (const row of rows) {
-      forgetIdentity.run(row.signature, row.event_index, row.seq);
-      forgetOffset.run(row.tracking_id, row.log_offset, row.seq);
-      deleteRow.run(row.seq);
+      this.forgetIdentity.run(row.signature, row.event_index, row.seq);
+      this.forgetOffset.run(row.tracking_id, row.log_offset, row.seq);
+      this.deleteRow.run(row.seq);
     }
     return rows.length;
   }

@@ -47,6 +47,18 @@ function withFile<T>(path: string, use: (db: Database.Database) => T): T {
   }
 }
 
+/** Commits a payment to the table alone, as a writer that died before its index transaction leaves it. */
+function commitUnindexed(path: string, payment: ReturnType<typeof paymentInput>, offset: number): void {
+  withFile(path, (db) =>
+    db
+      .prepare(
+        `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status, received_at)
+         VALUES ((SELECT max(seq) + 1 FROM payments), ?, ?, ?, ?, ?, ?, ?, 1)`,
+      )
+      .run(payment.trackingId, offset, payment.signature, payment.eventIndex, payment.amount.toString(), payment.timestamp, payment.status),
+  );
+}
+
 test("payment index: the table keeps no random-key index; the index file holds each payment's identity and offset", async () => {
   const { path } = await storeWithPayments();
   const tableIndexes = withFile(path, (db) => db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments'").pluck().all());
@@ -62,14 +74,7 @@ test("payment index: rows the table committed and the index never got (a crash b
   const { path } = await storeWithPayments();
   // The state a crash between the two commits leaves: the table's newest row, absent from the index.
   const late = paymentInput("t");
-  withFile(path, (db) =>
-    db
-      .prepare(
-        `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status, received_at)
-         VALUES ((SELECT max(seq) + 1 FROM payments), 't', 3, ?, 0, '1000000', 1700000000, 'executed', 1)`,
-      )
-      .run(late.signature),
-  );
+  commitUnindexed(path, late, 3);
   const store = openSqliteStore({ path });
   try {
     assert.deepEqual((await store.list({ trackingId: "t", after: 2, limit: 10 })).map((p) => p.signature), [late.signature]);
@@ -88,14 +93,7 @@ test("payment index: a writer catches up on rows another process committed witho
     await store.append([paymentInput("t")]);
     // Another process committed a row and died before its index transaction; this store's writer is already running.
     const late = paymentInput("t");
-    withFile(path, (db) =>
-      db
-        .prepare(
-          `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status, received_at)
-           VALUES ((SELECT max(seq) + 1 FROM payments), 't', 2, ?, 0, '1000000', 1700000000, 'executed', 1)`,
-        )
-        .run(late.signature),
-    );
+    commitUnindexed(path, late, 2);
     const [again, next] = await store.append([late, paymentInput("t")]);
     assert.equal(again?.duplicate, true);
     assert.equal(again?.payment.offset, 2);

@@ -6,8 +6,8 @@ import { test } from "node:test";
 import { inspect } from "node:util";
 import { IdentityConflictError } from "../../src/store/payment-store.js";
 import { openSqliteConnection } from "../../src/store/sqlite-database.js";
-import { attachPaymentIndex, openPaymentIndex, preparePaymentIndex } from "../../src/store/sqlite-payment-index.js";
-import { SqliteWriter, type CommittedRequest, type RequestResult } from "../../src/store/sqlite-writer.js";
+import { attachPaymentIndex, preparePaymentIndex } from "../../src/store/sqlite-payment-index.js";
+import { openSqliteFileWriter, SqliteWriter, type CommittedRequest, type RequestResult } from "../../src/store/sqlite-writer.js";
 import { paymentInput } from "../support/payments.js";
 
 /** A writer on an in-memory store (one connection), or on a file with its index file, as the store opens them. */
@@ -20,7 +20,8 @@ function openWriter(path = ":memory:"): { writer: SqliteWriter; clockReads: () =
     return { writer: new SqliteWriter(db, db, clock), clockReads: () => reads };
   }
   preparePaymentIndex(db, path, 100);
-  return { writer: new SqliteWriter(db, openPaymentIndex(path, 100), clock), clockReads: () => reads };
+  db.close();
+  return { writer: openSqliteFileWriter(path, 100, clock), clockReads: () => reads };
 }
 
 function committed(result: RequestResult | undefined): CommittedRequest {
