@@ -1,6 +1,6 @@
 /**
  * How long the built service takes from spawn to its first 200 on /v1/health,
- * as `npm start` runs it. Usage: `npm run measure:start -- [--workers N] [--runs N]`.
+ * started by the script `npm start` runs. Usage: `npm run measure:start -- [--workers N] [--runs N]`.
  * Each run gets a fresh SQLite file; the figures are printed, nothing is asserted.
  */
 import { spawn } from "node:child_process";
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 
-const MAIN = fileURLToPath(new URL("../dist/src/main.js", import.meta.url));
+const START = fileURLToPath(new URL("./start.sh", import.meta.url));
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, "127.0.0.1");
@@ -32,20 +32,32 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
+export interface StartOptions {
+  workers: number;
+  /** Cores to start it on (`taskset -c`), as a node limited to them. */
+  cores?: string;
+  /** Added to the environment. */
+  env?: Record<string, string>;
+  /** Runs while the service is healthy, before it is stopped; given the started process's id. */
+  whileHealthy?: (pid: number) => void;
+}
+
 /** Milliseconds from spawn to the first 200 on /v1/health. */
-export async function measureStart(workers: number): Promise<number> {
+export async function measureStart(options: StartOptions): Promise<number> {
   const directory = mkdtempSync(join(tmpdir(), "tributary-start-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const command = options.cores === undefined ? ["sh", START] : ["taskset", "-c", options.cores, "sh", START];
   const startedAt = performance.now();
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(command[0]!, command.slice(1), {
     env: {
       ...process.env,
       HOST: "127.0.0.1",
       PORT: String(port),
-      WORKERS: String(workers),
+      WORKERS: String(options.workers),
       LOG_LEVEL: "warn",
       DATABASE_URL: `sqlite:${join(directory, "start.sqlite")}`,
+      ...options.env,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -53,7 +65,11 @@ export async function measureStart(workers: number): Promise<number> {
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} before it was healthy`);
-      if (await healthy(url)) return performance.now() - startedAt;
+      if (await healthy(url)) {
+        const milliseconds = performance.now() - startedAt;
+        options.whileHealthy?.(child.pid!);
+        return milliseconds;
+      }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   } finally {
@@ -67,6 +83,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { workers: { type: "string", default: "1" }, runs: { type: "string", default: "3" } } });
   const workers = Number(values.workers);
   const figures: number[] = [];
-  for (let run = 0; run < Number(values.runs); run++) figures.push(await measureStart(workers));
+  for (let run = 0; run < Number(values.runs); run++) figures.push(await measureStart({ workers }));
   console.log(`WORKERS=${workers}: spawn to first 200 on /v1/health: ${figures.map((ms) => `${Math.round(ms)} ms`).join(", ")}`);
 }

@@ -1,19 +1,65 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { test } from "node:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { after, test } from "node:test";
 import { measureStart } from "../../scripts/measure-start.js";
 
 const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
 
 test("npm start runs the build that npm ci made (prepare), without rebuilding", () => {
-  assert.equal(manifest.scripts.start, "node dist/src/main.js");
+  assert.equal(manifest.scripts.start, "sh scripts/start.sh");
   assert.equal(manifest.scripts.prestart, undefined, "no build before every start");
   assert.equal(manifest.scripts.prepare, "npm run build", "npm ci builds once");
 });
 
 test("the built service answers its first health check soon after spawn (the figure is printed)", async () => {
-  const milliseconds = await measureStart(1);
+  const milliseconds = await measureStart({ workers: 1 });
   console.log(`spawn to first 200 on /v1/health, one process: ${Math.round(milliseconds)} ms`);
   // Generous: the target is 2 s on an idle machine; this only catches a start that waits on something.
   assert.ok(milliseconds < 20_000, `healthy after ${Math.round(milliseconds)} ms`);
 });
+
+const cgroups = mkdtempSync(join(tmpdir(), "tributary-cpu-max-"));
+after(() => rmSync(cgroups, { recursive: true, force: true }));
+
+/** A cgroup v2 `cpu.max` file with this content, for the start script to read instead of the real one. */
+function cpuMax(content: string): Record<string, string> {
+  const file = join(cgroups, `cpu.max.${content.replace(/\W/g, "_")}`);
+  writeFileSync(file, `${content}\n`);
+  return { TRIBUTARY_CPU_MAX_FILE: file };
+}
+
+/** The node arguments the start script ran the service with (it execs, so the spawned process is node itself). */
+async function startedArguments(options: { cores?: string; env: Record<string, string> }): Promise<string[]> {
+  let argv: string[] = [];
+  await measureStart({
+    workers: 1,
+    ...options,
+    whileHealthy: (pid) => (argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a.length > 0)),
+  });
+  assert.equal(basename(argv[0] ?? ""), "node", `the started process is node: ${argv.join(" ")}`);
+  assert.ok(argv.at(-1)?.endsWith("dist/src/main.js"), argv.join(" "));
+  return argv;
+}
+
+test("on a node limited to one core by its affinity, npm start's script collects garbage on one thread", async () => {
+  const argv = await startedArguments({ cores: "0", env: cpuMax("max 100000") });
+  assert.ok(argv.includes("--single-threaded-gc"), argv.join(" "));
+});
+
+test("on a node limited to one core by its cgroup, npm start's script collects garbage on one thread", async () => {
+  const argv = await startedArguments({ env: cpuMax("100000 100000") });
+  assert.ok(argv.includes("--single-threaded-gc"), argv.join(" "));
+});
+
+test(
+  "with more than one core, npm start's script leaves V8's parallel garbage collector on",
+  { skip: availableParallelism() < 2 ? "this machine has one core" : false },
+  async () => {
+    for (const content of ["max 100000", "150000 100000"]) {
+      const argv = await startedArguments({ env: cpuMax(content) });
+      assert.ok(!argv.includes("--single-threaded-gc"), `${content}: ${argv.join(" ")}`);
+    }
+  },
+);
