@@ -6,6 +6,7 @@
 # It is a start-up flag: V8 refuses it later and Node refuses it in NODE_OPTIONS.
 main="$(dirname "$0")/../dist/src/main.js"
 cores=$(nproc)
+# TRIBUTARY_CPU_MAX_FILE reads another file in cpu.max's format instead (the tests do).
 cpu_max=${TRIBUTARY_CPU_MAX_FILE:-/sys/fs/cgroup/cpu.max}
 if [ -r "$cpu_max" ]; then
   read -r quota period < "$cpu_max"
