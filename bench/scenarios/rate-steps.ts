@@ -179,7 +179,10 @@ export async function runRateSteps(
     if (deliveredPerSec < KEEP_UP_SHARE * offered) reasons.push(`delivered ${round((100 * deliveredPerSec) / offered, 0)}% of offered`);
     if (step.p99Ms > KEEP_UP_P99_MS) reasons.push(`p99 ${step.p99Ms} ms`);
     if (step.missing > 0) reasons.push(`${step.missing} not delivered after drain`);
-    if (published.failedRequests > 0) reasons.push(`${published.failedRequests} publish requests failed`);
+    if (published.failedRequests > 0) {
+      const first = published.firstFailure === undefined ? "" : ` (first: ${published.firstFailure})`;
+      reasons.push(`${published.failedRequests} publish requests failed${first}`);
+    }
     if (reasons.length > 0) {
       step.saturated = true;
       step.saturationReason = reasons.join("; ");
