@@ -56,9 +56,18 @@ function parseRetryAfter(value: string | undefined, now: number): number | undef
  * address the outbound policy accepts, checked inside the DNS lookup that the
  * socket itself uses, so no packet leaves for a refused address.
  */
+/**
+ * How long a kept-alive connection to a receiver may sit idle before we close
+ * it. Node's agent otherwise keeps it until the receiver closes it (Node's
+ * servers after 5 s), and a webhook sent on it just then fails with a reset.
+ * With a timeout set, the agent also closes a second before the timeout a
+ * receiver announces in `Keep-Alive: timeout=…`, when that is sooner.
+ */
+const IDLE_CONNECTION_MS = 4000;
+
 export class WebhookSender {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CONNECTION_MS });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CONNECTION_MS });
   private readonly resolver: Resolver;
 
   constructor(private readonly options: WebhookSenderOptions) {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import type { Socket } from "node:net";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { describe, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { OutboundPolicy } from "../../src/webhooks/outbound-policy.js";
@@ -132,6 +134,36 @@ describe("webhook sender: outbound policy", () => {
     } finally {
       sender.close();
       await receiver.close();
+    }
+  });
+});
+
+describe("webhook sender: kept-alive connections", () => {
+  test("an idle connection is closed by the sender before the receiver's announced keep-alive timeout ends", async () => {
+    // The receiver announces `Keep-Alive: timeout=3` and closes an idle connection after 3 s; a webhook sent on
+    // it at that moment would be reset. The sender must close first.
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => response.writeHead(200).end());
+    });
+    server.keepAliveTimeout = 3000;
+    const closedBy = new Promise<"sender" | "receiver">((resolve) => {
+      server.once("connection", (socket: Socket) => {
+        socket.once("end", () => resolve("sender"));
+        socket.once("close", () => resolve("receiver"));
+      });
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    const sender = new WebhookSender({ policy: new OutboundPolicy(["127.0.0.1"]), connectTimeoutMs: 1000, responseTimeoutMs: 2000 });
+    try {
+      const result = await sender.send({ url: `http://127.0.0.1:${port}/hook`, headers: {}, body: "{}" });
+      assert.equal(result.statusCode, 200);
+      assert.equal(await closedBy, "sender");
+    } finally {
+      sender.close();
+      server.close();
     }
   });
 });
