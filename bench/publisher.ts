@@ -43,7 +43,8 @@ export class Publisher {
     private readonly maxInFlight = 64,
   ) {
     this.url = new URL("/v1/payments", baseUrl);
-    this.agent = new Agent({ keepAlive: true, maxSockets: maxInFlight });
+    // Idle sockets closed before the server's keep-alive timeout (Node's 5 s), so a request never lands on one it is closing.
+    this.agent = new Agent({ keepAlive: true, maxSockets: maxInFlight, timeout: 4000 });
   }
 
   close(): void {
