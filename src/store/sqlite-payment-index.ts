@@ -96,7 +96,8 @@ export function openPaymentIndex(paymentsPath: string, busyTimeoutMs: number): D
 /**
  * Brings the index file up to date with the payments table before anything
  * else of this process opens it: rebuilds a file another boot left torn
- * (or one that cannot be read), then indexes the rows it misses. `db` is a
+ * (or one that cannot be read) or one ahead of the table (a restored
+ * backup of the payments file), then indexes the rows it misses. `db` is a
  * connection to the payments file; its write lock is held throughout, so
  * that processes starting together do this one after the other.
  */
@@ -107,10 +108,13 @@ export function preparePaymentIndex(db: Database.Database, paymentsPath: string,
   db.pragma(`busy_timeout = ${OPENING_BUSY_TIMEOUT_MS}`);
   db.exec("BEGIN IMMEDIATE");
   try {
-    if (existsSync(indexPath) && !trustworthy(indexPath, bootId)) {
-      for (const suffix of ["", "-wal", "-shm"]) rmSync(indexPath + suffix, { force: true });
+    if (existsSync(indexPath) && !trustworthy(indexPath, bootId)) removeIndexFile(indexPath);
+    let index = openPaymentIndex(paymentsPath, busyTimeoutMs);
+    if (pointsPastTable(index)) {
+      index.close();
+      removeIndexFile(indexPath);
+      index = openPaymentIndex(paymentsPath, busyTimeoutMs);
     }
-    const index = openPaymentIndex(paymentsPath, busyTimeoutMs);
     try {
       index.transaction(() => {
         index.prepare("UPDATE index_state SET boot_id = ?, clean = 0 WHERE id = 1").run(bootId);
@@ -123,6 +127,23 @@ export function preparePaymentIndex(db: Database.Database, paymentsPath: string,
     db.exec("COMMIT");
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   }
+}
+
+function removeIndexFile(indexPath: string): void {
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(indexPath + suffix, { force: true });
+}
+
+/**
+ * Whether the index holds entries for rows past the table's last one: the
+ * payments file went back, as when a backup of it is restored beside a newer
+ * index file. Retention can delete the newest rows too, but it deletes their
+ * entries first, so only a table that went back leaves such entries. Scanned
+ * only when the mark is past the table's end, which is otherwise rare.
+ */
+function pointsPastTable(index: Database.Database): boolean {
+  const top = (index.prepare("SELECT coalesce(max(seq), 0) AS top FROM payments").get() as { top: number }).top;
+  if (indexedSeq(index) <= top) return false;
+  return index.prepare("SELECT 1 FROM payment_log WHERE seq > ? LIMIT 1").get(top) !== undefined;
 }
 
 /** The highest payments `seq` the index holds. */
