@@ -109,12 +109,7 @@ export function preparePaymentIndex(db: Database.Database, paymentsPath: string,
   db.exec("BEGIN IMMEDIATE");
   try {
     if (existsSync(indexPath) && !trustworthy(indexPath, bootId)) removeIndexFile(indexPath);
-    let index = openPaymentIndex(paymentsPath, busyTimeoutMs);
-    if (pointsPastTable(index)) {
-      index.close();
-      removeIndexFile(indexPath);
-      index = openPaymentIndex(paymentsPath, busyTimeoutMs);
-    }
+    const index = openIndexOfThisTable(paymentsPath, busyTimeoutMs);
     try {
       index.transaction(() => {
         index.prepare("UPDATE index_state SET boot_id = ?, clean = 0 WHERE id = 1").run(bootId);
@@ -133,6 +128,22 @@ function removeIndexFile(indexPath: string): void {
   for (const suffix of ["", "-wal", "-shm"]) rmSync(indexPath + suffix, { force: true });
 }
 
+/** Opens the index file, first replacing one that is ahead of the table. */
+function openIndexOfThisTable(paymentsPath: string, busyTimeoutMs: number): Database.Database {
+  const index = openPaymentIndex(paymentsPath, busyTimeoutMs);
+  let ahead: boolean;
+  try {
+    ahead = pointsPastTable(index);
+  } catch (error) {
+    index.close();
+    throw error;
+  }
+  if (!ahead) return index;
+  index.close();
+  removeIndexFile(paymentIndexPath(paymentsPath));
+  return openPaymentIndex(paymentsPath, busyTimeoutMs);
+}
+
 /**
  * Whether the index holds entries for rows past the table's last one: the
  * payments file went back, as when a backup of it is restored beside a newer
@@ -141,9 +152,14 @@ function removeIndexFile(indexPath: string): void {
  * only when the mark is past the table's end, which is otherwise rare.
  */
 function pointsPastTable(index: Database.Database): boolean {
-  const top = (index.prepare("SELECT coalesce(max(seq), 0) AS top FROM payments").get() as { top: number }).top;
+  const top = tableTop(index);
   if (indexedSeq(index) <= top) return false;
   return index.prepare("SELECT 1 FROM payment_log WHERE seq > ? LIMIT 1").get(top) !== undefined;
+}
+
+/** The table's highest `seq`, read through the index connection's attachment. */
+function tableTop(index: Database.Database): number {
+  return (index.prepare("SELECT coalesce(max(seq), 0) AS top FROM payments").get() as { top: number }).top;
 }
 
 /** The highest payments `seq` the index holds. */
@@ -169,8 +185,7 @@ export function catchUpPaymentIndex(index: Database.Database, after: number): nu
          SELECT tracking_id, log_offset, seq FROM payments WHERE seq > ? ORDER BY tracking_id, log_offset`,
     )
     .run(after);
-  const top = (index.prepare("SELECT coalesce(max(seq), 0) AS top FROM payments").get() as { top: number }).top;
-  const mark = Math.max(after, top);
+  const mark = Math.max(after, tableTop(index));
   index.prepare("UPDATE index_state SET indexed_seq = max(indexed_seq, ?) WHERE id = 1").run(mark);
   return mark;
 }
