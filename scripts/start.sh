@@ -3,7 +3,7 @@
 # core (an affinity mask, or a cgroup v2 CPU limit of one core or less),
 # V8's parallel GC helper threads wait for the core the event loop needs, so
 # there garbage is collected on one thread (docs/operations.md#a-node-on-one-core).
-# It is a start-up flag: V8 refuses it later and Node refuses it in NODE_OPTIONS.
+# It is a start-up flag: V8 crashes if it is set later, and Node refuses it in NODE_OPTIONS.
 main="$(dirname "$0")/../dist/src/main.js"
 cores=$(nproc)
 # TRIBUTARY_CPU_MAX_FILE reads another file in cpu.max's format instead (the tests do).
