@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import Database from "better-sqlite3";
 import { paymentId, type PaymentStatus, type StoredPayment } from "../payment.js";
 import { StoreFatalError } from "./payment-store.js";
@@ -134,6 +134,12 @@ export const PAYMENT_HEAD_SQL = `SELECT max(
  */
 export const PAYMENT_PAGE_SQL = `SELECT p.* FROM payment_log l JOIN payments p ON p.seq = l.seq
     WHERE l.tracking_id = ? AND l.log_offset > ? ORDER BY l.log_offset LIMIT ?`;
+
+/** A file kept beside a payments file: (`data/tributary.sqlite`, `index`) → `data/tributary.index.sqlite`. */
+export function besidePaymentsFile(paymentsPath: string, part: string): string {
+  const extension = extname(paymentsPath);
+  return join(dirname(paymentsPath), `${basename(paymentsPath, extension)}.${part}${extension || ".sqlite"}`);
+}
 
 /** How long opening a file waits for another process's switch to WAL or migration. */
 export const OPENING_BUSY_TIMEOUT_MS = 30_000;

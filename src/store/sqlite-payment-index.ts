@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, extname, join } from "node:path";
 import Database from "better-sqlite3";
-import { MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations } from "./sqlite-database.js";
+import { besidePaymentsFile, MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations } from "./sqlite-database.js";
 
 /**
  * The payments' two random-key indexes, identity → row and (tracking ID,
@@ -48,8 +47,7 @@ const INDEX_CACHE_KIB = 64 * 1024;
 
 /** Where a payments file keeps its index file: `tributary.sqlite` → `tributary.index.sqlite`. */
 export function paymentIndexPath(paymentsPath: string): string {
-  const extension = extname(paymentsPath);
-  return join(dirname(paymentsPath), `${basename(paymentsPath, extension)}.index${extension || ".sqlite"}`);
+  return besidePaymentsFile(paymentsPath, "index");
 }
 
 /**

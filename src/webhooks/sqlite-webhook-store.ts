@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
-import { basename, dirname, extname, join } from "node:path";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { runMigrations, toPayment, type PaymentRow } from "../store/sqlite-database.js";
+import { besidePaymentsFile, runMigrations, toPayment, type PaymentRow } from "../store/sqlite-database.js";
 import { attachPaymentIndex, paymentIndexPath } from "../store/sqlite-payment-index.js";
 import { toPolicyEvent, type PolicyEventRow } from "../store/sqlite-policy-log.js";
 import { mergeablePrefixes } from "./log-merge.js";
@@ -97,8 +97,7 @@ const MIGRATIONS: readonly string[] = [
 
 /** The webhook file beside a payments file: data/tributary.sqlite → data/tributary.webhooks.sqlite. */
 export function webhookFilePath(paymentsPath: string): string {
-  const extension = extname(paymentsPath);
-  return join(dirname(paymentsPath), `${basename(paymentsPath, extension)}.webhooks${extension || ".sqlite"}`);
+  return besidePaymentsFile(paymentsPath, "webhooks");
 }
 
 export interface SqliteWebhookStoreOptions {

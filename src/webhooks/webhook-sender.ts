@@ -51,12 +51,6 @@ function parseRetryAfter(value: string | undefined, now: number): number | undef
 }
 
 /**
- * POSTs one webhook. Redirects are never followed (a 3xx is a failure), the
- * answer's body is read only up to a cap, and the connection goes only to an
- * address the outbound policy accepts, checked inside the DNS lookup that the
- * socket itself uses, so no packet leaves for a refused address.
- */
-/**
  * How long a kept-alive connection to a receiver may sit idle before we close
  * it. Node's agent otherwise keeps it until the receiver closes it (Node's
  * servers after 5 s), and a webhook sent on it just then fails with a reset.
@@ -65,6 +59,12 @@ function parseRetryAfter(value: string | undefined, now: number): number | undef
  */
 const IDLE_CONNECTION_MS = 4000;
 
+/**
+ * POSTs one webhook. Redirects are never followed (a 3xx is a failure), the
+ * answer's body is read only up to a cap, and the connection goes only to an
+ * address the outbound policy accepts, checked inside the DNS lookup that the
+ * socket itself uses, so no packet leaves for a refused address.
+ */
 export class WebhookSender {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CONNECTION_MS });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CONNECTION_MS });
