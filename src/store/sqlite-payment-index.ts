@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import Database from "better-sqlite3";
+import { currentBoot, sameBoot } from "./boot-identity.js";
 import { besidePaymentsFile, MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations } from "./sqlite-database.js";
 
 /**
@@ -101,7 +102,7 @@ export function openPaymentIndex(paymentsPath: string, busyTimeoutMs: number): D
  */
 export function preparePaymentIndex(db: Database.Database, paymentsPath: string, busyTimeoutMs: number): void {
   const indexPath = paymentIndexPath(paymentsPath);
-  const bootId = currentBootId();
+  const bootId = currentBoot();
   // Another process may be rebuilding a large file: wait as long as for a migration.
   db.pragma(`busy_timeout = ${OPENING_BUSY_TIMEOUT_MS}`);
   db.exec("BEGIN IMMEDIATE");
@@ -218,7 +219,7 @@ function trustworthy(indexPath: string, bootId: string): boolean {
       | { boot_id: string; clean: number }
       | undefined;
     if (state === undefined) return false;
-    return state.clean === 1 || state.boot_id === bootId;
+    return state.clean === 1 || sameBoot(state.boot_id, bootId);
   } catch (error) {
     if (error instanceof Database.SqliteError && UNREADABLE.test(error.code + " " + error.message)) return false;
     throw error;
@@ -229,16 +230,3 @@ function trustworthy(indexPath: string, bootId: string): boolean {
 
 /** What a torn or foreign file answers: not the schema, or not a database. */
 const UNREADABLE = /^SQLITE_(CORRUPT|NOTADB)|^SQLITE_ERROR no such table/;
-
-/**
- * Linux's id of this boot. Where there is none, every file counts as this
- * boot's: deleting the index file by hand after an operating-system crash
- * is then the operator's part (docs/operations.md).
- */
-function currentBootId(): string {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    return "";
-  }
-}
