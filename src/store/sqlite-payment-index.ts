@@ -41,7 +41,15 @@ const indexSchema = (schema: string) => `
     PRIMARY KEY (tracking_id, log_offset)
   ) WITHOUT ROWID;`;
 
-const MIGRATIONS: readonly string[] = [indexSchema("main")];
+/**
+ * The rows a prune is deleting: retention commits the index's deletes
+ * first, so a crash before the table's commit would leave rows no index
+ * points at. The next prune deletes the rows listed here, then the list.
+ */
+const pruningSchema = (schema: string) => `
+  CREATE TABLE ${schema}.pruning (seq INTEGER PRIMARY KEY);`;
+
+const MIGRATIONS: readonly string[] = [indexSchema("main"), pruningSchema("main")];
 
 /** The writer's page cache for the index file, in KiB: the indexes of about 300,000 payments. */
 const INDEX_CACHE_KIB = 64 * 1024;
@@ -58,7 +66,7 @@ export function paymentIndexPath(paymentsPath: string): string {
 export function attachPaymentIndex(db: Database.Database, paymentsPath: string): void {
   if (paymentsPath === ":memory:") {
     db.prepare("ATTACH ':memory:' AS payment_index").run();
-    db.exec(indexSchema("payment_index"));
+    db.exec(indexSchema("payment_index") + pruningSchema("payment_index"));
     return;
   }
   db.prepare("ATTACH ? AS payment_index").run(paymentIndexPath(paymentsPath));

@@ -95,6 +95,9 @@ export class SqliteWriter {
   private readonly forgetIdentity: Database.Statement<[string, number, number]>;
   private readonly forgetOffset: Database.Statement<[string, number, number]>;
   private readonly deleteRow: Database.Statement<[number]>;
+  private readonly pruningSeqs: Database.Statement<[], number>;
+  private readonly recordPruning: Database.Statement<[number]>;
+  private readonly forgetPruning: Database.Statement<[number]>;
   private readonly heads: SqliteOffsetHeads;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
@@ -126,6 +129,9 @@ export class SqliteWriter {
     this.forgetIdentity = index.prepare("DELETE FROM payment_identity WHERE signature = ? AND event_index = ? AND seq = ?");
     this.forgetOffset = index.prepare("DELETE FROM payment_log WHERE tracking_id = ? AND log_offset = ? AND seq = ?");
     this.deleteRow = db.prepare("DELETE FROM payments WHERE seq = ?");
+    this.pruningSeqs = index.prepare<[], number>("SELECT seq FROM pruning").pluck();
+    this.recordPruning = index.prepare("INSERT OR IGNORE INTO pruning (seq) VALUES (?)");
+    this.forgetPruning = index.prepare("DELETE FROM pruning WHERE seq = ?");
     this.heads = new SqliteOffsetHeads(db, index);
     this.insert = db.prepare(
       `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status,
@@ -197,8 +203,8 @@ export class SqliteWriter {
    * both read the same head and hand out one offset twice, and the index is
    * brought up to the table under it. Appends commit the table first: a crash
    * before the index commits leaves rows the next transaction indexes.
-   * Retention commits the index first: a crash in between leaves rows no index
-   * points at, which were on their way out.
+   * Retention commits the index first, listing the rows it deletes: a crash
+   * in between leaves rows no index points at, which the next prune deletes.
    */
   private inTransaction<T>(order: CommitOrder, body: () => T): T {
     this.db.exec("BEGIN IMMEDIATE");
@@ -303,7 +309,10 @@ export class SqliteWriter {
         `SELECT seq, tracking_id, log_offset, signature, event_index FROM payments WHERE received_at < ? LIMIT ${PRUNE_CHUNK}`,
       );
       for (let rows = -1; rows !== 0; ) {
-        rows = this.inTransaction("index-first", () => this.deleteRows(chunk.all(policy.receivedBefore as number)));
+        rows = this.inTransaction(
+          "index-first",
+          () => this.finishPruning() + this.deleteRows(chunk.all(policy.receivedBefore as number)),
+        );
         deleted += rows;
       }
     }
@@ -312,6 +321,7 @@ export class SqliteWriter {
       // The newest `keep` rows stay, the head among them: no head row to write down here.
       // One transaction: one sync for all tracking IDs instead of one each.
       deleted += this.inTransaction("index-first", () => {
+        const finished = this.finishPruning();
         const heads = this.index
           .prepare("SELECT tracking_id, max(log_offset) AS last_offset FROM payment_log GROUP BY tracking_id HAVING max(log_offset) > ?")
           .all(keep) as Array<{ tracking_id: string; last_offset: number }>;
@@ -319,7 +329,7 @@ export class SqliteWriter {
           `SELECT l.seq, l.tracking_id, l.log_offset, p.signature, p.event_index
              FROM payment_log l JOIN payments p ON p.seq = l.seq WHERE l.tracking_id = ? AND l.log_offset <= ?`,
         );
-        let rows = 0;
+        let rows = finished;
         for (const head of heads) rows += this.deleteRows(older.all(head.tracking_id, head.last_offset - keep));
         return rows;
       });
@@ -327,14 +337,35 @@ export class SqliteWriter {
     return deleted;
   }
 
-  /** Deletes rows from both files, inside {@link inTransaction}; returns how many. */
+  /**
+   * Deletes rows from both files, inside {@link inTransaction}, listing them
+   * in the index's `pruning` until the table's delete is seen committed;
+   * returns how many.
+   */
   private deleteRows(rows: readonly PrunedRow[]): number {
     for (const row of rows) {
       this.forgetIdentity.run(row.signature, row.event_index, row.seq);
       this.forgetOffset.run(row.tracking_id, row.log_offset, row.seq);
+      this.recordPruning.run(row.seq);
       this.deleteRow.run(row.seq);
     }
     return rows.length;
+  }
+
+  /**
+   * Finishes earlier prunes, inside {@link inTransaction}: a listed row the
+   * table still has lost its entries in a commit the table's never followed
+   * (a crash in between) and is deleted now; one the table no longer has is
+   * done with. A pruned `seq` is never handed out again (the mark only
+   * rises). Returns how many rows it deleted.
+   */
+  private finishPruning(): number {
+    let deleted = 0;
+    for (const seq of this.pruningSeqs.all()) {
+      if (this.deleteRow.run(seq).changes === 0) this.forgetPruning.run(seq);
+      else deleted += 1;
+    }
+    return deleted;
   }
 
   /** Closes the writer's connections; the index file is marked clean when it reached the disk. */

@@ -168,6 +168,36 @@ test("payment index: retention deletes a pruned payment's identity and offset wi
   const indexed = withFile(paymentIndexPath(path), (db) => [
     db.prepare("SELECT tracking_id || ':' || log_offset FROM payment_log ORDER BY seq").pluck().all(),
     db.prepare("SELECT count(*) FROM payment_identity").pluck().get(),
+    // The prune by count's row stays listed until a later prune sees its delete committed.
+    db.prepare("SELECT count(*) FROM pruning").pluck().get(),
   ]);
-  assert.deepEqual(indexed, [["t:3", "v:2"], 2]);
+  assert.deepEqual(indexed, [["t:3", "v:2"], 2, 1]);
+});
+
+test("payment index: a prune a crash stopped between its two commits is finished by the next prune", async () => {
+  const { path } = await storeWithPayments();
+  const indexPath = paymentIndexPath(path);
+  const seqOf = (trackingId: string, offset: number) =>
+    withFile(path, (db) => db.prepare("SELECT seq FROM payments WHERE tracking_id = ? AND log_offset = ?").pluck().get(trackingId, offset));
+  const pruned = seqOf("t", 1);
+  // What a prune of "t" at 1 leaves when the process dies after the index's commit: the entries gone and the row listed, the row still there.
+  withFile(indexPath, (db) => {
+    db.prepare("DELETE FROM payment_identity WHERE seq = ?").run(pruned);
+    db.prepare("DELETE FROM payment_log WHERE seq = ?").run(pruned);
+    db.prepare("INSERT INTO pruning (seq) VALUES (?)").run(pruned);
+  });
+  const listed = () => withFile(indexPath, (db) => db.prepare("SELECT seq FROM pruning").pluck().all());
+  const store = openSqliteStore({ path });
+  try {
+    assert.equal(await store.prune({ keepPerTrackingId: 5 }), 1);
+    assert.equal(seqOf("t", 1), undefined);
+    assert.equal(seqOf("t", 2) !== undefined && seqOf("u", 1) !== undefined, true);
+    // The table's delete committed: the next prune sees the row gone and forgets it.
+    assert.deepEqual(listed(), [pruned]);
+    assert.equal(await store.prune({ keepPerTrackingId: 5 }), 0);
+    assert.deepEqual(listed(), []);
+    assert.equal(await store.latestOffset("t"), 2);
+  } finally {
+    await store.close();
+  }
 });
