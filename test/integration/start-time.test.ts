@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, test } from "node:test";
@@ -23,11 +23,20 @@ test("the built service answers its first health check soon after spawn (the fig
 const cgroups = mkdtempSync(join(tmpdir(), "tributary-cpu-max-"));
 after(() => rmSync(cgroups, { recursive: true, force: true }));
 
-/** A cgroup v2 `cpu.max` file with this content, for the start script to read instead of the real one. */
+/** A cgroup v2 tree whose `cpu.max` holds this, for the start script to read instead of the real one. */
 function cpuMax(content: string): Record<string, string> {
-  const file = join(cgroups, `cpu.max.${content.replace(/\W/g, "_")}`);
-  writeFileSync(file, `${content}\n`);
-  return { TRIBUTARY_CPU_MAX_FILE: file };
+  const root = mkdtempSync(join(cgroups, "v2-"));
+  writeFileSync(join(root, "cpu.max"), `${content}\n`);
+  return { TRIBUTARY_CGROUP_ROOT: root };
+}
+
+/** A cgroup v1 tree with this CPU quota and period (microseconds; a quota of -1 is none). */
+function cfsQuota(quota: number, period: number): Record<string, string> {
+  const root = mkdtempSync(join(cgroups, "v1-"));
+  mkdirSync(join(root, "cpu"));
+  writeFileSync(join(root, "cpu", "cpu.cfs_quota_us"), `${quota}\n`);
+  writeFileSync(join(root, "cpu", "cpu.cfs_period_us"), `${period}\n`);
+  return { TRIBUTARY_CGROUP_ROOT: root };
 }
 
 /** The node arguments the start script ran the service with (it execs, so the spawned process is node itself). */
@@ -49,17 +58,19 @@ test("on a node limited to one core by its affinity, npm start's script collects
 });
 
 test("on a node limited to one core by its cgroup, npm start's script collects garbage on one thread", async () => {
-  const argv = await startedArguments({ env: cpuMax("100000 100000") });
-  assert.ok(argv.includes("--single-threaded-gc"), argv.join(" "));
+  for (const env of [cpuMax("100000 100000"), cfsQuota(50_000, 100_000)]) {
+    const argv = await startedArguments({ env });
+    assert.ok(argv.includes("--single-threaded-gc"), `${JSON.stringify(env)}: ${argv.join(" ")}`);
+  }
 });
 
 test(
   "with more than one core, npm start's script leaves V8's parallel garbage collector on",
   { skip: availableParallelism() < 2 ? "this machine has one core" : false },
   async () => {
-    for (const content of ["max 100000", "150000 100000"]) {
-      const argv = await startedArguments({ env: cpuMax(content) });
-      assert.ok(!argv.includes("--single-threaded-gc"), `${content}: ${argv.join(" ")}`);
+    for (const env of [cpuMax("max 100000"), cpuMax("150000 100000"), cfsQuota(-1, 100_000), cfsQuota(150_000, 100_000)]) {
+      const argv = await startedArguments({ env });
+      assert.ok(!argv.includes("--single-threaded-gc"), `${JSON.stringify(env)}: ${argv.join(" ")}`);
     }
   },
 );
