@@ -132,6 +132,11 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A space-separated argv. */
+function words(text: string): string[] {
+  return text.split(/\s+/).filter((word) => word.length > 0);
+}
+
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const program = new Command()
     .name("bench")
@@ -141,6 +146,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .addOption(new Option("--scenarios <list>", `subset of ${SCENARIOS.join(",")} (default: all; with --quick all but reconnect-storm)`))
     .option("--service-cmd <command>", "how to start the service (space-separated argv)", "node --import tsx src/main.ts")
     .option("--service-cwd <dir>", "working directory for --service-cmd", REPO_ROOT)
+    .option("--baseline-node-flags <flags>", "Node flags for the plain Socket.IO baseline, e.g. --single-threaded-gc (space-separated)", "")
     .option("--workers <n>", "load-generator processes", positiveInt, 3)
     .option("--service-workers <n>", "worker processes of the service (its WORKERS setting); 1 runs it in one process", positiveInt, 1)
     .option("--connect-counts <list>", "override connection counts, e.g. 1000,10000")
@@ -160,6 +166,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     scenarios?: string;
     serviceCmd: string;
     serviceCwd: string;
+    baselineNodeFlags: string;
     workers: number;
     serviceWorkers: number;
     connectCounts?: string;
@@ -193,9 +200,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     quick: flags.quick,
     targets: targets as TargetName[],
     scenarios: new Set(scenarios as ScenarioName[]),
-    serviceCommand: flags.serviceCmd.split(/\s+/).filter((s) => s.length > 0),
+    serviceCommand: words(flags.serviceCmd),
     serviceCwd: resolve(flags.serviceCwd),
-    baselineCommand: ["node", "--import", "tsx", resolve(REPO_ROOT, "bench/baseline-server.ts")],
+    baselineCommand: ["node", ...words(flags.baselineNodeFlags), "--import", "tsx", resolve(REPO_ROOT, "bench/baseline-server.ts")],
     workers: flags.workers,
     serviceWorkers: flags.serviceWorkers,
     outDir: resolve(flags.out),
