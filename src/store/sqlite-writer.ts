@@ -354,10 +354,10 @@ export class SqliteWriter {
 
   /**
    * Finishes earlier prunes, inside {@link inTransaction}: a listed row the
-   * table still has lost its entries in a commit the table's never followed
-   * (a crash in between) and is deleted now; one the table no longer has is
-   * done with. A pruned `seq` is never handed out again (the mark only
-   * rises). Returns how many rows it deleted.
+   * table still has lost its index entries, but a crash kept the table's
+   * delete from committing, so it is deleted now; one the table no longer
+   * has is done with. A pruned `seq` is never handed out again (the mark
+   * only rises). Returns how many rows it deleted.
    */
   private finishPruning(): number {
     let deleted = 0;
