@@ -5,7 +5,11 @@
  * signature is encoded per source and its last base58 digits are replaced by a
  * counter: that changes the number by less than 58^8, and because the first
  * byte is kept well inside 0x10..0xef the value can neither gain nor lose a
- * byte, so every result still decodes to exactly 64 bytes.
+ * byte, so every result still decodes to exactly 64 bytes. The counter is
+ * scrambled first (a multiplication modulo 58^8 by a number prime to it,
+ * so still one value each): chain signatures are random, and counted ones
+ * would arrive in key order, which lets the store's identity index append
+ * at one end instead of writing a random page per payment.
  */
 import { randomBytes } from "node:crypto";
 import bs58 from "bs58";
@@ -13,6 +17,11 @@ import bs58 from "bs58";
 const ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 const COUNTER_DIGITS = 8;
 const COUNTER_LIMIT = 58 ** COUNTER_DIGITS;
+/**
+ * Odd and not a multiple of 29, so prime to 58^8 = 2^8 · 29^8: multiplying by it permutes the counters. Near 58^8
+ * times the golden ratio, so that consecutive counters land far apart (a small one would keep them in order).
+ */
+const SCRAMBLE = 79_147_337_205_789n;
 
 export class SignatureSource {
   private readonly prefix: string;
@@ -27,7 +36,7 @@ export class SignatureSource {
 
   next(): string {
     if (this.counter >= COUNTER_LIMIT) throw new Error("signature counter exhausted");
-    let n = this.counter++;
+    let n = Number((BigInt(this.counter++) * SCRAMBLE) % BigInt(COUNTER_LIMIT));
     let digits = "";
     for (let i = 0; i < COUNTER_DIGITS; i++) {
       digits = ALPHABET.charAt(n % 58) + digits;

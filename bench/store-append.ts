@@ -38,7 +38,7 @@ function payment(i: number): PaymentInput {
     amount: 1_000_000n + BigInt(i),
     timestamp: 1_760_000_000 + Math.floor(i / 1000),
     status: "executed",
-    // Random, as chain signatures are (the socket scenarios' counter-made ones land in index order).
+    // Random, as chain signatures are (and the socket scenarios' scrambled counter-made ones).
     signature: bs58.encode(randomBytes(64)),
     eventIndex: 0,
     slot: 300_000_000 + Math.floor(i / 400),

@@ -76,16 +76,22 @@ test("lean client connects, subscribes and receives a published payment", async 
   client.close();
 });
 
-test("generated signatures are distinct and decode to 64 bytes", async () => {
+test("generated signatures are distinct, decode to 64 bytes and do not arrive in key order", async () => {
   const { SignatureSource } = await import("../../bench/signature-source.js");
   const source = new SignatureSource();
   const seen = new Set<string>();
+  let previous = "";
+  let ascending = 0;
   for (let i = 0; i < 5000; i++) {
     const signature = source.next();
     assert.equal(bs58.decode(signature).length, 64);
     seen.add(signature);
+    if (signature > previous) ascending++;
+    previous = signature;
   }
   assert.equal(seen.size, 5000);
+  // Random keys rise about half the time; counted ones always would.
+  assert.ok(ascending > 1500 && ascending < 3500, `${ascending} of 5000 rose`);
 });
 
 test("client answers heartbeats so the server keeps it", async () => {
