@@ -44,7 +44,8 @@ const indexSchema = (schema: string) => `
 /**
  * The rows a prune is deleting: retention commits the index's deletes
  * first, so a crash before the table's commit would leave rows no index
- * points at. The next prune deletes the rows listed here, then the list.
+ * points at. Each prune deletes the listed rows the table still has and
+ * unlists those it no longer has (SqliteWriter's finishPruning).
  */
 const pruningSchema = (schema: string) => `
   CREATE TABLE ${schema}.pruning (seq INTEGER PRIMARY KEY);`;
