@@ -1,5 +1,4 @@
 import type { AddressInfo } from "node:net";
-import { setupWorker as setupStickyWorker } from "@socket.io/sticky";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { ServiceError } from "./errors.js";
@@ -33,6 +32,7 @@ import { createWebhookService, type WebhookService } from "./webhooks/webhook-se
 import type { Resolver } from "./webhooks/webhook-sender.js";
 import type { WebhookStore } from "./webhooks/webhook-store.js";
 import type { PrimaryChannel } from "./workers/primary-channel.js";
+import { takeHandedConnections } from "./workers/handed-connections.js";
 import { primaryMetricsView } from "./workers/primary-metrics-view.js";
 
 /** Parts a caller may hand in instead of having them built from config (tests, embedding). */
@@ -299,8 +299,9 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     {
       name: "http (from the primary)",
       start: async () => {
+        if (worker === undefined) throw new Error("serveFromPrimary is for worker processes; call listen()");
         await http.ready();
-        setupStickyWorker(gateway.io);
+        takeHandedConnections(gateway.io, worker.index, worker.primary);
       },
     },
     sourcesService,
@@ -363,7 +364,6 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       return address;
     },
     async serveFromPrimary() {
-      if (worker === undefined) throw new Error("serveFromPrimary is for worker processes; call listen()");
       await startInOrder(servingFromPrimary);
       if (runsNodeJobs) warnWithoutApiKeys();
     },

@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import { isPrimaryMessage, type NodeTopic, type WorkerMessage } from "./worker-messages.js";
 
 /** Longer than the primary's own wait for the slowest worker, so its answer (or error) comes first. */
@@ -11,10 +12,18 @@ export class PrimaryChannel {
   private nextRequestId = 0;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private healthProbe: (() => Promise<unknown>) | undefined;
+  private connectionListener: ((socket: Socket, bytesRead: Uint8Array) => void) | undefined;
 
   constructor(private readonly ipc: NodeJS.Process) {
-    ipc.on("message", (message: unknown) => {
+    ipc.on("message", (message: unknown, handle?: unknown) => {
       if (!isPrimaryMessage(message)) return;
+      if (message.type === "tributary:connection") {
+        // No handle: the connection closed while it was being passed.
+        if (!(handle instanceof Socket)) return;
+        if (this.connectionListener === undefined) handle.destroy();
+        else this.connectionListener(handle, message.data);
+        return;
+      }
       if (message.type === "tributary:probe") {
         void this.answerProbe(message.probeId);
         return;
@@ -48,6 +57,11 @@ export class PrimaryChannel {
       });
       this.send({ type: "tributary:ask", requestId, topic });
     });
+  }
+
+  /** Takes the TCP connections the primary hands to this worker, with the bytes it read from each. */
+  onConnection(listener: (socket: Socket, bytesRead: Uint8Array) => void): void {
+    this.connectionListener = listener;
   }
 
   /** How this worker answers when the primary gathers the node's health. */

@@ -42,16 +42,15 @@ export async function runPrimary(config: Config): Promise<void> {
   // sticky listener is not there until it is ready, and a handle sent to it
   // before then would be dropped.
   const ready = new Set<Worker>();
+  const readyAt = (index: number) => {
+    const worker = workers.get(index);
+    return worker !== undefined && ready.has(worker) ? worker : undefined;
+  };
   const router = new StickyRouter({
     workers: () => [...ready],
+    workerAt: readyAt,
     maxBodyBytes: Math.max(config.MAX_BODY_BYTES, config.MAX_HTTP_BUFFER_SIZE),
-    pinned: {
-      requestLinePrefix: "POST /v1/payments",
-      worker: () => {
-        const first = workers.get(0);
-        return first !== undefined && ready.has(first) ? first : undefined;
-      },
-    },
+    pinned: { requestLinePrefix: "POST /v1/payments", worker: () => readyAt(0) },
   });
   const { server } = router;
   // Connections arrive here first: the per-address TCP cap applies before a head is read or a worker is chosen.
@@ -100,7 +99,6 @@ export async function runPrimary(config: Config): Promise<void> {
     workers.set(index, worker);
     logger.info({ worker: index, pid: worker.process.pid }, "starting worker");
     worker.on("message", (message: unknown) => {
-      router.onWorkerMessage(worker, message);
       if (!isWorkerMessage(message)) return;
       if (message.type === "tributary:worker-ready") {
         ready.add(worker);
@@ -121,7 +119,6 @@ export async function runPrimary(config: Config): Promise<void> {
     worker.on("exit", (code, signal) => {
       if (workers.get(index) === worker) workers.delete(index);
       const wasReady = ready.delete(worker);
-      router.forget(worker);
       if (stopping) return;
       if (!wasReady && notReady > 0) {
         logger.fatal({ worker: index, code, signal }, "a worker exited while starting; stopping the node");

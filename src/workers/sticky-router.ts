@@ -1,4 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { sessionWorkerIndex } from "./session-ids.js";
+import type { PrimaryMessage } from "./worker-messages.js";
 
 /** What the router needs of a worker: Node's cluster.Worker and a forked ChildProcess both fit. */
 export interface RoutableWorker {
@@ -6,8 +8,6 @@ export interface RoutableWorker {
   isConnected(): boolean;
 }
 
-/** Engine.IO session ids: 20 characters of URL-safe base64, as the query's `sid`. */
-const SESSION_ID = /[?&]sid=([\w-]{20})(?:&|\s|$)/;
 /** Larger request heads are refused, as Node's HTTP server does past its 16 KB. */
 const MAX_HEAD_BYTES = 16 * 1024;
 /** A connection whose request has not fully arrived in this long is closed. */
@@ -21,6 +21,8 @@ export interface StickyRouterOptions {
   maxBodyBytes: number;
   /** The workers that take connections now, in a stable order. */
   workers: () => readonly RoutableWorker[];
+  /** The worker of that index, while it takes connections: the one a session id names. */
+  workerAt: (index: number) => RoutableWorker | undefined;
   /**
    * Requests that go to one worker whenever it is up: what a request line
    * starts with, and that worker. Publishes go to the worker that runs the
@@ -34,32 +36,16 @@ export interface StickyRouterOptions {
 
 /**
  * The primary's side of sticky sessions: every request of an Engine.IO session goes to the worker that holds it,
- * with the bytes already read. It speaks @socket.io/sticky's worker messages, but stops reading before the
- * hand-over, which that package's primary does not (a client's next bytes could be lost): see
- * docs/decisions/socket-io-internals.md.
+ * with the bytes already read. The session id names that worker (`session-ids.ts`), and reading stops before
+ * the hand-over (a client's next bytes could be lost otherwise): see docs/decisions/socket-io-internals.md.
  */
 export class StickyRouter {
   readonly server: Server;
-  private readonly sessions = new Map<string, RoutableWorker>();
   private turn = 0;
 
   constructor(private readonly options: StickyRouterOptions) {
     // Paused: nothing is read until a data listener asks for it.
     this.server = createServer({ pauseOnConnect: true }, (socket) => this.route(socket));
-  }
-
-  /** Takes the session bookkeeping messages of @socket.io/sticky's worker side. */
-  onWorkerMessage(worker: RoutableWorker, message: unknown): void {
-    if (typeof message !== "object" || message === null) return;
-    const { type, data } = message as { type?: unknown; data?: unknown };
-    if (typeof data !== "string") return;
-    if (type === "sticky:connection") this.sessions.set(data, worker);
-    else if (type === "sticky:disconnection" && this.sessions.get(data) === worker) this.sessions.delete(data);
-  }
-
-  /** A worker is gone: its sessions went with it. */
-  forget(worker: RoutableWorker): void {
-    for (const [sid, owner] of this.sessions) if (owner === worker) this.sessions.delete(sid);
   }
 
   private route(socket: Socket): void {
@@ -105,7 +91,8 @@ export class StickyRouter {
       stopReading(socket);
       socket.setTimeout(0);
       const data = body.length === 0 ? head : Buffer.concat([head, ...body], received);
-      worker.send({ type: "sticky:connection", data }, socket, (error) => {
+      const message: PrimaryMessage = { type: "tributary:connection", data };
+      worker.send(message, socket, (error) => {
         if (error !== null) socket.destroy();
         else this.options.onHandedOver?.(worker);
       });
@@ -120,8 +107,8 @@ export class StickyRouter {
       const worker = pinned.worker();
       if (worker?.isConnected()) return worker;
     }
-    const sid = SESSION_ID.exec(requestLine)?.[1];
-    const owner = sid === undefined ? undefined : this.sessions.get(sid);
+    const index = sessionWorkerIndex(requestLine);
+    const owner = index === undefined ? undefined : this.options.workerAt(index);
     if (owner?.isConnected()) return owner;
     const live = this.options.workers().filter((worker) => worker.isConnected());
     if (live.length === 0) return undefined;

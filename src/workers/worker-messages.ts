@@ -1,7 +1,7 @@
 /**
  * Our own messages between the primary and its workers, beside those of
- * Socket.IO's sticky routing, its cluster adapter and prom-client, which
- * share the same IPC channel and ignore types they do not know.
+ * Socket.IO's cluster adapter and prom-client, which share the same IPC
+ * channel and ignore types they do not know.
  */
 
 /** What a worker can ask the primary about the whole node. */
@@ -16,6 +16,8 @@ export type WorkerMessage =
   | { type: "tributary:probe-answer"; probeId: number; value: unknown };
 
 export type PrimaryMessage =
+  /** Comes with a TCP connection handed to the worker: the request bytes the primary already read from it. */
+  | { type: "tributary:connection"; data: Uint8Array }
   | { type: "tributary:answer"; requestId: number; value: unknown }
   | { type: "tributary:answer"; requestId: number; error: string }
   /** Asks a worker for its own health report. */
@@ -44,6 +46,8 @@ export function isWorkerMessage(message: unknown): message is WorkerMessage {
 export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
   const m = fields(message);
   switch (m?.type) {
+    case "tributary:connection":
+      return m.data instanceof Uint8Array;
     case "tributary:answer":
       return typeof m.requestId === "number";
     case "tributary:probe":

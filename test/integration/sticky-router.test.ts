@@ -4,7 +4,8 @@ import { once } from "node:events";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { StickyRouter, type RoutableWorker } from "../../src/workers/sticky-router.js";
+import { newSessionId } from "../../src/workers/session-ids.js";
+import { StickyRouter, type RoutableWorker, type StickyRouterOptions } from "../../src/workers/sticky-router.js";
 
 const RECEIVER = fileURLToPath(new URL("../support/handle-receiver.ts", import.meta.url));
 const children: ChildProcess[] = [];
@@ -21,6 +22,11 @@ async function startReceiver(): Promise<{ child: ChildProcess; worker: RoutableW
     child,
     worker: { send: (message, handle, callback) => child.send(message as object, handle, callback), isConnected: () => child.connected },
   };
+}
+
+/** The router's view of these workers: all up, each at its place in the list. */
+function routing(workers: RoutableWorker[]): Pick<StickyRouterOptions, "workers" | "workerAt"> {
+  return { workers: () => workers, workerAt: (index) => workers[index] };
 }
 
 async function listen(router: StickyRouter): Promise<number> {
@@ -82,7 +88,7 @@ test("bytes a client sends while the worker has not yet taken its connection rea
   const { child, worker } = await startReceiver();
   let handedOver: () => void = () => undefined;
   const handover = new Promise<void>((resolve) => (handedOver = resolve));
-  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [worker], onHandedOver: () => handedOver() });
+  const router = new StickyRouter({ ...routing([worker]), maxBodyBytes: 1_000_000, onHandedOver: () => handedOver() });
   const port = await listen(router);
   try {
     // A stopped worker cannot acknowledge the handle, so the primary's copy
@@ -105,22 +111,24 @@ test("bytes a client sends while the worker has not yet taken its connection rea
   }
 });
 
-test("a request of a known session goes to the worker that holds it; new ones take turns", async () => {
+test("a request of a session goes to the worker its id names, with no word from that worker; new ones take turns", async () => {
   const receivers = [await startReceiver(), await startReceiver()];
-  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => receivers.map((receiver) => receiver.worker) });
+  const router = new StickyRouter({ ...routing(receivers.map((receiver) => receiver.worker)), maxBodyBytes: 1_000_000 });
   const port = await listen(router);
-  const sid = "AbCdEfGhIjKlMnOp-_12";
-  router.onWorkerMessage(receivers[1]!.worker, { type: "sticky:connection", data: sid });
   const taker = takerOf(port, receivers);
   const send = (path: string) => taker(`GET ${path} HTTP/1.1`);
   try {
-    for (let i = 0; i < 4; i++) assert.equal(await send(`/ws/v1/?EIO=4&transport=polling&sid=${sid}`), 1);
+    const ofWorker1 = newSessionId(1);
+    for (let i = 0; i < 4; i++) assert.equal(await send(`/ws/v1/?EIO=4&transport=polling&sid=${ofWorker1}`), 1);
+    assert.equal(await send(`/ws/v1/?EIO=4&transport=websocket&sid=${ofWorker1}`), 1);
+    assert.equal(await send(`/ws/v1/?EIO=4&sid=${newSessionId(0)}&transport=polling&t=x`), 0);
     const fresh = [await send("/ws/v1/?EIO=4&transport=polling"), await send("/ws/v1/?EIO=4&transport=polling")];
     assert.deepEqual(fresh.sort(), [0, 1]);
-    // The session closed: its next request is a new one's.
-    router.onWorkerMessage(receivers[1]!.worker, { type: "sticky:disconnection", data: sid });
-    const after = [await send(`/ws/v1/?EIO=4&transport=polling&sid=${sid}`), await send(`/ws/v1/?EIO=4&transport=polling&sid=${sid}`)];
-    assert.deepEqual(after.sort(), [0, 1]);
+    // A session of a worker that is not up, or an id not of ours: any worker, which answers that it does not know it.
+    const strays = [await send(`/ws/v1/?EIO=4&transport=polling&sid=${newSessionId(7)}`), await send(`/ws/v1/?EIO=4&transport=polling&sid=${newSessionId(7)}`)];
+    assert.deepEqual(strays.sort(), [0, 1]);
+    const foreign = [await send("/ws/v1/?EIO=4&transport=polling&sid=AbCdEfGhIjKlMnOp-_12"), await send("/ws/v1/?EIO=4&transport=polling&sid=1.short")];
+    assert.deepEqual(foreign.sort(), [0, 1]);
   } finally {
     router.server.close();
   }
@@ -131,8 +139,8 @@ test("pinned requests go to their worker while it is up, and to any worker when 
   let pinnedUp = true;
   const pinned = receivers[1]!.worker;
   const router = new StickyRouter({
+    ...routing(receivers.map((receiver) => receiver.worker)),
     maxBodyBytes: 1_000_000,
-    workers: () => receivers.map((receiver) => receiver.worker),
     pinned: { requestLinePrefix: "POST /v1/payments", worker: () => (pinnedUp ? pinned : undefined) },
   });
   const port = await listen(router);
@@ -149,7 +157,7 @@ test("pinned requests go to their worker while it is up, and to any worker when 
 
 test("a request head and body in several pieces go over whole with its connection; a chunked one is refused with 411", async () => {
   const { child, worker } = await startReceiver();
-  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [worker] });
+  const router = new StickyRouter({ ...routing([worker]), maxBodyBytes: 1_000_000 });
   const port = await listen(router);
   try {
     const body = `${"x".repeat(200_000)}END\n`;
@@ -189,7 +197,7 @@ test("a request head and body in several pieces go over whole with its connectio
 });
 
 test("with no worker to take it, a connection is answered 503", async () => {
-  const router = new StickyRouter({ maxBodyBytes: 1_000_000, workers: () => [] });
+  const router = new StickyRouter({ ...routing([]), maxBodyBytes: 1_000_000 });
   const port = await listen(router);
   try {
     assert.match(await answerTo(port, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 503 /);

@@ -34,11 +34,17 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const exited = once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string);
   let failed = false;
   void exited.then(() => (failed = true));
-  await waitUntil(
-    () => failed || logs.some((log) => log.msg === "listening"),
-    "the server process listens",
-    20_000,
-  );
+  try {
+    await waitUntil(
+      () => failed || logs.some((log) => log.msg === "listening"),
+      "the server process listens",
+      20_000,
+    );
+  } catch (error) {
+    // A process left running would keep the test file from ever exiting: its caller never got it to kill.
+    child.kill("SIGKILL");
+    throw error;
+  }
   if (failed) throw new Error(`server process exited before listening:\n${stderr.join("")}`);
   const port = logs.find((log) => log.msg === "listening").port as number;
   return { child, url: `http://127.0.0.1:${port}`, logs, exited };
