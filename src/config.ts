@@ -216,7 +216,7 @@ export const envShape = z.object({
   SOCKET_RATE_LIMIT_STRIKES: integer(1, 1_000_000)
     .default(100)
     .describe("Events refused with RATE_LIMITED a socket may pile up (one is forgiven per second) before it is disconnected."),
-  MAX_SUBSCRIPTIONS_PER_NODE: integer(1, 1_000_000_000).default(1_000_000).describe("Subscriptions all sockets of this node may hold together."),
+  MAX_SUBSCRIPTIONS_PER_NODE: integer(1, 1_000_000_000).default(1_000_000).describe("Subscriptions all sockets of this node may hold together (of each worker process, with WORKERS above 1)."),
   PUBLISH_RATE_PER_SECOND: integer(0, 1_000_000)
     .default(10_000)
     .describe("`POST /v1/payments` requests per second per API key (per address without a valid key); `0` for no limit."),
