@@ -94,7 +94,10 @@ export const envShape = z.object({
   RETENTION_MAX_PER_TRACKING_ID: integer(0, 1_000_000_000)
     .default(0)
     .describe("Keep only this many newest payments per tracking ID; `0` keeps all."),
-  RETENTION_INTERVAL_MS: integer(1000, 24 * 3600 * 1000).default(60_000).describe("How often (ms) retention runs when a bound is set."),
+  RETENTION_INTERVAL_MS: integer(1000, 24 * 3600 * 1000).default(60_000).describe(
+      "How often (ms) retention runs when a bound is set. With SQLite a run deletes in steps of up to 1,000 rows, and payments " +
+        "stored meanwhile wait for one step, not the whole run.",
+    ),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
     .optional()

@@ -3,6 +3,7 @@ import type { PaymentInput, StoredPayment } from "../payment.js";
 import type { AppendOutcome, ListQuery, PaymentStore, RetentionPolicy } from "./payment-store.js";
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
+import { pruneInSteps } from "./prune-steps.js";
 import { SqlitePolicyLog } from "./sqlite-policy-log.js";
 import {
   classifySqliteError,
@@ -144,7 +145,7 @@ class SqliteStore implements PaymentStore {
   }
 
   prune(policy: RetentionPolicy): Promise<number> {
-    return this.writer.prune(policy);
+    return pruneInSteps(policy, (stepPolicy, cursor) => this.writer.pruneStep(stepPolicy, cursor));
   }
 
   appendPolicyEvents(events: readonly PolicyEventInput[]): Promise<PolicyAppendOutcome[]> {

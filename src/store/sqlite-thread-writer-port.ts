@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { PaymentInput } from "../payment.js";
 import { StoreFatalError, type RetentionPolicy } from "./payment-store.js";
+import type { PruneCursor, PruneStepResult } from "./prune-steps.js";
 import type { RequestResult } from "./sqlite-writer.js";
 import type { WriterPort } from "./sqlite-writer-port.js";
 import {
@@ -57,8 +58,8 @@ export class ThreadWriterPort implements WriterPort {
     await this.request({ op: "writeCheckpoint", source, value });
   }
 
-  async prune(policy: RetentionPolicy): Promise<number> {
-    return (await this.request({ op: "prune", policy })) as number;
+  async pruneStep(policy: RetentionPolicy, cursor: PruneCursor): Promise<PruneStepResult> {
+    return (await this.request({ op: "pruneStep", policy, cursor })) as PruneStepResult;
   }
 
   async ping(): Promise<void> {

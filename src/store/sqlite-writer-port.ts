@@ -1,12 +1,14 @@
 import type { PaymentInput } from "../payment.js";
 import type { RetentionPolicy } from "./payment-store.js";
+import type { PruneCursor, PruneStepResult } from "./prune-steps.js";
 import type { RequestResult, SqliteWriter } from "./sqlite-writer.js";
 
 /** How a SQLite store reaches its writer: on a thread of its own, or inline. */
 export interface WriterPort {
   commit(group: ReadonlyArray<readonly PaymentInput[]>): Promise<RequestResult[]>;
   writeCheckpoint(source: string, value: string): Promise<void>;
-  prune(policy: RetentionPolicy): Promise<number>;
+  /** One step of a prune: at most one chunk of rows, in a transaction of its own. */
+  pruneStep(policy: RetentionPolicy, cursor: PruneCursor): Promise<PruneStepResult>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -27,8 +29,8 @@ export class InlineWriterPort implements WriterPort {
     this.writer.writeCheckpoint(source, value);
   }
 
-  async prune(policy: RetentionPolicy): Promise<number> {
-    return this.writer.prune(policy);
+  async pruneStep(policy: RetentionPolicy, cursor: PruneCursor): Promise<PruneStepResult> {
+    return this.writer.pruneStep(policy, cursor);
   }
 
   async ping(): Promise<void> {

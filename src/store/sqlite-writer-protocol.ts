@@ -6,6 +6,7 @@
 import Database from "better-sqlite3";
 import type { PaymentInput } from "../payment.js";
 import { IdentityConflictError, type RetentionPolicy } from "./payment-store.js";
+import type { PruneCursor } from "./prune-steps.js";
 import type { CommittedRequest, RequestResult } from "./sqlite-writer.js";
 
 export interface WriterThreadData {
@@ -16,7 +17,7 @@ export interface WriterThreadData {
 export type WriterRequest =
   | { id: number; op: "commit"; group: ReadonlyArray<readonly PaymentInput[]> }
   | { id: number; op: "writeCheckpoint"; source: string; value: string }
-  | { id: number; op: "prune"; policy: RetentionPolicy }
+  | { id: number; op: "pruneStep"; policy: RetentionPolicy; cursor: PruneCursor }
   | { id: number; op: "ping" }
   | { id: number; op: "close" };
 

@@ -18,8 +18,8 @@ function handle(request: WriterRequest): unknown {
       return encodeResults(writer.commit(request.group));
     case "writeCheckpoint":
       return writer.writeCheckpoint(request.source, request.value);
-    case "prune":
-      return writer.prune(request.policy);
+    case "pruneStep":
+      return writer.pruneStep(request.policy, request.cursor);
     case "ping":
       return writer.ping();
     case "close":

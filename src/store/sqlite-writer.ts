@@ -2,11 +2,18 @@ import type Database from "better-sqlite3";
 import { storedPayment, type PaymentInput, type StoredPayment } from "../payment.js";
 import { assertSameContent, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
 import { openSqliteConnection, toPayment, type PaymentRow } from "./sqlite-database.js";
+import { countStage, type PruneCursor, type PruneStepResult } from "./prune-steps.js";
 import { SqliteOffsetHeads } from "./sqlite-offset-heads.js";
 import { catchUpPaymentIndex, closePaymentIndex, openPaymentIndex } from "./sqlite-payment-index.js";
 
-/** Rows deleted per statement, so a large prune never holds the write lock for long. */
-const PRUNE_CHUNK = 5000;
+/**
+ * Rows one prune step deletes at most: appends sent meanwhile wait for one
+ * step (20 – 35 ms here; docs/decisions/payment-log.md), and other
+ * processes for the write lock as long.
+ */
+const PRUNE_CHUNK = 1000;
+/** Tracking IDs one step of a prune by count looks at, so one step never reads the whole index. */
+const PRUNE_SCAN_TRACKING_IDS = 1000;
 
 /**
  * One request's share of a group commit, or why it alone was rolled back.
@@ -95,9 +102,23 @@ export class SqliteWriter {
   private readonly forgetIdentity: Database.Statement<[string, number, number]>;
   private readonly forgetOffset: Database.Statement<[string, number, number]>;
   private readonly deleteRow: Database.Statement<[number]>;
+  private readonly deleteRowReturning: Database.Statement<[number], { tracking_id: string; log_offset: number }>;
+  private readonly keepHead: Database.Statement<[string, number]>;
+  private readonly oldestRows: Database.Statement<[number, number], PrunedRow>;
+  private readonly headsAfter: Database.Statement<[string, number], { tracking_id: string; last_offset: number }>;
+  private readonly olderRows: Database.Statement<[string, number, number], PrunedRow>;
   private readonly pruningSeqs: Database.Statement<[], number>;
   private readonly recordPruning: Database.Statement<[number]>;
   private readonly forgetPruning: Database.Statement<[number]>;
+  private readonly forgetPrunedAll: Database.Statement<[string]>;
+  /**
+   * The `seq`s the last prune step of this writer listed and saw both
+   * commits of: the next step unlists them in one statement instead of
+   * looking each up in the table.
+   */
+  private committedPruning: number[] = [];
+  /** The `seq`s the running prune step lists, until its transaction commits. */
+  private listing: number[] = [];
   private readonly heads: SqliteOffsetHeads;
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
@@ -129,9 +150,29 @@ export class SqliteWriter {
     this.forgetIdentity = index.prepare("DELETE FROM payment_identity WHERE signature = ? AND event_index = ? AND seq = ?");
     this.forgetOffset = index.prepare("DELETE FROM payment_log WHERE tracking_id = ? AND log_offset = ? AND seq = ?");
     this.deleteRow = db.prepare("DELETE FROM payments WHERE seq = ?");
+    this.deleteRowReturning = db.prepare<[number], { tracking_id: string; log_offset: number }>(
+      "DELETE FROM payments WHERE seq = ? RETURNING tracking_id, log_offset",
+    );
+    this.keepHead = db.prepare(
+      `INSERT INTO tracking_heads (tracking_id, last_offset) VALUES (?, ?)
+       ON CONFLICT (tracking_id) DO UPDATE SET last_offset = max(last_offset, excluded.last_offset)`,
+    );
+    this.oldestRows = db.prepare<[number, number], PrunedRow>(
+      "SELECT seq, tracking_id, log_offset, signature, event_index FROM payments WHERE received_at < ? LIMIT ?",
+    );
+    this.headsAfter = index.prepare<[string, number], { tracking_id: string; last_offset: number }>(
+      `SELECT tracking_id, max(log_offset) AS last_offset FROM payment_log
+         WHERE tracking_id > ? GROUP BY tracking_id ORDER BY tracking_id LIMIT ?`,
+    );
+    this.olderRows = index.prepare<[string, number, number], PrunedRow>(
+      `SELECT l.seq, l.tracking_id, l.log_offset, p.signature, p.event_index
+         FROM payment_log l JOIN payments p ON p.seq = l.seq
+        WHERE l.tracking_id = ? AND l.log_offset <= ? ORDER BY l.log_offset LIMIT ?`,
+    );
     this.pruningSeqs = index.prepare<[], number>("SELECT seq FROM pruning").pluck();
     this.recordPruning = index.prepare("INSERT OR IGNORE INTO pruning (seq) VALUES (?)");
     this.forgetPruning = index.prepare("DELETE FROM pruning WHERE seq = ?");
+    this.forgetPrunedAll = index.prepare("DELETE FROM pruning WHERE seq IN (SELECT value FROM json_each(?))");
     this.heads = new SqliteOffsetHeads(db, index);
     this.insert = db.prepare(
       `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status,
@@ -291,49 +332,59 @@ export class SqliteWriter {
     this.db.exec("BEGIN IMMEDIATE; ROLLBACK");
   }
 
-  prune(policy: RetentionPolicy): number {
-    // Heads survive a prune (they are written down first), but it is rare enough to read them again after.
+  /**
+   * One step of a prune (see prune-steps.ts): at most {@link PRUNE_CHUNK}
+   * rows, in one transaction, after finishing what earlier steps or prunes
+   * listed. Returns what it deleted and where the next step starts.
+   */
+  pruneStep(policy: RetentionPolicy, cursor: PruneCursor): PruneStepResult {
+    // Heads survive a prune (written down, or the newest rows stay), but it is rare enough to read them again after.
     this.heads.forget();
-    let deleted = 0;
-    if (policy.receivedBefore !== undefined) {
-      // A tracking ID's head is its newest row; before rows go, their heads are
-      // written down, so offsets continue even when every row of one went.
-      this.db
-        .prepare(
-          `INSERT INTO tracking_heads (tracking_id, last_offset)
-             SELECT tracking_id, max(log_offset) FROM payments WHERE received_at < ? GROUP BY tracking_id
-           ON CONFLICT (tracking_id) DO UPDATE SET last_offset = max(last_offset, excluded.last_offset)`,
-        )
-        .run(policy.receivedBefore);
-      const chunk = this.db.prepare<[number], PrunedRow>(
-        `SELECT seq, tracking_id, log_offset, signature, event_index FROM payments WHERE received_at < ? LIMIT ${PRUNE_CHUNK}`,
-      );
-      for (let rows = -1; rows !== 0; ) {
-        rows = this.inTransaction(
-          "index-first",
-          () => this.finishPruning() + this.deleteRows(chunk.all(policy.receivedBefore as number)),
-        );
-        deleted += rows;
-      }
+    if (cursor.stage === "age" && policy.receivedBefore !== undefined) {
+      const receivedBefore = policy.receivedBefore;
+      let chunkRows = 0;
+      const deleted = this.inPruneTransaction(() => {
+        const rows = this.oldestRows.all(receivedBefore, PRUNE_CHUNK);
+        chunkRows = rows.length;
+        return this.finishPruning() + this.deleteRows(rows, { keepHeads: true });
+      });
+      return { deleted, next: chunkRows === PRUNE_CHUNK ? cursor : countStage(policy) };
     }
-    if (policy.keepPerTrackingId !== undefined) {
+    if (cursor.stage === "count" && policy.keepPerTrackingId !== undefined) {
       const keep = policy.keepPerTrackingId;
-      // The newest `keep` rows stay, the head among them: no head row to write down here.
-      // One transaction: one sync for all tracking IDs instead of one each.
-      deleted += this.inTransaction("index-first", () => {
-        const finished = this.finishPruning();
-        const heads = this.index
-          .prepare("SELECT tracking_id, max(log_offset) AS last_offset FROM payment_log GROUP BY tracking_id HAVING max(log_offset) > ?")
-          .all(keep) as Array<{ tracking_id: string; last_offset: number }>;
-        const older = this.index.prepare<[string, number], PrunedRow>(
-          `SELECT l.seq, l.tracking_id, l.log_offset, p.signature, p.event_index
-             FROM payment_log l JOIN payments p ON p.seq = l.seq WHERE l.tracking_id = ? AND l.log_offset <= ?`,
-        );
-        let rows = finished;
-        for (const head of heads) rows += this.deleteRows(older.all(head.tracking_id, head.last_offset - keep));
+      let next: PruneCursor = { stage: "done" };
+      const deleted = this.inPruneTransaction(() => {
+        let rows = this.finishPruning();
+        let budget = PRUNE_CHUNK;
+        let after = cursor.after;
+        const heads = this.headsAfter.all(cursor.after, PRUNE_SCAN_TRACKING_IDS);
+        for (const head of heads) {
+          if (head.last_offset > keep) {
+            const older = this.olderRows.all(head.tracking_id, head.last_offset - keep, budget);
+            // The newest rows stay, the head among them.
+            rows += this.deleteRows(older, { keepHeads: false });
+            budget -= older.length;
+            // The chunk is full: this tracking ID may have more, so the next step starts at it again.
+            if (budget === 0) {
+              next = { stage: "count", after };
+              return rows;
+            }
+          }
+          after = head.tracking_id;
+        }
+        if (heads.length === PRUNE_SCAN_TRACKING_IDS) next = { stage: "count", after };
         return rows;
       });
+      return { deleted, next };
     }
+    return { deleted: 0, next: { stage: "done" } };
+  }
+
+  /** A prune step's transaction; once both files committed, the rows it listed are known gone from the table. */
+  private inPruneTransaction(body: () => number): number {
+    this.listing = [];
+    const deleted = this.inTransaction("index-first", body);
+    this.committedPruning = this.listing;
     return deleted;
   }
 
@@ -342,11 +393,14 @@ export class SqliteWriter {
    * in the index's `pruning` until the table's delete is seen committed;
    * returns how many.
    */
-  private deleteRows(rows: readonly PrunedRow[]): number {
+  private deleteRows(rows: readonly PrunedRow[], options: { keepHeads: boolean }): number {
     for (const row of rows) {
+      // A tracking ID whose every row goes keeps its offsets: its head is written down, in the table's transaction.
+      if (options.keepHeads) this.keepHead.run(row.tracking_id, row.log_offset);
       this.forgetIdentity.run(row.signature, row.event_index, row.seq);
       this.forgetOffset.run(row.tracking_id, row.log_offset, row.seq);
       this.recordPruning.run(row.seq);
+      this.listing.push(row.seq);
       this.deleteRow.run(row.seq);
     }
     return rows.length;
@@ -360,10 +414,18 @@ export class SqliteWriter {
    * only rises). Returns how many rows it deleted.
    */
   private finishPruning(): number {
+    if (this.committedPruning.length > 0) this.forgetPrunedAll.run(JSON.stringify(this.committedPruning));
+    this.committedPruning = [];
     let deleted = 0;
     for (const seq of this.pruningSeqs.all()) {
-      if (this.deleteRow.run(seq).changes === 0) this.forgetPruning.run(seq);
-      else deleted += 1;
+      const row = this.deleteRowReturning.get(seq);
+      if (row === undefined) {
+        this.forgetPruning.run(seq);
+        continue;
+      }
+      // Its head went with the transaction that did not commit.
+      this.keepHead.run(row.tracking_id, row.log_offset);
+      deleted += 1;
     }
     return deleted;
   }

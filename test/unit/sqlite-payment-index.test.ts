@@ -201,3 +201,23 @@ test("payment index: a prune a crash stopped between its two commits is finished
     await store.close();
   }
 });
+
+test("payment index: a tracking ID whose last row a crashed prune left behind keeps its head when the next prune deletes it", async () => {
+  const { path } = await storeWithPayments();
+  const only = withFile(path, (db) => db.prepare("SELECT seq FROM payments WHERE tracking_id = 'u'").pluck().get());
+  // A prune by age of "u", stopped after the index's commit: the head it wrote went with the table's transaction.
+  withFile(paymentIndexPath(path), (db) => {
+    db.prepare("DELETE FROM payment_identity WHERE seq = ?").run(only);
+    db.prepare("DELETE FROM payment_log WHERE seq = ?").run(only);
+    db.prepare("INSERT INTO pruning (seq) VALUES (?)").run(only);
+  });
+  const store = openSqliteStore({ path });
+  try {
+    assert.equal(await store.prune({ keepPerTrackingId: 5 }), 1);
+    assert.equal(await store.latestOffset("u"), 1);
+    const [next] = await store.append([paymentInput("u")]);
+    assert.equal(next?.payment.offset, 2);
+  } finally {
+    await store.close();
+  }
+});

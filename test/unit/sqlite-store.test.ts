@@ -134,3 +134,69 @@ test("sqlite: a payment as append answers it has the same fields, in the same or
   assert.deepStrictEqual(appended?.payment, listed);
   await store.close();
 });
+
+/** `count` payments of one tracking ID, appended in requests of 500. */
+async function appendMany(store: ReturnType<typeof openSqliteStore>, trackingId: string, count: number): Promise<void> {
+  for (let done = 0; done < count; done += 500) {
+    const size = Math.min(500, count - done);
+    await store.append(
+      Array.from({ length: size }, () => ({ trackingId, amount: 1n, timestamp: 1, status: "executed" as const, signature: randomSignature(), eventIndex: 0 })),
+    );
+  }
+}
+
+test("sqlite: a prune runs in steps, so an append sent while a long prune runs is stored before the prune ends", async () => {
+  // The writer thread answers requests in order; a prune that is one request holds every append sent after it.
+  const store = openSqliteStore({ path: join(dir, "prune-steps.sqlite") });
+  try {
+    await appendMany(store, "long", 2500);
+    const finished: string[] = [];
+    const pruned = store.prune({ keepPerTrackingId: 1 }).then((deleted) => (finished.push("prune"), deleted));
+    const appended = store
+      .append([{ trackingId: "other", amount: 1n, timestamp: 1, status: "executed", signature: randomSignature(), eventIndex: 0 }])
+      .then(() => finished.push("append"));
+    assert.equal(await pruned, 2499);
+    await appended;
+    assert.deepEqual(finished, ["append", "prune"]);
+    assert.deepEqual((await store.list({ trackingId: "long", after: 0, limit: 10 })).map((p) => p.offset), [2500]);
+    assert.equal(await store.latestOffset("other"), 1);
+  } finally {
+    await store.close();
+  }
+});
+
+test("sqlite: a prune by count in steps reaches every tracking ID, and one with more rows to go than a step takes", async () => {
+  const store = openSqliteStore({ path: ":memory:" });
+  const row = (trackingId: string) => ({ trackingId, amount: 1n, timestamp: 1, status: "executed" as const, signature: randomSignature(), eventIndex: 0 });
+  try {
+    // More tracking IDs with nothing to prune than one step looks at, then one with a row too many after them in key order.
+    const many = Array.from({ length: 2100 }, (_, i) => `id-${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < many.length; i += 500) await store.append(many.slice(i, i + 500).map(row));
+    await store.append([row("zz-last"), row("zz-last")]);
+    // And one among them with more rows to go than one step deletes.
+    await appendMany(store, "id-1000-big", 2300);
+    assert.equal(await store.prune({ keepPerTrackingId: 1 }), 2299 + 1);
+    for (const [trackingId, newest] of [["id-0000", 1], ["id-1000-big", 2300], ["id-2099", 1], ["zz-last", 2]] as const) {
+      const left = await store.list({ trackingId, after: 0, limit: 10 });
+      assert.deepEqual(left.map((p) => p.offset), [newest], trackingId);
+    }
+    assert.equal(await store.prune({ keepPerTrackingId: 1 }), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+test("sqlite: a prune by age in steps keeps the heads of tracking IDs it empties", async () => {
+  let clock = 1_000;
+  const store = openSqliteStore({ path: join(dir, "age-steps.sqlite"), now: () => clock });
+  try {
+    await appendMany(store, "gone", 2500);
+    clock = 2_000;
+    assert.equal(await store.prune({ receivedBefore: 1_500 }), 2500);
+    assert.equal(await store.latestOffset("gone"), 2500);
+    const [next] = await store.append([{ trackingId: "gone", amount: 1n, timestamp: 1, status: "executed", signature: randomSignature(), eventIndex: 0 }]);
+    assert.equal(next?.payment.offset, 2501);
+  } finally {
+    await store.close();
+  }
+});

@@ -1,0 +1,81 @@
+/**
+ * What retention costs the payments stored while it runs, on the SQLite store alone: fills a store, then prunes it
+ * while one payment is appended every 5 ms, and reports how long the prune took and how long those appends waited
+ * (median and slowest). The writer thread answers requests in order, so an append waits for whatever the prune holds
+ * it behind.
+ *
+ *   npx tsx bench/prune-under-load.ts --payments 300000 --tracking-ids 30000 --bound age|count|scan [--out report.json]
+ *
+ * `age` prunes every row by age; `count` keeps the newest row per tracking ID; `scan` keeps 100 per tracking ID, so
+ * it deletes nothing and only reads the index.
+ */
+import { Command, Option } from "commander";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { PaymentInput } from "../src/payment.js";
+import type { RetentionPolicy } from "../src/store/payment-store.js";
+import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { SignatureSource } from "./signature-source.js";
+
+const options = new Command()
+  .option("--payments <n>", "payments in the store before the prune", "300000")
+  .option("--tracking-ids <n>", "distinct tracking IDs they are spread over", "30000")
+  .addOption(new Option("--bound <bound>", "what the prune deletes").choices(["age", "count", "scan"]).default("age"))
+  .option("--out <file>", "JSON report")
+  .parse()
+  .opts<{ payments: string; trackingIds: string; bound: "age" | "count" | "scan"; out?: string }>();
+
+const total = Number(options.payments);
+const ids = Number(options.trackingIds);
+const signatures = new SignatureSource();
+const payment = (i: number): PaymentInput => ({
+  trackingId: `merchant:order-${i % ids}`,
+  amount: 1_000_000n + BigInt(i),
+  timestamp: 1_760_000_000,
+  status: "executed",
+  signature: signatures.next(),
+  eventIndex: 0,
+});
+
+const dir = mkdtempSync(join(tmpdir(), "prune-under-load-"));
+const store = openSqliteStore({ path: join(dir, "payments.sqlite") });
+try {
+  for (let i = 0; i < total; i += 1000) await store.append(Array.from({ length: Math.min(1000, total - i) }, (_, k) => payment(i + k)));
+  const policy: RetentionPolicy =
+    options.bound === "age" ? { receivedBefore: Date.now() + 1 } : { keepPerTrackingId: options.bound === "count" ? 1 : 100 };
+  const started = performance.now();
+  let pruneMs: number | undefined;
+  const pruned = store.prune(policy).then((deleted) => {
+    pruneMs = performance.now() - started;
+    return deleted;
+  });
+  const waits: number[] = [];
+  for (let i = total; pruneMs === undefined; i++) {
+    const sent = performance.now();
+    await store.append([payment(i)]);
+    waits.push(performance.now() - sent);
+    await sleep(5);
+  }
+  const deleted = await pruned;
+  waits.sort((a, b) => a - b);
+  const report = {
+    payments: total,
+    trackingIds: ids,
+    bound: options.bound,
+    deleted,
+    pruneMs: Math.round(pruneMs),
+    appendsDuringPrune: waits.length,
+    appendWaitMedianMs: Number((waits[Math.floor(waits.length / 2)] ?? 0).toFixed(1)),
+    appendWaitMaxMs: Number((waits.at(-1) ?? 0).toFixed(1)),
+  };
+  console.log(
+    `prune (${report.bound}) of ${total} payments over ${ids} tracking IDs deleted ${deleted} in ${report.pruneMs} ms; ` +
+      `${report.appendsDuringPrune} appends meanwhile waited ${report.appendWaitMedianMs} ms (median), ${report.appendWaitMaxMs} ms (slowest)`,
+  );
+  if (options.out !== undefined) writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
