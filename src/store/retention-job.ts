@@ -10,7 +10,7 @@ export interface RetentionSettings {
 }
 
 export interface RetentionJob {
-  /** Applies the policy now; resolves with how many payments were deleted. */
+  /** Applies the policy now; resolves with how many payments were deleted. A call while a run is on joins that run. */
   runOnce(): Promise<number>;
   stop(): void;
 }
@@ -25,11 +25,17 @@ export function startRetentionJob(store: PaymentStore, settings: RetentionSettin
     receivedBefore: settings.maxAgeSeconds > 0 ? Date.now() - settings.maxAgeSeconds * 1000 : undefined,
     keepPerTrackingId: settings.maxPerTrackingId > 0 ? settings.maxPerTrackingId : undefined,
   });
-  const runOnce = async (): Promise<number> => {
-    if (!enabled) return 0;
+  const run = async (): Promise<number> => {
     const deleted = await store.prune(policy());
     if (deleted > 0) logger.info({ deleted }, "retention deleted old payments");
     return deleted;
+  };
+  // A large prune can outlast the interval (it runs in steps between the payments); runs must not pile up behind it.
+  let running: Promise<number> | undefined;
+  const runOnce = (): Promise<number> => {
+    if (!enabled) return Promise.resolve(0);
+    running ??= run().finally(() => (running = undefined));
+    return running;
   };
   const timer = enabled
     ? setInterval(() => {
