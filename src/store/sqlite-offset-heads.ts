@@ -58,7 +58,7 @@ export class SqliteOffsetHeads {
     this.pending.clear();
   }
 
-  /** The transaction rolled back, or the file changed in a way the heads do not follow (a prune): read them again. */
+  /** The transaction rolled back: read the heads again. */
   forget(): void {
     this.pending.clear();
     this.committed.clear();

@@ -338,8 +338,8 @@ export class SqliteWriter {
    * listed. Returns what it deleted and where the next step starts.
    */
   pruneStep(policy: RetentionPolicy, cursor: PruneCursor): PruneStepResult {
-    // Heads survive a prune (written down, or the newest rows stay), but it is rare enough to read them again after.
-    this.heads.forget();
+    // The remembered heads stay right: a prune by age writes down the head of each row it deletes, and one by count
+    // keeps the newest rows. Forgetting them would cost a head read per tracking ID appended to between two steps.
     if (cursor.stage === "age" && policy.receivedBefore !== undefined) {
       const receivedBefore = policy.receivedBefore;
       let chunkRows = 0;
