@@ -36,6 +36,15 @@ export class TcpConnectionCap {
     };
   }
 
+  /**
+   * Stops counting a connection that is still open but no longer this
+   * process's: a socket handed to another process never emits `close` here.
+   */
+  release(socket: Socket): void {
+    socket.off("close", this.onClose);
+    this.onClose.call(socket);
+  }
+
   /** Counts the connections of an HTTP server (an http.Server is a net.Server) or of the workers' router. */
   attach(server: Server): void {
     if (this.options.maxPerAddress <= 0) return;

@@ -46,21 +46,24 @@ export async function runPrimary(config: Config): Promise<void> {
     const worker = workers.get(index);
     return worker !== undefined && ready.has(worker) ? worker : undefined;
   };
+  // Connections arrive here first: the per-address TCP cap applies before a head is read or a worker is chosen.
+  // It counts a connection until the hand-over, after which the worker's own cap counts it.
+  const addresses = new ClientAddressResolver(config.TRUSTED_PROXIES);
+  const connectionCap = new TcpConnectionCap({
+    maxPerAddress: config.MAX_HTTP_CONNECTIONS_PER_IP,
+    group: (address) => addressGroup(address, config.IPV6_PREFIX_LENGTH),
+    isExempt: (address) => addresses.isTrusted(address),
+    onRefused: (address) => logger.debug({ address }, "closed a connection past the per-address TCP cap"),
+  });
   const router = new StickyRouter({
     workers: () => [...ready],
     workerAt: readyAt,
     maxBodyBytes: Math.max(config.MAX_BODY_BYTES, config.MAX_HTTP_BUFFER_SIZE),
     pinned: { requestLinePrefix: "POST /v1/payments", worker: () => readyAt(0) },
+    onHandedOver: (_worker, socket) => connectionCap.release(socket),
   });
   const { server } = router;
-  // Connections arrive here first: the per-address TCP cap applies before a head is read or a worker is chosen.
-  const addresses = new ClientAddressResolver(config.TRUSTED_PROXIES);
-  new TcpConnectionCap({
-    maxPerAddress: config.MAX_HTTP_CONNECTIONS_PER_IP,
-    group: (address) => addressGroup(address, config.IPV6_PREFIX_LENGTH),
-    isExempt: (address) => addresses.isTrusted(address),
-    onRefused: (address) => logger.debug({ address }, "closed a connection past the per-address TCP cap"),
-  }).attach(server);
+  connectionCap.attach(server);
   // Health: each probe collects one report per worker, until all answered or the wait is over.
   const probes = new Map<number, (report: unknown) => void>();
   let nextProbeId = 0;

@@ -30,8 +30,12 @@ export interface StickyRouterOptions {
    * by several processes, is waited for by sleeping.
    */
   pinned?: { requestLinePrefix: string; worker: () => RoutableWorker | undefined };
-  /** Called after a connection went to a worker; tests use it to order what they do. */
-  onHandedOver?: (worker: RoutableWorker) => void;
+  /**
+   * Called after a connection went to a worker. This process's copy of the
+   * socket never closes after that (Node gives its handle away), so whatever
+   * counts open connections here must let go of it now.
+   */
+  onHandedOver?: (worker: RoutableWorker, socket: Socket) => void;
 }
 
 /**
@@ -94,7 +98,7 @@ export class StickyRouter {
       const message: PrimaryMessage = { type: "tributary:connection", data };
       worker.send(message, socket, (error) => {
         if (error !== null) socket.destroy();
-        else this.options.onHandedOver?.(worker);
+        else this.options.onHandedOver?.(worker, socket);
       });
     };
     // Paused on connect, so an added listener alone does not start the reads.

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect, type Socket as TcpSocket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { io, type Socket } from "socket.io-client";
@@ -173,3 +175,37 @@ describe(`a node with ${WORKERS} worker processes`, () => {
     assert.equal(node.logs.filter((log) => log.msg === "closed").length, WORKERS);
   });
 });
+
+describe("a node with worker processes and a small per-address TCP cap", () => {
+  let capped: ServerProcess;
+  before(async () => {
+    capped = await startServerProcess({
+      WORKERS: "2",
+      DATABASE_URL: `sqlite:${join(dataDir, "capped.sqlite")}`,
+      MAX_CONNECTIONS_PER_IP: "2",
+      MAX_HTTP_CONNECTIONS_PER_IP: "3",
+    });
+  });
+  after(() => {
+    capped.child.kill("SIGKILL");
+  });
+
+  test("the primary counts a connection until it hands it over, so closed ones never add up to a lockout", async () => {
+    // Each answer closes its connection: twelve requests are twelve connections, four times the cap.
+    for (let i = 0; i < 12; i++) assert.equal((await fetch(`${capped.url}/v1/health`)).status, 200, `request ${i + 1}`);
+    // Connections that have sent nothing stay with the primary and count: past the cap, the next one is closed unread.
+    const { port } = new URL(capped.url);
+    const held = await Promise.all([1, 2, 3].map(() => openConnection(Number(port))));
+    const refused = await openConnection(Number(port));
+    refused.on("error", () => undefined);
+    await once(refused, "close");
+    for (const socket of held) socket.destroy();
+    await waitUntil(async () => (await fetch(`${capped.url}/v1/health`).catch(() => undefined))?.status === 200, "a request is answered again");
+  });
+});
+
+async function openConnection(port: number): Promise<TcpSocket> {
+  const socket = connect(port, "127.0.0.1");
+  await once(socket, "connect");
+  return socket;
+}
