@@ -20,7 +20,7 @@ import { RefusalLog } from "./limits/refusal-log.js";
 import { TcpConnectionCap } from "./limits/tcp-connection-cap.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { registryMetricsView } from "./metrics-view.js";
+import { cachedMetricsView, registryMetricsView } from "./metrics-view.js";
 import { webRoot } from "./package-root.js";
 import { openSources } from "./sources/open-sources.js";
 import type { PaymentSource } from "./sources/payment-source.js";
@@ -90,7 +90,10 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   let draining = false;
   const { worker } = dependencies;
   const runsNodeJobs = worker === undefined || worker.index === 0;
-  const metricsView = worker === undefined ? registryMetricsView(metrics.registry) : primaryMetricsView(metrics.registry, worker.primary, worker.index);
+  const metricsView = cachedMetricsView(
+    worker === undefined ? registryMetricsView(metrics.registry) : primaryMetricsView(metrics.registry, worker.primary, worker.index),
+    config.METRICS_CACHE_MS,
+  );
 
   let storeBroken = false;
   // A broken store shuts the node down: the one call back into the wiring, through `close` below.

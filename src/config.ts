@@ -226,6 +226,12 @@ export const envShape = z.object({
   MAX_BUFFERED_BYTES_PER_SOCKET: integer(16 * 1024, 1024 * 1024 * 1024)
     .default(4 * 1024 * 1024)
     .describe("Bytes the server may hold for a socket that does not read; past it the socket is dropped."),
+  METRICS_CACHE_MS: integer(0, 60_000)
+    .default(1000)
+    .describe(
+      "How long (ms) `/metrics` and `/v1/stats` answer from one reading of the metrics; `0` reads them for every request. " +
+        "Both need no key, and the reading is what they cost.",
+    ),
   WEBHOOK_ALLOWED_HOSTS: list
     .refine((entries) => entries.every(isAllowedHostEntry), "must be comma-separated host names, IP addresses or CIDR ranges")
     .default([])

@@ -237,3 +237,20 @@ describe("slow consumers", () => {
     }
   });
 });
+
+describe("metrics readings", () => {
+  test("/metrics and /v1/stats answer from one reading for METRICS_CACHE_MS, so a flood of them costs one reading", async () => {
+    const server = await startTestServer({ METRICS_CACHE_MS: "60000" });
+    try {
+      const stats = async () => ((await (await fetch(`${server.url}/v1/stats`)).json()) as { connections: number }).connections;
+      assert.equal(await stats(), 0);
+      await server.connect();
+      // Counted at once (the live figure), but the answers keep the reading they share.
+      assert.equal(await metricValue(server.app.metrics.connections), 1);
+      assert.equal(await stats(), 0);
+      assert.match(await (await fetch(`${server.url}/metrics`)).text(), /^tributary_connections 0$/m);
+    } finally {
+      await server.close();
+    }
+  });
+});

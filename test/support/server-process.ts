@@ -18,7 +18,8 @@ export interface ServerProcess {
 /** Runs the real entry point in its own process, as `npm start` does, and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
+    // Tests read the metrics right after what they count; the cache has tests of its own.
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", METRICS_CACHE_MS: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: any[] = [];

@@ -35,6 +35,8 @@ export async function startTestServer(
     DATABASE_URL: databaseUrl,
     TRIBUTARY_API_KEYS: TEST_API_KEY,
     LOG_LEVEL: "silent",
+    // Tests read the metrics right after what they count; the cache has tests of its own.
+    METRICS_CACHE_MS: "0",
     ...env,
   });
   const app = await createApp(config, { metrics: createMetrics({ defaultMetrics: false }), ...dependencies });
