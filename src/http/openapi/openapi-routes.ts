@@ -20,11 +20,20 @@ export function collectRouteDescriptions(app: FastifyInstance): DescribedRoute[]
   return routes;
 }
 
-/** `GET /openapi.json` and its reference page, `GET /docs`; built on first request, when every route is registered. */
+/**
+ * `GET /openapi.json` and its reference page, `GET /docs`; built on first request, when every route is registered.
+ * Both are kept as the bytes sent: they need no key, and serializing the 74 KB document for each request cost
+ * ~1.9 ms of CPU, eight health checks (docs/decisions/hostile-clients.md).
+ */
 export function openApiRoutes(app: FastifyInstance, info: ApiInfo, routes: readonly DescribedRoute[]): void {
   let document: OpenApiDocument | undefined;
-  let page: string | undefined;
+  let json: Buffer | undefined;
+  let page: Buffer | undefined;
   const built = () => (document ??= openApiDocument(info, routes));
-  app.get("/openapi.json", async () => built());
-  app.get("/docs", async (_request, reply) => reply.type("text/html; charset=utf-8").send((page ??= referencePage(built()))));
+  app.get("/openapi.json", async (_request, reply) =>
+    reply.type("application/json; charset=utf-8").send((json ??= Buffer.from(JSON.stringify(built())))),
+  );
+  app.get("/docs", async (_request, reply) =>
+    reply.type("text/html; charset=utf-8").send((page ??= Buffer.from(referencePage(built())))),
+  );
 }
