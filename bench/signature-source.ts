@@ -22,6 +22,7 @@ const COUNTER_LIMIT = 58 ** COUNTER_DIGITS;
  * times the golden ratio, so that consecutive counters land far apart (a small one would keep them in order).
  */
 const SCRAMBLE = 79_147_337_205_789n;
+const COUNTER_MODULUS = BigInt(COUNTER_LIMIT);
 
 export class SignatureSource {
   private readonly prefix: string;
@@ -36,7 +37,7 @@ export class SignatureSource {
 
   next(): string {
     if (this.counter >= COUNTER_LIMIT) throw new Error("signature counter exhausted");
-    let n = Number((BigInt(this.counter++) * SCRAMBLE) % BigInt(COUNTER_LIMIT));
+    let n = Number((BigInt(this.counter++) * SCRAMBLE) % COUNTER_MODULUS);
     let digits = "";
     for (let i = 0; i < COUNTER_DIGITS; i++) {
       digits = ALPHABET.charAt(n % 58) + digits;

@@ -342,19 +342,16 @@ export class SqliteWriter {
     // keeps the newest rows. Forgetting them would cost a head read per tracking ID appended to between two steps.
     if (cursor.stage === "age" && policy.receivedBefore !== undefined) {
       const receivedBefore = policy.receivedBefore;
-      let chunkRows = 0;
-      const deleted = this.inPruneTransaction(() => {
+      return this.inPruneTransaction(() => {
         const rows = this.oldestRows.all(receivedBefore, PRUNE_CHUNK);
-        chunkRows = rows.length;
-        return this.finishPruning() + this.deleteRows(rows, { keepHeads: true });
+        const deleted = this.finishPruning() + this.deleteRows(rows, { keepHeads: true });
+        return { deleted, next: rows.length === PRUNE_CHUNK ? cursor : countStage(policy) };
       });
-      return { deleted, next: chunkRows === PRUNE_CHUNK ? cursor : countStage(policy) };
     }
     if (cursor.stage === "count" && policy.keepPerTrackingId !== undefined) {
       const keep = policy.keepPerTrackingId;
-      let next: PruneCursor = { stage: "done" };
-      const deleted = this.inPruneTransaction(() => {
-        let rows = this.finishPruning();
+      return this.inPruneTransaction(() => {
+        let deleted = this.finishPruning();
         let budget = PRUNE_CHUNK;
         let after = cursor.after;
         const heads = this.headsAfter.all(cursor.after, PRUNE_SCAN_TRACKING_IDS);
@@ -362,30 +359,25 @@ export class SqliteWriter {
           if (head.last_offset > keep) {
             const older = this.olderRows.all(head.tracking_id, head.last_offset - keep, budget);
             // The newest rows stay, the head among them.
-            rows += this.deleteRows(older, { keepHeads: false });
+            deleted += this.deleteRows(older, { keepHeads: false });
             budget -= older.length;
             // The chunk is full: this tracking ID may have more, so the next step starts at it again.
-            if (budget === 0) {
-              next = { stage: "count", after };
-              return rows;
-            }
+            if (budget === 0) return { deleted, next: { stage: "count", after } };
           }
           after = head.tracking_id;
         }
-        if (heads.length === PRUNE_SCAN_TRACKING_IDS) next = { stage: "count", after };
-        return rows;
+        return { deleted, next: heads.length === PRUNE_SCAN_TRACKING_IDS ? { stage: "count", after } : { stage: "done" } };
       });
-      return { deleted, next };
     }
     return { deleted: 0, next: { stage: "done" } };
   }
 
   /** A prune step's transaction; once both files committed, the rows it listed are known gone from the table. */
-  private inPruneTransaction(body: () => number): number {
+  private inPruneTransaction(body: () => PruneStepResult): PruneStepResult {
     this.listing = [];
-    const deleted = this.inTransaction("index-first", body);
+    const result = this.inTransaction("index-first", body);
     this.committedPruning = this.listing;
-    return deleted;
+    return result;
   }
 
   /**
@@ -394,9 +386,14 @@ export class SqliteWriter {
    * returns how many.
    */
   private deleteRows(rows: readonly PrunedRow[], options: { keepHeads: boolean }): number {
+    if (options.keepHeads) {
+      // A tracking ID whose every row goes keeps its offsets: its head is written down (once per tracking ID), in
+      // the table's transaction.
+      const newest = new Map<string, number>();
+      for (const row of rows) newest.set(row.tracking_id, Math.max(newest.get(row.tracking_id) ?? 0, row.log_offset));
+      for (const [trackingId, offset] of newest) this.keepHead.run(trackingId, offset);
+    }
     for (const row of rows) {
-      // A tracking ID whose every row goes keeps its offsets: its head is written down, in the table's transaction.
-      if (options.keepHeads) this.keepHead.run(row.tracking_id, row.log_offset);
       this.forgetIdentity.run(row.signature, row.event_index, row.seq);
       this.forgetOffset.run(row.tracking_id, row.log_offset, row.seq);
       this.recordPruning.run(row.seq);
