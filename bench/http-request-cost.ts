@@ -8,12 +8,14 @@
  *
  *   npm run bench:request -- --requests 20000 --path /v1/health
  *   npm run bench:request -- --service-cmd "node dist/src/main.js"
+ *   npm run bench:request -- --publish 50    (POST /v1/payments, 50 new payments each)
  */
 import { request as httpRequest, Agent } from "node:http";
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "./bench-options.js";
 import { Cleanup } from "./cleanup.js";
 import { pinProcess } from "./cpu-pinning.js";
+import { Publisher } from "./publisher.js";
 import { ServerProcess, type TargetSpec } from "./server-process.js";
 
 const { values } = parseArgs({
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     requests: { type: "string", default: "20000" },
     concurrency: { type: "string", default: "8" },
     path: { type: "string", default: "/v1/health" },
+    publish: { type: "string" },
     "service-cmd": { type: "string", default: "node --import tsx src/main.ts" },
     "service-cwd": { type: "string", default: REPO_ROOT },
     "server-cores": { type: "string", default: "0" },
@@ -28,27 +31,43 @@ const { values } = parseArgs({
   },
 });
 
-/** Answers `count` GETs of `path`, `concurrency` at a time over kept-alive connections; resolves with the statuses seen. */
-async function requestMany(port: number, path: string, count: number, concurrency: number): Promise<Map<number, number>> {
+/** Sends one request and resolves with its status. */
+type OneRequest = () => Promise<number>;
+
+/** A GET of `path` over kept-alive connections. */
+function getter(port: number, path: string, concurrency: number): { one: OneRequest; close: () => void } {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const statuses = new Map<number, number>();
-  let next = 0;
   const one = () =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<number>((resolve, reject) => {
       const req = httpRequest({ host: "127.0.0.1", port, path, agent }, (res) => {
-        statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
         res.resume();
-        res.on("end", resolve);
+        res.on("end", () => resolve(res.statusCode ?? 0));
       });
       req.on("error", reject);
       req.end();
     });
+  return { one, close: () => agent.destroy() };
+}
+
+/** A publish of `size` new payments (to as many tracking IDs) over the bench publisher's kept-alive connections. */
+function publisher(port: number, apiKey: string, size: number, concurrency: number): { one: OneRequest; close: () => void } {
+  const client = new Publisher(`http://127.0.0.1:${port}`, apiKey, concurrency);
+  const trackingIds = Array.from({ length: size }, (_, i) => `request-cost-${i}`);
+  return { one: async () => (await client.post(client.buildBody(trackingIds))).status, close: () => client.close() };
+}
+
+/** Sends `count` requests, `concurrency` at a time; resolves with the statuses seen. */
+async function requestMany(one: OneRequest, count: number, concurrency: number): Promise<Map<number, number>> {
+  const statuses = new Map<number, number>();
+  let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next++ < count) await one();
+      while (next++ < count) {
+        const status = await one();
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
     }),
   );
-  agent.destroy();
   return statuses;
 }
 
@@ -66,21 +85,27 @@ async function main(): Promise<void> {
   };
   const cleanup = new Cleanup();
   cleanup.installProcessHandlers();
-  const server = await ServerProcess.start(target, "request-cost-key-0123456789", cleanup);
+  const apiKey = "request-cost-key-0123456789";
+  const server = await ServerProcess.start(target, apiKey, cleanup);
+  const publishSize = values.publish === undefined ? undefined : Number(values.publish);
+  const client =
+    publishSize === undefined ? getter(server.port, path, concurrency) : publisher(server.port, apiKey, publishSize, concurrency);
+  const what = publishSize === undefined ? `GET ${path}` : `POST /v1/payments of ${publishSize}`;
   try {
     // Warm up the route's code (and the JIT) before measuring.
-    await requestMany(server.port, path, Math.min(5_000, requests), concurrency);
+    await requestMany(client.one, Math.min(5_000, requests), concurrency);
     const before = server.sample();
     const started = performance.now();
-    const statuses = await requestMany(server.port, path, requests, concurrency);
+    const statuses = await requestMany(client.one, requests, concurrency);
     const seconds = (performance.now() - started) / 1000;
     const after = server.sample();
     const cpuUsPerRequest = ((after.cpuMs - before.cpuMs) * 1000) / requests;
     console.log(
-      `GET ${path} × ${requests} (${concurrency} in flight): ${cpuUsPerRequest.toFixed(1)} µs server CPU per request, ` +
+      `${what} × ${requests} (${concurrency} in flight): ${cpuUsPerRequest.toFixed(1)} µs server CPU per request, ` +
         `${Math.round(requests / seconds)} requests/s, statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     );
   } finally {
+    client.close();
     await server.stop();
   }
 }

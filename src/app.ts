@@ -33,6 +33,7 @@ import type { Resolver } from "./webhooks/webhook-sender.js";
 import type { WebhookStore } from "./webhooks/webhook-store.js";
 import type { PrimaryChannel } from "./workers/primary-channel.js";
 import { takeHandedConnections } from "./workers/handed-connections.js";
+import { PUBLISHING_WORKER_INDEX } from "./workers/publishing-worker.js";
 import { primaryMetricsView } from "./workers/primary-metrics-view.js";
 
 /** Parts a caller may hand in instead of having them built from config (tests, embedding). */
@@ -89,7 +90,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
   const startedAt = Date.now();
   let draining = false;
   const { worker } = dependencies;
-  const runsNodeJobs = worker === undefined || worker.index === 0;
+  const runsNodeJobs = worker === undefined || worker.index === PUBLISHING_WORKER_INDEX;
   const metricsView = cachedMetricsView(
     worker === undefined ? registryMetricsView(metrics.registry) : primaryMetricsView(metrics.registry, worker.primary, worker.index),
     config.METRICS_CACHE_MS,

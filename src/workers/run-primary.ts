@@ -10,6 +10,7 @@ import { TcpConnectionCap } from "../limits/tcp-connection-cap.js";
 import { createLogger } from "../logger.js";
 import type { HealthReport } from "../health/health-report.js";
 import { nodeHealth } from "./node-health.js";
+import { PUBLISH_REQUEST_LINE_PREFIX, PUBLISHING_WORKER_INDEX } from "./publishing-worker.js";
 import { StickyRouter } from "./sticky-router.js";
 import { isWorkerMessage, type PrimaryMessage } from "./worker-messages.js";
 
@@ -59,7 +60,7 @@ export async function runPrimary(config: Config): Promise<void> {
     workers: () => [...ready],
     workerAt: readyAt,
     maxBodyBytes: Math.max(config.MAX_BODY_BYTES, config.MAX_HTTP_BUFFER_SIZE),
-    pinned: { requestLinePrefix: "POST /v1/payments", worker: () => readyAt(0) },
+    pinned: { requestLinePrefix: PUBLISH_REQUEST_LINE_PREFIX, worker: () => readyAt(PUBLISHING_WORKER_INDEX) },
     onHandedOver: (_worker, socket) => connectionCap.release(socket),
   });
   const { server } = router;

@@ -25,9 +25,7 @@ export interface StickyRouterOptions {
   workerAt: (index: number) => RoutableWorker | undefined;
   /**
    * Requests that go to one worker whenever it is up: what a request line
-   * starts with, and that worker. Publishes go to the worker that runs the
-   * sources, so one process writes the store: SQLite's write lock, shared
-   * by several processes, is waited for by sleeping.
+   * starts with, and that worker (publishes: see publishing-worker.ts).
    */
   pinned?: { requestLinePrefix: string; worker: () => RoutableWorker | undefined };
   /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { connect, type Socket as TcpSocket } from "node:net";
 import { join } from "node:path";
@@ -115,6 +116,25 @@ describe(`a node with ${WORKERS} worker processes`, () => {
     assert.ok(body.payments.every((payment) => payment.duplicate), "the same 1,000 again are all duplicates: every one was stored once");
   });
 
+  test("a publisher's kept-alive connection carries its next batches; every other answer closes its connection", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const answers = [];
+      for (let i = 0; i < 3; i++) {
+        answers.push(await requestOver(agent, "POST", "/v1/payments", [paymentBody({ trackingId: `workers-kept-${i}` })]));
+      }
+      for (const answer of answers) assert.deepEqual([answer.status, answer.connection], [200, "keep-alive"]);
+      assert.equal(new Set(answers.map((answer) => answer.localPort)).size, 1, "three publishes, one TCP connection");
+      // The next request on that connection is not a publish: answered, and the connection is closed.
+      const health = await requestOver(agent, "GET", "/v1/health");
+      assert.deepEqual([health.status, health.connection, health.localPort], [200, "close", answers[0]!.localPort]);
+      const next = await requestOver(agent, "POST", "/v1/payments", [paymentBody({ trackingId: "workers-kept-3" })]);
+      assert.notEqual(next.localPort, answers[0]!.localPort);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   test("the chain source runs in one worker only, and its payments reach clients of every worker once", async () => {
     await waitUntil(() => chain.subscriptionCount > 0, "the chain watcher subscribes", 10_000);
     const trackingId = "workers-chain";
@@ -203,6 +223,33 @@ describe("a node with worker processes and a small per-address TCP cap", () => {
     await waitUntil(async () => (await fetch(`${capped.url}/v1/health`).catch(() => undefined))?.status === 200, "a request is answered again");
   });
 });
+
+/** One request over `agent`: its status, its `Connection` header and the local port of the TCP connection it used. */
+function requestOver(
+  agent: Agent,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; connection: string | undefined; localPort: number | undefined }> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      new URL(path, node.url),
+      {
+        method,
+        agent,
+        headers: text === undefined ? {} : { "content-type": "application/json", authorization: `Bearer ${TEST_API_KEY}` },
+      },
+      (response) => {
+        const localPort = response.socket.localPort;
+        response.resume();
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, connection: response.headers.connection, localPort }));
+      },
+    );
+    outgoing.on("error", reject);
+    outgoing.end(text);
+  });
+}
 
 async function openConnection(port: number): Promise<TcpSocket> {
   const socket = connect(port, "127.0.0.1");
