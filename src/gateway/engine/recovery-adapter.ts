@@ -2,19 +2,11 @@
 // and on Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
 import { FrontQueue } from "./front-queue.js";
+import { KeptTexts } from "./kept-texts.js";
+import { NumberRing } from "./number-ring.js";
 import { isPlainJson } from "./plain-json.js";
 
 type SessionToPersist = Omit<Session, "missedPackets">;
-
-/** One broadcast kept for the recovery window; its offset is its place in the queue (see packetAt). */
-interface KeptPacket {
-  /** The one room it went to (the common case: a tracking room, or one socket's own room); undefined when `opts` is kept instead. */
-  room: Room | undefined;
-  opts: BroadcastOptions | undefined;
-  /** The event's arguments as JSON: one string instead of an object graph per packet, for the window's length. */
-  json: string;
-  emittedAt: number;
-}
 
 /** The namespace fields this adapter reads, beyond the in-memory adapter's own. */
 interface RecoveryNamespace {
@@ -57,21 +49,15 @@ function meantFor(rooms: readonly Room[], opts: BroadcastOptions): boolean {
   return included && !rooms.some((room) => opts.except?.has(room));
 }
 
-/** Appends to `into` every offset of the queue (increasing) greater than `after`. */
-function collectAfter(offsets: FrontQueue<number>, after: number, into: number[]): void {
-  let low = 0;
-  let high = offsets.size;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (offsets.at(middle)! <= after) low = middle + 1;
-    else high = middle;
-  }
-  for (let i = low; i < offsets.size; i++) into.push(offsets.at(i)!);
+/** Appends to `into` every offset of the ring (increasing) greater than `after`. */
+function collectAfter(offsets: NumberRing, after: number, into: number[]): void {
+  for (let i = offsets.firstAbove(after); i < offsets.size; i++) into.push(offsets.at(i)!);
 }
 
 /**
  * Socket.IO's connection-state recovery (as socket.io-adapter's SessionAwareAdapter), keeping per packet one room
- * name and the JSON, with consecutive offsets found by index and per-room offset lists, and at most `maxPackets`.
+ * name and the JSON (outside the heap), with consecutive offsets found by index and per-room offset lists, and at
+ * most `maxPackets`.
  * Why each choice: docs/decisions/socket-io-internals.md. Socket.IO builds one per namespace from a class:
  * {@link recoveryAdapter} makes one with the limits set.
  */
@@ -80,13 +66,20 @@ export class RecoveryAdapter extends Adapter {
   private readonly sessions = new Map<PrivateSessionId, SessionToPersist & { disconnectedAt: number }>();
   /** Socket ids of the kept sessions: a socket that leaves without one has nobody to recover its own room's packets. */
   private readonly sessionSids = new Set<string>();
-  /** Kept packets, oldest first; their offsets are consecutive, ending at `nextOffset - 1`. */
-  private readonly packets = new FrontQueue<KeptPacket>();
+  /**
+   * The kept packets, oldest first, as three queues of one entry per packet: their offsets are consecutive, ending
+   * at `nextOffset - 1`. Each packet's text is the event's arguments as JSON.
+   */
+  private readonly texts = new KeptTexts();
+  private readonly emittedAt = new NumberRing();
+  /** The one room a packet went to (the common case: a tracking room, or one socket's own room), or undefined. */
+  private readonly packetRooms = new FrontQueue<Room | undefined>();
   private nextOffset = 1;
   /** Per room, the offsets of the kept packets sent to it alone: one number until there are two. */
-  private readonly byRoom = new Map<Room, number | FrontQueue<number>>();
-  /** Offsets of the kept packets sent with broadcast options (several rooms, or exceptions). */
-  private readonly withOptions = new FrontQueue<number>();
+  private readonly byRoom = new Map<Room, number | NumberRing>();
+  /** Offsets of the kept packets sent with broadcast options (several rooms, or exceptions), and those options. */
+  private readonly withOptions = new NumberRing();
+  private readonly optionsAt = new Map<number, BroadcastOptions>();
   private readonly sweeper: NodeJS.Timeout;
   /** Set only during `super.broadcast` of a packet whose kept JSON is its wire text, with that text; see {@link reuseKeptJson}. */
   private encodingPacket: object | undefined;
@@ -200,8 +193,7 @@ export class RecoveryAdapter extends Adapter {
     this.byRoom.delete(room);
     const offsets = typeof kept === "number" ? [kept] : Array.from({ length: kept.size }, (_, i) => kept.at(i)!);
     for (const offset of offsets) {
-      const packet = this.packetAt(offset);
-      if (packet !== undefined) packet.json = "";
+      if (this.isKept(offset)) this.texts.release(this.indexOf(offset));
     }
   }
 
@@ -216,7 +208,7 @@ export class RecoveryAdapter extends Adapter {
     }
     if (!OFFSET_PATTERN.test(offset)) return none;
     const after = Number(offset);
-    if (this.packetAt(after) === undefined) return none;
+    if (!this.isKept(after)) return none;
     // Restored once: its rooms are a live socket's again, and a second handshake with the same id must not copy them.
     this.release(pid, false);
     const missed: number[] = [];
@@ -229,11 +221,11 @@ export class RecoveryAdapter extends Adapter {
     const withOptions: number[] = [];
     collectAfter(this.withOptions, after, withOptions);
     for (const candidate of withOptions) {
-      const opts = this.packetAt(candidate)?.opts;
+      const opts = this.optionsAt.get(candidate);
       if (opts !== undefined && meantFor(session.rooms, opts)) missed.push(candidate);
     }
     missed.sort((a, b) => a - b);
-    const missedPackets = missed.map((missedOffset) => JSON.parse(this.packetAt(missedOffset)!.json) as unknown[]);
+    const missedPackets = missed.map((missedOffset) => JSON.parse(this.texts.at(this.indexOf(missedOffset))!) as unknown[]);
     const { disconnectedAt: _, ...restored } = session;
     return Promise.resolve({ ...restored, missedPackets });
   }
@@ -247,13 +239,21 @@ export class RecoveryAdapter extends Adapter {
       const room = single ? opts.rooms.values().next().value : undefined;
       const now = Date.now();
       const json = JSON.stringify(packet.data);
-      this.packets.push({ room, opts: single ? undefined : opts, json, emittedAt: now });
-      if (room === undefined) this.withOptions.push(offset);
-      else {
+      this.texts.push(json);
+      this.emittedAt.push(now);
+      this.packetRooms.push(room);
+      if (room === undefined) {
+        this.withOptions.push(offset);
+        this.optionsAt.set(offset, opts);
+      } else {
         const kept = this.byRoom.get(room);
         if (kept === undefined) this.byRoom.set(room, offset);
-        else if (typeof kept === "number") this.byRoom.set(room, new FrontQueue(kept, offset));
-        else kept.push(offset);
+        else if (typeof kept === "number") {
+          const offsets = new NumberRing(4);
+          offsets.push(kept);
+          offsets.push(offset);
+          this.byRoom.set(room, offsets);
+        } else kept.push(offset);
       }
       this.drop(now - this.windowMs);
       if ((this.nsp as RecoveryNamespace).name === "/" && isPlainJson(packet.data)) {
@@ -273,7 +273,7 @@ export class RecoveryAdapter extends Adapter {
 
   /** Packets kept now; for tests and stats. */
   get keptPackets(): number {
-    return this.packets.size;
+    return this.emittedAt.size;
   }
 
   /** Rooms with kept packets of their own; for tests and stats. */
@@ -281,9 +281,15 @@ export class RecoveryAdapter extends Adapter {
     return this.byRoom.size;
   }
 
-  /** The packet with this offset, if it is still kept. */
-  private packetAt(offset: number): KeptPacket | undefined {
-    return this.packets.at(offset - (this.nextOffset - this.packets.size));
+  /** Whether the packet with this offset is still kept. */
+  private isKept(offset: number): boolean {
+    const index = this.indexOf(offset);
+    return index >= 0 && index < this.emittedAt.size;
+  }
+
+  /** A kept packet's place in the queues. */
+  private indexOf(offset: number): number {
+    return offset - (this.nextOffset - this.emittedAt.size);
   }
 
   private sweep(now: number): void {
@@ -296,23 +302,27 @@ export class RecoveryAdapter extends Adapter {
   /** Drops the packets emitted before `threshold`, and the oldest beyond `maxPackets`. */
   private drop(threshold: number): void {
     for (;;) {
-      const oldest = this.packets.at(0);
-      if (oldest === undefined || (this.packets.size <= this.limits.maxPackets && oldest.emittedAt >= threshold)) return;
-      const offset = this.nextOffset - this.packets.size;
-      this.packets.shift();
-      this.forget(oldest, offset);
+      const emittedAt = this.emittedAt.at(0);
+      if (emittedAt === undefined || (this.emittedAt.size <= this.limits.maxPackets && emittedAt >= threshold)) return;
+      const offset = this.nextOffset - this.emittedAt.size;
+      const room = this.packetRooms.at(0);
+      this.texts.shift();
+      this.emittedAt.shift();
+      this.packetRooms.shift();
+      this.forget(room, offset);
     }
   }
 
   /** Takes a dropped packet out of its room's offsets, where it is the oldest (unless the room's were let go already). */
-  private forget(packet: KeptPacket, offset: number): void {
-    if (packet.room === undefined) {
+  private forget(room: Room | undefined, offset: number): void {
+    if (room === undefined) {
       this.withOptions.shift();
+      this.optionsAt.delete(offset);
       return;
     }
-    const kept = this.byRoom.get(packet.room);
+    const kept = this.byRoom.get(room);
     if (kept === undefined || (typeof kept === "number" ? kept : kept.at(0)) !== offset) return;
-    if (typeof kept === "number" || kept.size <= 1) this.byRoom.delete(packet.room);
+    if (typeof kept === "number" || kept.size <= 1) this.byRoom.delete(room);
     else kept.shift();
   }
 }
