@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -430,6 +432,26 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  test("/openapi.json and /docs go gzipped to a client that accepts it, and as they are to one that does not", async () => {
+    for (const path of ["/openapi.json", "/docs"]) {
+      const plain = await rawGet(server.url + path, {});
+      const zipped = await rawGet(server.url + path, { "accept-encoding": "br, gzip;q=0.8" });
+      const declined = await rawGet(server.url + path, { "accept-encoding": "gzip;q=0, identity" });
+      assert.deepEqual(
+        [plain, zipped, declined].map((answer) => [answer.status, answer.headers["content-encoding"], answer.headers.vary]),
+        [
+          [200, undefined, "Accept-Encoding"],
+          [200, "gzip", "Accept-Encoding"],
+          [200, undefined, "Accept-Encoding"],
+        ],
+        path,
+      );
+      assert.ok(zipped.body.length * 4 < plain.body.length, `${path}: ${zipped.body.length} bytes gzipped, ${plain.body.length} as it is`);
+      assert.deepEqual(gunzipSync(zipped.body), plain.body);
+      assert.deepEqual(declined.body, plain.body);
+    }
+  });
+
   test("/docs is a reference page that needs nothing from elsewhere", async () => {
     const answer = await send(server, "GET", "/docs");
     assert.equal(answer.status, 200);
@@ -439,3 +461,16 @@ describe("the OpenAPI document", () => {
     assert.doesNotMatch(page, /<script|<link|src=|https?:\/\//, "no script, stylesheet or remote resource");
   });
 });
+
+/** A GET that sends only the headers given and reads the body's bytes as sent (fetch would ask for and undo gzip). */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}

@@ -1,4 +1,6 @@
-import type { FastifyInstance } from "fastify";
+import { gzipSync } from "node:zlib";
+import { Negotiator } from "@fastify/accept-negotiator";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { openApiDocument, type ApiInfo, type DescribedRoute, type OpenApiDocument } from "./openapi-document.js";
 import { referencePage } from "./reference-page.js";
 import "./route-description.js";
@@ -20,20 +22,38 @@ export function collectRouteDescriptions(app: FastifyInstance): DescribedRoute[]
   return routes;
 }
 
+/** A body kept as the bytes sent, and once gzipped for clients that accept it. */
+interface KeptBody {
+  identity: Buffer;
+  gzip: Buffer;
+}
+
+function keptBody(text: string): KeptBody {
+  const identity = Buffer.from(text);
+  return { identity, gzip: gzipSync(identity, { level: 9 }) };
+}
+
+const encodings = new Negotiator({ supportedValues: ["gzip"] });
+
+function sendKept(request: FastifyRequest, reply: FastifyReply, type: string, body: KeptBody): FastifyReply {
+  reply.type(type).header("Vary", "Accept-Encoding");
+  const accepted = request.headers["accept-encoding"];
+  if (accepted !== undefined && encodings.negotiate(accepted) === "gzip") return reply.header("Content-Encoding", "gzip").send(body.gzip);
+  return reply.send(body.identity);
+}
+
 /**
  * `GET /openapi.json` and its reference page, `GET /docs`; built on first request, when every route is registered.
- * Both are kept as the bytes sent: they need no key, and serializing the 74 KB document for each request cost
- * ~1.9 ms of CPU, eight health checks (docs/decisions/hostile-clients.md).
+ * Both are kept as the bytes sent, and gzipped once for clients that accept it: they need no key, and serializing
+ * the 74 KB document for each request cost ~1.9 ms of CPU, eight health checks (docs/decisions/hostile-clients.md).
  */
 export function openApiRoutes(app: FastifyInstance, info: ApiInfo, routes: readonly DescribedRoute[]): void {
   let document: OpenApiDocument | undefined;
-  let json: Buffer | undefined;
-  let page: Buffer | undefined;
+  let json: KeptBody | undefined;
+  let page: KeptBody | undefined;
   const built = () => (document ??= openApiDocument(info, routes));
-  app.get("/openapi.json", async (_request, reply) =>
-    reply.type("application/json; charset=utf-8").send((json ??= Buffer.from(JSON.stringify(built())))),
+  app.get("/openapi.json", async (request, reply) =>
+    sendKept(request, reply, "application/json; charset=utf-8", (json ??= keptBody(JSON.stringify(built())))),
   );
-  app.get("/docs", async (_request, reply) =>
-    reply.type("text/html; charset=utf-8").send((page ??= Buffer.from(referencePage(built())))),
-  );
+  app.get("/docs", async (request, reply) => sendKept(request, reply, "text/html; charset=utf-8", (page ??= keptBody(referencePage(built())))));
 }
