@@ -13,7 +13,7 @@ import { newSessionId } from "./session-ids.js";
  * request to a worker the primary did not choose; the one exception is the
  * publishing worker's answer to a publish, which the primary would send
  * here again. A publisher then pays for one TCP connection and hand-over,
- * not one per batch (about 1 ms of the node's CPU each).
+ * not one per batch (about half a millisecond of the node's CPU each).
  */
 export function takeHandedConnections(io: SocketIoServer, workerIndex: number, primary: PrimaryChannel): void {
   io.engine.generateId = () => newSessionId(workerIndex);
