@@ -36,10 +36,8 @@ export class KeptTexts {
   push(text: string): void {
     // UTF-8 takes at most three bytes per UTF-16 unit, so most texts need no measuring first.
     const room = this.writeEnd - this.writeAt;
-    if (text.length * 3 > room || this.chunks.size === 0) {
-      const bytes = Buffer.byteLength(text);
-      if (bytes > room || this.chunks.size === 0) this.addChunk(Math.max(CHUNK_BYTES, bytes));
-    }
+    const fits = this.chunks.size > 0 && (text.length * 3 <= room || Buffer.byteLength(text) <= room);
+    if (!fits) this.addChunk(Math.max(CHUNK_BYTES, Buffer.byteLength(text)));
     const chunk = this.chunks.at(this.chunks.size - 1)!;
     const written = chunk.write(text, this.writeAt - this.chunkStarts.at(this.chunkStarts.size - 1)!);
     this.starts.push(this.writeAt);
