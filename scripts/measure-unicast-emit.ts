@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     list: () => Promise.resolve([]),
     latestOffset: () => Promise.resolve(0),
     listPolicyEvents: () => Promise.resolve([]),
-    latestPolicyOffset: () => Promise.resolve(0),
+    heads: (trackingIds: readonly string[]) => Promise.resolve(trackingIds.map(() => ({ latestOffset: 0, latestPolicyOffset: 0 }))),
   };
   const gateway = new PaymentGateway({
     logger: createLogger("silent"),

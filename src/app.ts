@@ -161,7 +161,7 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
       list: (query) => store.list(query),
       latestOffset: (trackingId) => store.latestOffset(trackingId),
       listPolicyEvents: (query) => store.listPolicyEvents(query),
-      latestPolicyOffset: (trackingId) => store.latestPolicyOffset(trackingId),
+      heads: (trackingIds) => store.heads(trackingIds),
     },
   });
 

@@ -19,6 +19,7 @@ import { VacatedRooms } from "./engine/vacated-rooms.js";
 import { WriteCoalescer } from "./engine/write-coalescer.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
 import { closeSocketServer, dropAllConnections } from "./gateway-drain.js";
+import { HeadReads } from "./head-reads.js";
 import type { ClientToServerEvents, GatewaySocket } from "./gateway-socket.js";
 import { ReplayRegistry } from "./replay-registry.js";
 import type { ReplayHistory } from "./replay-session.js";
@@ -201,7 +202,7 @@ export class PaymentGateway {
     const subscriptions = (this.subscriptions = new SubscriptionHandler({
       metrics: options.metrics,
       logger: options.logger,
-      history: options.history,
+      heads: new HeadReads((trackingIds) => options.history.heads(trackingIds)),
       maxSubscriptionsPerSocket: options.maxSubscriptionsPerSocket,
       maxSubscriptionsPerNode: options.maxSubscriptionsPerNode,
       maxSubscriptionsPerAddress: options.maxSubscriptionsPerAddress,

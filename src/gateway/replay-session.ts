@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { StoredPayment } from "../payment.js";
 import type { StoredPolicyEvent } from "../policy-event.js";
-import type { ListQuery } from "../store/payment-store.js";
+import type { ListQuery, TrackingHeads } from "../store/payment-store.js";
 import type { PolicyListQuery } from "../store/policy-event-log.js";
 
 /** What a replay reads: the store's logs of payments and of policy events. */
@@ -9,7 +9,8 @@ export interface ReplayHistory {
   list(query: ListQuery): Promise<StoredPayment[]>;
   latestOffset(trackingId: string): Promise<number>;
   listPolicyEvents(query: PolicyListQuery): Promise<StoredPolicyEvent[]>;
-  latestPolicyOffset(trackingId: string): Promise<number>;
+  /** Both heads of each tracking ID, in the order asked (PaymentStore.heads). */
+  heads(trackingIds: readonly string[]): Promise<TrackingHeads[]>;
 }
 
 export interface ReplaySessionOptions {

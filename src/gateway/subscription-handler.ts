@@ -8,7 +8,7 @@ import { ackEnvelope, errorEnvelope } from "../protocol/envelopes.js";
 import { addressOfData } from "./connection-admission.js";
 import type { Acknowledge, GatewaySocket } from "./gateway-socket.js";
 import type { ReplayRegistry } from "./replay-registry.js";
-import type { ReplayHistory } from "./replay-session.js";
+import type { HeadReads } from "./head-reads.js";
 import type { RoomSequencer } from "./room-sequencer.js";
 import type { SlowConsumerGuard } from "./slow-consumer-guard.js";
 import type { SubscribeAuthorizer } from "./subscribe-authorizer.js";
@@ -17,7 +17,8 @@ import { isTrackingRoom, roomOf, trackingIdOf } from "./tracking-rooms.js";
 export interface SubscriptionHandlerOptions {
   metrics: Metrics;
   logger: Logger;
-  history: ReplayHistory;
+  /** Where a subscribe reads its tracking ID's heads. */
+  heads: HeadReads;
   maxSubscriptionsPerSocket: number;
   maxSubscriptionsPerNode: number | undefined;
   maxSubscriptionsPerAddress: number | undefined;
@@ -114,7 +115,7 @@ export class SubscriptionHandler {
   }
 
   private async onSubscribe(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): Promise<void> {
-    const { history, logger, authorizer, sequencer, replays } = this.options;
+    const { heads, logger, authorizer, sequencer, replays } = this.options;
     const trackingId = readTrackingId(payload);
     if (trackingId === undefined) return this.refuse(socket, acknowledge, "INVALID_TRACKING_ID");
     const since = (payload as { since?: unknown }).since;
@@ -141,7 +142,7 @@ export class SubscriptionHandler {
     let latestOffset: number | undefined;
     let latestPolicyOffset: number | undefined;
     try {
-      [latestOffset, latestPolicyOffset] = await Promise.all([history.latestOffset(trackingId), history.latestPolicyOffset(trackingId)]);
+      ({ latestOffset, latestPolicyOffset } = await heads.read(trackingId));
     } catch (error) {
       logger.warn({ err: error, trackingId }, "could not read the latest offset");
       // Live delivery needs no store; a replay does.

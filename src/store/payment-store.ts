@@ -16,6 +16,12 @@ export interface RetentionPolicy {
   keepPerTrackingId?: number | undefined;
 }
 
+/** A tracking ID's newest payment and policy-event offsets, 0 for none. */
+export interface TrackingHeads {
+  latestOffset: number;
+  latestPolicyOffset: number;
+}
+
 export interface ListQuery {
   trackingId: string;
   /** Return payments with an offset strictly above this one. */
@@ -42,6 +48,12 @@ export interface PaymentStore extends PolicyEventLog {
   list(query: ListQuery): Promise<StoredPayment[]>;
   /** The highest offset stored for the tracking ID, 0 when it has none. */
   latestOffset(trackingId: string): Promise<number>;
+  /**
+   * Both heads of each tracking ID, in the order asked, read at one moment:
+   * one read for many subscribes, where two reads each cost more than the
+   * lookups themselves (docs/performance.md, connect).
+   */
+  heads(trackingIds: readonly string[]): Promise<TrackingHeads[]>;
   /** Source checkpoints (for example the last processed chain signature), kept with the payments. */
   readCheckpoint(source: string): Promise<string | undefined>;
   writeCheckpoint(source: string, value: string): Promise<void>;

@@ -6,6 +6,7 @@ import {
   type ListQuery,
   type PaymentStore,
   type RetentionPolicy,
+  type TrackingHeads,
 } from "./payment-store.js";
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
@@ -334,6 +335,20 @@ class PostgresStore implements PaymentStore {
       [trackingId],
     );
     return rows[0] ? Number(rows[0].last_offset) : 0;
+  }
+
+  async heads(trackingIds: readonly string[]): Promise<TrackingHeads[]> {
+    if (trackingIds.length === 0) return [];
+    // One statement, so one snapshot and one round trip for every tracking ID asked.
+    const { rows } = await this.pool.query<{ latest_offset: string; latest_policy_offset: string }>(
+      `SELECT coalesce(t.last_offset, 0) AS latest_offset, coalesce(p.last_offset, 0) AS latest_policy_offset
+         FROM unnest($1::text[]) WITH ORDINALITY AS ids (tracking_id, n)
+         LEFT JOIN tracking_heads t ON t.tracking_id = ids.tracking_id
+         LEFT JOIN policy_heads p ON p.tracking_id = ids.tracking_id
+        ORDER BY ids.n`,
+      [trackingIds],
+    );
+    return rows.map((row) => ({ latestOffset: Number(row.latest_offset), latestPolicyOffset: Number(row.latest_policy_offset) }));
   }
 
   async readCheckpoint(source: string): Promise<string | undefined> {

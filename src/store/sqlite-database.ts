@@ -128,6 +128,18 @@ export const PAYMENT_HEAD_SQL = `SELECT max(
     coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ?), 0)) AS last_offset`;
 
 /**
+ * Both heads of each tracking ID in a JSON array, in its order: the payment
+ * head as {@link PAYMENT_HEAD_SQL} reads it, and the policy head. One
+ * statement for all of them is one read transaction on each file, which is
+ * most of what a head read costs.
+ */
+export const TRACKING_HEADS_SQL = `SELECT
+    max(coalesce((SELECT max(log_offset) FROM payment_log WHERE tracking_id = ids.value), 0),
+        coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ids.value), 0)) AS latest_offset,
+    coalesce((SELECT last_offset FROM policy_heads WHERE tracking_id = ids.value), 0) AS latest_policy_offset
+  FROM json_each(?) AS ids ORDER BY ids.key`;
+
+/**
  * A tracking ID's payments after an offset, in offset order; bind the
  * tracking ID, the offset and a limit. The index file says where they are;
  * an entry whose row is gone drops out of the join.

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { PaymentInput, StoredPayment } from "../payment.js";
-import type { AppendOutcome, ListQuery, PaymentStore, RetentionPolicy } from "./payment-store.js";
+import type { AppendOutcome, ListQuery, PaymentStore, RetentionPolicy, TrackingHeads } from "./payment-store.js";
 import type { PolicyEventInput, PolicyMapping, StoredPolicyEvent } from "../policy-event.js";
 import type { PolicyAppendOutcome, PolicyListQuery } from "./policy-event-log.js";
 import { pruneInSteps } from "./prune-steps.js";
@@ -11,6 +11,7 @@ import {
   PAYMENT_HEAD_SQL,
   PAYMENT_PAGE_SQL,
   toPayment,
+  TRACKING_HEADS_SQL,
   type PaymentRow,
 } from "./sqlite-database.js";
 import { attachPaymentIndex, preparePaymentIndex } from "./sqlite-payment-index.js";
@@ -62,6 +63,7 @@ interface PendingAppend {
 class SqliteStore implements PaymentStore {
   private readonly head: Database.Statement<[string, string], { last_offset: number }>;
   private readonly page: Database.Statement<[string, number, number], PaymentRow>;
+  private readonly trackingHeads: Database.Statement<[string], { latest_offset: number; latest_policy_offset: number }>;
   private readonly readCheckpointStatement: Database.Statement<[string], { value: string }>;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
@@ -74,6 +76,7 @@ class SqliteStore implements PaymentStore {
   ) {
     this.head = db.prepare(PAYMENT_HEAD_SQL);
     this.page = db.prepare(PAYMENT_PAGE_SQL);
+    this.trackingHeads = db.prepare(TRACKING_HEADS_SQL);
     this.readCheckpointStatement = db.prepare("SELECT value FROM checkpoints WHERE source = ?");
   }
 
@@ -126,6 +129,13 @@ class SqliteStore implements PaymentStore {
 
   async latestOffset(trackingId: string): Promise<number> {
     return this.head.get(trackingId, trackingId)?.last_offset ?? 0;
+  }
+
+  async heads(trackingIds: readonly string[]): Promise<TrackingHeads[]> {
+    if (trackingIds.length === 0) return [];
+    return this.trackingHeads
+      .all(JSON.stringify(trackingIds))
+      .map((row) => ({ latestOffset: row.latest_offset, latestPolicyOffset: row.latest_policy_offset }));
   }
 
   async readCheckpoint(source: string): Promise<string | undefined> {

@@ -176,6 +176,7 @@ function replacing(real: PaymentStore, replaced: Partial<PaymentStore>): Payment
     append: (payments) => real.append(payments),
     list: (query) => real.list(query),
     latestOffset: (trackingId) => real.latestOffset(trackingId),
+    heads: (trackingIds) => real.heads(trackingIds),
     readCheckpoint: (source) => real.readCheckpoint(source),
     writeCheckpoint: (source, value) => real.writeCheckpoint(source, value),
     prune: (policy) => real.prune(policy),

@@ -119,6 +119,36 @@ describe("subscribe with since", () => {
     assert.deepEqual(of(b), [2, 3, 4]);
   });
 
+  test("subscribes sent together, from several sockets, each get their own tracking ID's head and every later payment once", async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => uniqueId(`together-${i}`));
+    // Tracking ID i holds i payments, so a head answered for the wrong one shows.
+    for (const [i, id] of ids.entries()) if (i > 0) await publishMany(id, i);
+    const sockets = await Promise.all([server.connect(), server.connect(), server.connect()]);
+    const payments = sockets.map(offsetsOf);
+    // Nothing awaited between the emits: the service reads them in the same turns.
+    const shares = sockets.map((socket, s) => ids.filter((_, i) => i % 3 === s));
+    // The first tracking ID twice more, from the other sockets.
+    shares[1]?.push(ids[0] ?? "");
+    shares[2]?.push(ids[0] ?? "");
+    const responses = await Promise.all(
+      sockets.map((socket, s) => Promise.all((shares[s] ?? []).map((trackingId) => emitWithAck(socket, "subscribe", { trackingId })))),
+    );
+    for (const [s, share] of shares.entries()) {
+      assert.deepEqual(
+        responses[s]?.map((response) => [response.trackingId, response.latestOffset]),
+        share.map((trackingId) => [trackingId, ids.indexOf(trackingId)]),
+      );
+    }
+    assert.equal((await server.publish(ids.map((trackingId) => paymentBody({ trackingId })))).status, 200);
+    for (const [s, share] of shares.entries()) {
+      const received = await payments[s]!.until(share.length);
+      assert.deepEqual(
+        received.map((m) => [m.data.trackingId, m.data.offset]).sort(),
+        share.map((trackingId) => [trackingId, ids.indexOf(trackingId) + 1]).sort(),
+      );
+    }
+  });
+
   test("a since beyond the latest offset replays nothing and continues live", async () => {
     const trackingId = uniqueId("beyond");
     await publishMany(trackingId, 3);

@@ -148,6 +148,29 @@ export function storeContract(name: string, open: (clock?: () => number) => Prom
     );
 
     test(
+      "heads reads both heads of many tracking IDs at once, in the order asked",
+      withStore(async (store) => {
+        // Quotes, a backslash and characters outside ASCII go through the drivers' array encodings unchanged.
+        const odd = `a "quoted" \\ id, café ✓`;
+        await store.append([payment("p"), payment("p"), payment("p"), payment(odd)]);
+        await store.appendPolicyEvents([policyEventInput("p", { status: "created" }), policyEventInput("only-policy", { status: "created" })]);
+        assert.deepEqual(await store.heads([]), []);
+        assert.deepEqual(await store.heads(["none", "p", odd, "only-policy", "p"]), [
+          { latestOffset: 0, latestPolicyOffset: 0 },
+          { latestOffset: 3, latestPolicyOffset: 1 },
+          { latestOffset: 1, latestPolicyOffset: 0 },
+          { latestOffset: 0, latestPolicyOffset: 1 },
+          { latestOffset: 3, latestPolicyOffset: 1 },
+        ]);
+        // Retention keeps the head of a tracking ID whose payments it deleted.
+        await store.prune({ keepPerTrackingId: 1 });
+        await store.prune({ receivedBefore: Number.MAX_SAFE_INTEGER });
+        assert.deepEqual(await store.heads(["p"]), [{ latestOffset: 3, latestPolicyOffset: 1 }]);
+        assert.equal(await store.latestOffset("p"), 3);
+      }),
+    );
+
+    test(
       "checkpoints are read back and overwritten",
       withStore(async (store) => {
         assert.equal(await store.readCheckpoint("solana"), undefined);

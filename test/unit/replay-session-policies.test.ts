@@ -36,7 +36,7 @@ function history(payments: StoredPayment[], policies: StoredPolicyEvent[]): Repl
     latestOffset: async () => payments.length,
     listPolicyEvents: async ({ after, limit, fromPaymentOffset }) =>
       policies.filter((e) => e.policyOffset > after && e.afterOffset >= (fromPaymentOffset ?? 0)).slice(0, limit),
-    latestPolicyOffset: async () => policies.length,
+    heads: async (trackingIds) => trackingIds.map(() => ({ latestOffset: payments.length, latestPolicyOffset: policies.length })),
   };
 }
 
