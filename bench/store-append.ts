@@ -2,8 +2,9 @@
  * The SQLite store alone, without sockets or HTTP: appends unicast-shaped groups (one payment per tracking ID,
  * tracking IDs chosen at random) through the store's real writer thread, and reports durable payments/s, process
  * CPU per payment (main thread + writer thread) and bytes written to disk per payment from /proc/self/io
- * (`write_bytes`: the WAL, its checkpoints and the database file). `--rate` paces the appends as the unicast
- * scenario's publisher does (one batch every 5 ms); without it the store runs flat out.
+ * (`write_bytes`: the WAL, its checkpoints and the database file), and each append's latency from the call to
+ * its durable answer. `--rate` paces the appends as the unicast scenario's publisher does (one batch every 5 ms);
+ * without it the store runs flat out.
  *
  *   npx tsx bench/store-append.ts --payments 200000 --tracking-ids 2000 --batch 50 [--rate 10000]
  */
@@ -16,6 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import bs58 from "bs58";
 import type { PaymentInput } from "../src/payment.js";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
+import { LatencyHistogram } from "./latency-histogram.js";
 import { sampleProcess } from "./proc-stats.js";
 
 const options = new Command()
@@ -56,10 +58,13 @@ try {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const inFlight = new Set<Promise<unknown>>();
+  const latency = new LatencyHistogram();
   let appended = 0;
   for (const [n, payments] of batches.entries()) {
     const i = n * batch;
+    const asked = performance.now();
     const append = store.append(payments).then(() => {
+      latency.record((performance.now() - asked) * 1000);
       appended += payments.length;
       inFlight.delete(append);
     });
@@ -83,10 +88,12 @@ try {
     paymentsPerSecond: appended / seconds,
     cpuMicrosPerPayment: (cpu.user + cpu.system) / appended,
     bytesWrittenPerPayment: written / appended,
+    appendLatency: latency.summary(),
   };
   console.log(
     `${appended} payments in ${seconds.toFixed(2)} s: ${Math.round(report.paymentsPerSecond)}/s, ` +
-      `${report.cpuMicrosPerPayment.toFixed(1)} µs CPU and ${Math.round(report.bytesWrittenPerPayment)} B written per payment`,
+      `${report.cpuMicrosPerPayment.toFixed(1)} µs CPU and ${Math.round(report.bytesWrittenPerPayment)} B written per payment, ` +
+      `append latency p50 ${report.appendLatency.p50Ms.toFixed(2)} p99 ${report.appendLatency.p99Ms.toFixed(2)} ms`,
   );
   if (options.out !== undefined) writeFileSync(options.out, JSON.stringify(report, null, 2));
 } finally {
