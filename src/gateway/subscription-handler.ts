@@ -32,16 +32,33 @@ export interface SubscriptionHandlerOptions {
 }
 
 /**
+ * A socket's subscribes and unsubscribes not yet applied. Subscribes run side
+ * by side (their head reads are shared, head-reads.ts); an unsubscribe waits
+ * for every earlier one, and a subscribe for the last unsubscribe before it.
+ */
+interface PendingChanges {
+  /** Settles when every change sent so far has been applied. */
+  all: Promise<void>;
+  /** Settles when the last unsubscribe sent has been applied. */
+  unsubscribed: Promise<void> | undefined;
+}
+
+/**
  * A socket's `subscribe` and `unsubscribe`, with the spec's acks and errors:
  * checks what the client sent, the token, and the limits, joins or leaves the
- * tracking ID's room, and starts a replay for `since`.
+ * tracking ID's room, and starts a replay for `since`. A socket's changes take
+ * effect, and are acknowledged, in the order it sent them, although a
+ * subscribe waits for the store (and the token's check) and an unsubscribe
+ * does not.
  */
 export class SubscriptionHandler {
   private subscriptionCount = 0;
+  /** Only sockets with a change in flight have an entry. */
+  private readonly pending = new WeakMap<GatewaySocket, PendingChanges>();
   /** Every socket's listeners, the same functions for all: closures per socket cost about 200 bytes. */
   private readonly socketListeners = {
-    subscribe: withSocket((socket, ...args: unknown[]) => void this.onSubscribe(socket, ...splitAcknowledgement(args))),
-    unsubscribe: withSocket((socket, ...args: unknown[]) => this.onUnsubscribe(socket, ...splitAcknowledgement(args))),
+    subscribe: withSocket((socket, ...args: unknown[]) => this.subscribeInOrder(socket, ...splitAcknowledgement(args))),
+    unsubscribe: withSocket((socket, ...args: unknown[]) => this.unsubscribeInOrder(socket, ...splitAcknowledgement(args))),
     disconnecting: withSocket((socket, reason: string) => this.onDisconnecting(socket, reason)),
   };
 
@@ -72,6 +89,38 @@ export class SubscriptionHandler {
     this.options.metrics.countError(code);
     socket.emit("error", errorEnvelope(code, message));
     acknowledge?.({ ok: false, error: { code, message } });
+  }
+
+  private subscribeInOrder(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): void {
+    const after = this.pending.get(socket)?.unsubscribed;
+    const applied = after === undefined ? this.onSubscribe(socket, payload, acknowledge) : after.then(() => this.onSubscribe(socket, payload, acknowledge));
+    this.remember(socket, applied, false);
+  }
+
+  private unsubscribeInOrder(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): void {
+    const earlier = this.pending.get(socket)?.all;
+    // Nothing in flight, the common case: applied at once, as a stock client's single unsubscribe.
+    if (earlier === undefined) return this.onUnsubscribe(socket, payload, acknowledge);
+    this.remember(
+      socket,
+      earlier.then(() => this.onUnsubscribe(socket, payload, acknowledge)),
+      true,
+    );
+  }
+
+  /** Adds a change in flight to its socket's; the entry goes once everything sent has been applied. */
+  private remember(socket: GatewaySocket, applying: Promise<void>, unsubscribe: boolean): void {
+    // A change that failed is logged and counts as done: the socket's later changes still run.
+    const applied = applying.catch((error: unknown) => this.options.logger.error({ err: error, socket: socket.id }, "a subscription change failed"));
+    const before = this.pending.get(socket);
+    const changes: PendingChanges = {
+      all: before === undefined ? applied : Promise.all([before.all, applied]).then(() => undefined),
+      unsubscribed: unsubscribe ? applied : before?.unsubscribed,
+    };
+    this.pending.set(socket, changes);
+    void changes.all.then(() => {
+      if (this.pending.get(socket) === changes) this.pending.delete(socket);
+    });
   }
 
   private onDisconnecting(socket: GatewaySocket, reason: string): void {
@@ -176,7 +225,8 @@ export class SubscriptionHandler {
         ? { ok: true, trackingId, subscribed: true }
         : { ok: true, trackingId, subscribed: true, latestOffset, ...policyHead },
     );
-    if (session !== undefined) await replays.run(socket, session);
+    // Not awaited: the subscribe is applied once answered, and an unsubscribe must not wait for the replay it ends.
+    if (session !== undefined) void replays.run(socket, session);
   }
 
   private onUnsubscribe(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): void {

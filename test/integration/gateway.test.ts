@@ -297,6 +297,35 @@ describe("subscribe and unsubscribe", () => {
     assert.equal(payments.items.length, 1);
   });
 
+  test("subscribes and unsubscribes sent back to back take effect in the order sent, acks included", async () => {
+    const socket = await server.connect();
+    const left = uniqueId("left-at-once");
+    const back = uniqueId("back-at-once");
+    const acks = collect<any>(socket, "ack");
+    // Nothing awaited in between: the frames reach the service together, while the subscribes still read the store.
+    socket.emit("subscribe", { trackingId: left });
+    socket.emit("unsubscribe", { trackingId: left });
+    socket.emit("subscribe", { trackingId: back });
+    socket.emit("unsubscribe", { trackingId: back });
+    socket.emit("subscribe", { trackingId: back });
+    assert.deepEqual(
+      (await acks.until(5)).map((ack) => ack.data),
+      [
+        `Subscribed to trackingId: ${left}`,
+        `Unsubscribed from trackingId: ${left}`,
+        `Subscribed to trackingId: ${back}`,
+        `Unsubscribed from trackingId: ${back}`,
+        `Subscribed to trackingId: ${back}`,
+      ],
+    );
+    const payments = collect<any>(socket, "payment");
+    // One publish, emitted in order: a payment for the left tracking ID would arrive first.
+    await server.publish([paymentBody({ trackingId: left }), paymentBody({ trackingId: back })]);
+    const [first] = await payments.until(1);
+    assert.equal(first.data.trackingId, back);
+    assert.equal(payments.items.length, 1);
+  });
+
   test("the subscription limit per socket refuses with SUBSCRIPTION_LIMIT, and re-subscribing is not counted", async () => {
     const socket = await server.connect();
     const ids = [uniqueId("limit"), uniqueId("limit"), uniqueId("limit")];
