@@ -93,8 +93,8 @@ export class SubscriptionHandler {
 
   private subscribeInOrder(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): void {
     const after = this.pending.get(socket)?.unsubscribed;
-    const applied = after === undefined ? this.onSubscribe(socket, payload, acknowledge) : after.then(() => this.onSubscribe(socket, payload, acknowledge));
-    this.remember(socket, applied, false);
+    const subscribe = () => this.onSubscribe(socket, payload, acknowledge);
+    this.remember(socket, after === undefined ? subscribe() : after.then(subscribe), false);
   }
 
   private unsubscribeInOrder(socket: GatewaySocket, payload: unknown, acknowledge: Acknowledge | undefined): void {
@@ -111,7 +111,9 @@ export class SubscriptionHandler {
   /** Adds a change in flight to its socket's; the entry goes once everything sent has been applied. */
   private remember(socket: GatewaySocket, applying: Promise<void>, unsubscribe: boolean): void {
     // A change that failed is logged and counts as done: the socket's later changes still run.
-    const applied = applying.catch((error: unknown) => this.options.logger.error({ err: error, socket: socket.id }, "a subscription change failed"));
+    const applied = applying.catch((error: unknown) => {
+      this.options.logger.error({ err: error, socket: socket.id }, "a subscription change failed");
+    });
     const before = this.pending.get(socket);
     const changes: PendingChanges = {
       all: before === undefined ? applied : Promise.all([before.all, applied]).then(() => undefined),

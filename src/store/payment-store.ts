@@ -49,9 +49,9 @@ export interface PaymentStore extends PolicyEventLog {
   /** The highest offset stored for the tracking ID, 0 when it has none. */
   latestOffset(trackingId: string): Promise<number>;
   /**
-   * Both heads of each tracking ID, in the order asked, read at one moment:
-   * one read for many subscribes, where two reads each cost more than the
-   * lookups themselves (docs/performance.md, connect).
+   * Both heads of each tracking ID, in the order asked, read in one
+   * statement: the subscribes of one turn share it, since on SQLite a read's
+   * transaction costs more than its lookups (docs/performance.md, connect).
    */
   heads(trackingIds: readonly string[]): Promise<TrackingHeads[]>;
   /** Source checkpoints (for example the last processed chain signature), kept with the payments. */
