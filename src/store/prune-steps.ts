@@ -4,10 +4,22 @@ import type { RetentionPolicy } from "./payment-store.js";
  * How far a SQLite prune has got. A prune runs as steps of at most one
  * chunk each, every step a request of its own to the writer, so appends
  * sent meanwhile wait for one step and not for the whole prune: the age
- * bound first (the oldest rows, a chunk at a time), then the count bound
- * (tracking IDs in key order, after `after`).
+ * bound first (the oldest rows, a chunk at a time), then the count bound.
+ *
+ * The count bound starts with a step that only chooses how to go on. When
+ * an earlier prune kept the same count and went through every tracking ID
+ * up to a `seq`, only the tracking IDs with rows past it can hold more than
+ * the bound: `count-new` goes through those rows, in `seq` order after
+ * `after`, up to `top`. Otherwise `count-all` goes through every tracking ID
+ * in key order after `after`. Either ends by recording `top`, the table's
+ * last `seq` when the count bound started.
  */
-export type PruneCursor = { stage: "age" } | { stage: "count"; after: string } | { stage: "done" };
+export type PruneCursor =
+  | { stage: "age" }
+  | { stage: "count" }
+  | { stage: "count-all"; after: string; top: number }
+  | { stage: "count-new"; after: number; top: number }
+  | { stage: "done" };
 
 /** Where a prune under this policy starts. */
 export function firstPruneStep(policy: RetentionPolicy): PruneCursor {
@@ -17,7 +29,7 @@ export function firstPruneStep(policy: RetentionPolicy): PruneCursor {
 
 /** The count stage from its start, or done when the policy has no count bound. */
 export function countStage(policy: RetentionPolicy): PruneCursor {
-  return policy.keepPerTrackingId === undefined ? { stage: "done" } : { stage: "count", after: "" };
+  return policy.keepPerTrackingId === undefined ? { stage: "done" } : { stage: "count" };
 }
 
 export interface PruneStepResult {

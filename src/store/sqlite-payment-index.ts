@@ -50,7 +50,19 @@ const indexSchema = (schema: string) => `
 const pruningSchema = (schema: string) => `
   CREATE TABLE ${schema}.pruning (seq INTEGER PRIMARY KEY);`;
 
-const MIGRATIONS: readonly string[] = [indexSchema("main"), pruningSchema("main")];
+/**
+ * How far the last prune by count went: every tracking ID held at most
+ * `keep` rows among those up to `through_seq` when it ended (prune-steps.ts).
+ * Lost with a rebuilt file, which costs the next prune a full pass.
+ */
+const countPruneSchema = (schema: string) => `
+  CREATE TABLE ${schema}.count_prune (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    keep        INTEGER NOT NULL,
+    through_seq INTEGER NOT NULL
+  );`;
+
+const MIGRATIONS: readonly string[] = [indexSchema("main"), pruningSchema("main"), countPruneSchema("main")];
 
 /** The writer's page cache for the index file, in KiB: the indexes of about 300,000 payments. */
 const INDEX_CACHE_KIB = 64 * 1024;
@@ -67,7 +79,7 @@ export function paymentIndexPath(paymentsPath: string): string {
 export function attachPaymentIndex(db: Database.Database, paymentsPath: string): void {
   if (paymentsPath === ":memory:") {
     db.prepare("ATTACH ':memory:' AS payment_index").run();
-    db.exec(indexSchema("payment_index") + pruningSchema("payment_index"));
+    db.exec(indexSchema("payment_index") + pruningSchema("payment_index") + countPruneSchema("payment_index"));
     return;
   }
   db.prepare("ATTACH ? AS payment_index").run(paymentIndexPath(paymentsPath));

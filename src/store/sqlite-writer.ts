@@ -14,6 +14,8 @@ import { catchUpPaymentIndex, closePaymentIndex, openPaymentIndex } from "./sqli
 const PRUNE_CHUNK = 1000;
 /** Tracking IDs one step of a prune by count looks at, so one step never reads the whole index. */
 const PRUNE_SCAN_TRACKING_IDS = 1000;
+/** Rows past the last prune by count that one step looks at (their tracking IDs'). */
+const PRUNE_SCAN_NEW_ROWS = 1000;
 
 /**
  * One request's share of a group commit, or why it alone was rolled back.
@@ -111,6 +113,10 @@ export class SqliteWriter {
   private readonly recordPruning: Database.Statement<[number]>;
   private readonly forgetPruning: Database.Statement<[number]>;
   private readonly forgetPrunedAll: Database.Statement<[string]>;
+  private readonly countPruneMark: Database.Statement<[], { keep: number; through_seq: number }>;
+  private readonly recordCountPrune: Database.Statement<[number, number]>;
+  private readonly rowsAfter: Database.Statement<[number, number, number], { seq: number; tracking_id: string }>;
+  private readonly lastOffset: Database.Statement<[string], number | null>;
   /**
    * The `seq`s the last prune step of this writer listed and saw both
    * commits of: the next step unlists them in one statement instead of
@@ -173,6 +179,15 @@ export class SqliteWriter {
     this.recordPruning = index.prepare("INSERT OR IGNORE INTO pruning (seq) VALUES (?)");
     this.forgetPruning = index.prepare("DELETE FROM pruning WHERE seq = ?");
     this.forgetPrunedAll = index.prepare("DELETE FROM pruning WHERE seq IN (SELECT value FROM json_each(?))");
+    this.countPruneMark = index.prepare<[], { keep: number; through_seq: number }>("SELECT keep, through_seq FROM count_prune WHERE id = 1");
+    this.recordCountPrune = index.prepare(
+      `INSERT INTO count_prune (id, keep, through_seq) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET keep = excluded.keep, through_seq = excluded.through_seq`,
+    );
+    this.rowsAfter = db.prepare<[number, number, number], { seq: number; tracking_id: string }>(
+      "SELECT seq, tracking_id FROM payments WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+    );
+    this.lastOffset = index.prepare<[string], number | null>("SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?").pluck();
     this.heads = new SqliteOffsetHeads(db, index);
     this.insert = db.prepare(
       `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status,
@@ -348,28 +363,62 @@ export class SqliteWriter {
         return { deleted, next: rows.length === PRUNE_CHUNK ? cursor : countStage(policy) };
       });
     }
-    if (cursor.stage === "count" && policy.keepPerTrackingId !== undefined) {
-      const keep = policy.keepPerTrackingId;
+    const keep = policy.keepPerTrackingId;
+    if (keep === undefined) return { deleted: 0, next: { stage: "done" } };
+    if (cursor.stage === "count") {
+      const top = this.topSeq.get() ?? 0;
+      const mark = this.countPruneMark.get();
+      // A mark past the table's end (a restored backup of the table) or for another bound proves nothing.
+      const since = mark !== undefined && mark.keep === keep && mark.through_seq <= top ? mark.through_seq : undefined;
+      return { deleted: 0, next: since === undefined ? { stage: "count-all", after: "", top } : { stage: "count-new", after: since, top } };
+    }
+    if (cursor.stage === "count-all") {
+      const { top } = cursor;
       return this.inPruneTransaction(() => {
         let deleted = this.finishPruning();
         let budget = PRUNE_CHUNK;
         let after = cursor.after;
         const heads = this.headsAfter.all(cursor.after, PRUNE_SCAN_TRACKING_IDS);
         for (const head of heads) {
-          if (head.last_offset > keep) {
-            const older = this.olderRows.all(head.tracking_id, head.last_offset - keep, budget);
-            // The newest rows stay, the head among them.
-            deleted += this.deleteRows(older, { keepHeads: false });
-            budget -= older.length;
-            // The chunk is full: this tracking ID may have more, so the next step starts at it again.
-            if (budget === 0) return { deleted, next: { stage: "count", after } };
-          }
+          const trimmed = this.keepNewest(head.tracking_id, head.last_offset, keep, budget);
+          deleted += trimmed;
+          budget -= trimmed;
+          // The chunk is full: this tracking ID may have more, so the next step starts at it again.
+          if (budget === 0) return { deleted, next: { stage: "count-all", after, top } };
           after = head.tracking_id;
         }
-        return { deleted, next: heads.length === PRUNE_SCAN_TRACKING_IDS ? { stage: "count", after } : { stage: "done" } };
+        if (heads.length === PRUNE_SCAN_TRACKING_IDS) return { deleted, next: { stage: "count-all", after, top } };
+        this.recordCountPrune.run(keep, top);
+        return { deleted, next: { stage: "done" } };
+      });
+    }
+    if (cursor.stage === "count-new") {
+      const { top } = cursor;
+      return this.inPruneTransaction(() => {
+        let deleted = this.finishPruning();
+        let budget = PRUNE_CHUNK;
+        const rows = this.rowsAfter.all(cursor.after, top, PRUNE_SCAN_NEW_ROWS);
+        for (const trackingId of new Set(rows.map((row) => row.tracking_id))) {
+          const trimmed = this.keepNewest(trackingId, this.lastOffset.get(trackingId) ?? 0, keep, budget);
+          deleted += trimmed;
+          budget -= trimmed;
+          // The chunk is full: the same rows are looked at again by the next step, which finds what is left.
+          if (budget === 0) return { deleted, next: cursor };
+        }
+        const last = rows.at(-1)?.seq;
+        if (rows.length === PRUNE_SCAN_NEW_ROWS && last !== undefined) return { deleted, next: { stage: "count-new", after: last, top } };
+        this.recordCountPrune.run(keep, top);
+        return { deleted, next: { stage: "done" } };
       });
     }
     return { deleted: 0, next: { stage: "done" } };
+  }
+
+  /** Deletes a tracking ID's rows older than its newest `keep`, at most `budget`; returns how many. */
+  private keepNewest(trackingId: string, lastOffset: number, keep: number, budget: number): number {
+    if (lastOffset <= keep) return 0;
+    // The newest rows stay, the head among them.
+    return this.deleteRows(this.olderRows.all(trackingId, lastOffset - keep, budget), { keepHeads: false });
   }
 
   /** A prune step's transaction; once both files committed, the rows it listed are known gone from the table. */

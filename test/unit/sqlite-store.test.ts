@@ -6,6 +6,7 @@ import { after, test } from "node:test";
 import Database from "better-sqlite3";
 import { IdentityConflictError, StoreFatalError } from "../../src/store/payment-store.js";
 import { migrate } from "../../src/store/sqlite-database.js";
+import { paymentIndexPath } from "../../src/store/sqlite-payment-index.js";
 import { openSqliteStore } from "../../src/store/sqlite-store.js";
 import { ThreadWriterPort } from "../../src/store/sqlite-thread-writer-port.js";
 import { randomSignature } from "../support/payments.js";
@@ -181,6 +182,54 @@ test("sqlite: a prune by count in steps reaches every tracking ID, and one with 
       assert.deepEqual(left.map((p) => p.offset), [newest], trackingId);
     }
     assert.equal(await store.prune({ keepPerTrackingId: 1 }), 0);
+  } finally {
+    await store.close();
+  }
+});
+
+test("sqlite: a prune by count after one with the same bound trims the tracking IDs appended to since, across steps and a reopen", async () => {
+  const path = join(dir, "count-since.sqlite");
+  const offsets = async (store: ReturnType<typeof openSqliteStore>, trackingId: string) =>
+    (await store.list({ trackingId, after: 0, limit: 10 })).map((p) => p.offset);
+  let store = openSqliteStore({ path });
+  try {
+    await appendMany(store, "a", 3);
+    await appendMany(store, "b", 3);
+    assert.equal(await store.prune({ keepPerTrackingId: 2 }), 2);
+    await store.close();
+    store = openSqliteStore({ path });
+    // More new rows than one step looks at, and more to delete than one step deletes, over three tracking IDs.
+    await appendMany(store, "a", 1200);
+    await appendMany(store, "c", 1500);
+    await appendMany(store, "a", 10);
+    assert.equal(await store.prune({ keepPerTrackingId: 2 }), 1210 + 1498);
+    assert.deepEqual(await offsets(store, "a"), [1212, 1213]);
+    assert.deepEqual(await offsets(store, "b"), [2, 3]);
+    assert.deepEqual(await offsets(store, "c"), [1499, 1500]);
+    // Nothing new: nothing to delete.
+    assert.equal(await store.prune({ keepPerTrackingId: 2 }), 0);
+    // Another bound holds for every tracking ID, appended to or not.
+    assert.equal(await store.prune({ keepPerTrackingId: 1 }), 3);
+    assert.deepEqual(await offsets(store, "b"), [3]);
+  } finally {
+    await store.close();
+  }
+});
+
+test("sqlite: a prune by count does not trust a mark past the table's end, as a restored backup of the table leaves", async () => {
+  const path = join(dir, "count-mark-ahead.sqlite");
+  let store = openSqliteStore({ path });
+  try {
+    await appendMany(store, "a", 2);
+    assert.equal(await store.prune({ keepPerTrackingId: 1 }), 1);
+    await store.close();
+    const index = new Database(paymentIndexPath(path));
+    index.prepare("UPDATE count_prune SET through_seq = 1000000").run();
+    index.close();
+    store = openSqliteStore({ path });
+    await appendMany(store, "a", 3);
+    assert.equal(await store.prune({ keepPerTrackingId: 1 }), 3);
+    assert.deepEqual((await store.list({ trackingId: "a", after: 0, limit: 10 })).map((p) => p.offset), [5]);
   } finally {
     await store.close();
   }
