@@ -166,6 +166,15 @@ export interface SqliteConnectionOptions {
   busyTimeoutMs: number;
   /** Bring the schema up to date; the first connection to a file does it, later ones trust it. */
   migrate: boolean;
+  /**
+   * Read the file through a memory mapping: for the writer only. SQLite
+   * unmaps the whole file at the start of a read transaction whenever
+   * another connection has committed since the last one, so a reader beside
+   * a busy writer maps the file again, and faults its pages in again, for
+   * nearly every read: 4 – 5 times the cost of reading the same pages with
+   * `pread` (docs/performance.md, "Reads beside a busy writer").
+   */
+  mmap: boolean;
 }
 
 export function openSqliteConnection(options: SqliteConnectionOptions): Database.Database {
@@ -181,7 +190,7 @@ export function openSqliteConnection(options: SqliteConnectionOptions): Database
   // Index pages read through a mapping instead of a read() copy each: the
   // writer spends 12 – 17 % less CPU per payment once the indexes outgrow
   // the page cache (300,000 payments; docs/decisions/payment-log.md).
-  db.pragma(`mmap_size = ${MMAP_BYTES}`);
+  if (options.mmap) db.pragma(`mmap_size = ${MMAP_BYTES}`);
   if (options.migrate) migrate(db);
   db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   return db;

@@ -74,7 +74,9 @@ export function paymentIndexPath(paymentsPath: string): string {
 
 /**
  * Makes a connection to the payments file (or an in-memory store) see the
- * index tables by their plain names, read through an attachment.
+ * index tables by their plain names, read through an attachment. Not
+ * mapped: the connections that attach it read beside the writer's commits
+ * (`mmap` in sqlite-database.ts).
  */
 export function attachPaymentIndex(db: Database.Database, paymentsPath: string): void {
   if (paymentsPath === ":memory:") {
@@ -83,7 +85,6 @@ export function attachPaymentIndex(db: Database.Database, paymentsPath: string):
     return;
   }
   db.prepare("ATTACH ? AS payment_index").run(paymentIndexPath(paymentsPath));
-  db.pragma(`payment_index.mmap_size = ${MMAP_BYTES}`);
 }
 
 /**

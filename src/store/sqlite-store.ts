@@ -36,7 +36,8 @@ export function openSqliteStore(options: SqliteStoreOptions): PaymentStore {
   // This connection migrates the file, brings its index file up to date, and
   // then reads (and appends policy events): WAL readers never wait for the
   // writer, so reads stay on the event loop.
-  const db = openSqliteConnection({ path: options.path, busyTimeoutMs, migrate: true });
+  // Not mapped: it reads beside the writer thread's commits (sqlite-database.ts).
+  const db = openSqliteConnection({ path: options.path, busyTimeoutMs, migrate: true, mmap: false });
   const inMemory = options.path === ":memory:";
   try {
     if (!inMemory) preparePaymentIndex(db, options.path, busyTimeoutMs);

@@ -72,7 +72,7 @@ interface PrunedRow {
 /** The writer of a SQLite store file, on connections of its own (see {@link SqliteWriter}). */
 export function openSqliteFileWriter(path: string, busyTimeoutMs: number, now: () => number): SqliteWriter {
   // The store migrated the file and prepared its index before starting a writer.
-  const db = openSqliteConnection({ path, busyTimeoutMs, migrate: false });
+  const db = openSqliteConnection({ path, busyTimeoutMs, migrate: false, mmap: true });
   try {
     return new SqliteWriter(db, openPaymentIndex(path, busyTimeoutMs), now);
   } catch (error) {

@@ -12,7 +12,7 @@ import { paymentInput } from "../support/payments.js";
 
 /** A writer on an in-memory store (one connection), or on a file with its index file, as the store opens them. */
 function openWriter(path = ":memory:"): { writer: SqliteWriter; clockReads: () => number } {
-  const db = openSqliteConnection({ path, busyTimeoutMs: 100, migrate: true });
+  const db = openSqliteConnection({ path, busyTimeoutMs: 100, migrate: true, mmap: true });
   let reads = 0;
   const clock = () => 1_000 + ++reads;
   if (path === ":memory:") {
