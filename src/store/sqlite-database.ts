@@ -171,7 +171,7 @@ export interface SqliteConnectionOptions {
    * unmaps the whole file at the start of a read transaction whenever
    * another connection has committed since the last one, so a reader beside
    * a busy writer maps the file again, and faults its pages in again, for
-   * nearly every read: 4 – 5 times the cost of reading the same pages with
+   * nearly every read: 4 – 6 times the cost of reading the same pages with
    * `pread` (docs/performance.md, "Reads beside a busy writer").
    */
   mmap: boolean;
