@@ -15,10 +15,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { PaymentInput } from "../src/payment.js";
 import type { RetentionPolicy } from "../src/store/payment-store.js";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
-import { SignatureSource } from "./signature-source.js";
+import { appendSpread, spreadPayments } from "./spread-payments.js";
 
 const options = new Command()
   .option("--payments <n>", "payments in the store before the prune", "300000")
@@ -31,26 +30,18 @@ const options = new Command()
 
 const total = Number(options.payments);
 const ids = Number(options.trackingIds);
-const signatures = new SignatureSource();
-const payment = (i: number): PaymentInput => ({
-  trackingId: `merchant:order-${i % ids}`,
-  amount: 1_000_000n + BigInt(i),
-  timestamp: 1_760_000_000,
-  status: "executed",
-  signature: signatures.next(),
-  eventIndex: 0,
-});
+const payment = spreadPayments(ids);
 
 const dir = mkdtempSync(join(tmpdir(), "prune-under-load-"));
 const store = openSqliteStore({ path: join(dir, "payments.sqlite") });
 try {
-  for (let i = 0; i < total; i += 1000) await store.append(Array.from({ length: Math.min(1000, total - i) }, (_, k) => payment(i + k)));
+  await appendSpread(store, payment, 0, total);
   const policy: RetentionPolicy =
     options.bound === "age" ? { receivedBefore: Date.now() + 1 } : { keepPerTrackingId: options.bound === "count" ? 1 : 100 };
   let next = total;
   if (options.prior) {
     await store.prune(policy);
-    await store.append(Array.from({ length: 1000 }, (_, k) => payment(next + k)));
+    await appendSpread(store, payment, next, 1000);
     next += 1000;
   }
   const started = performance.now();

@@ -10,9 +10,8 @@ import { Command } from "commander";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PaymentInput } from "../src/payment.js";
 import { openSqliteStore } from "../src/store/sqlite-store.js";
-import { SignatureSource } from "./signature-source.js";
+import { appendSpread, spreadPayments, spreadTrackingId } from "./spread-payments.js";
 
 const options = new Command()
   .option("--payments <n>", "payments in the store before the reads", "60000")
@@ -25,21 +24,13 @@ const options = new Command()
 const total = Number(options.payments);
 const ids = Number(options.trackingIds);
 const reads = Number(options.reads);
-const signatures = new SignatureSource();
-const payment = (i: number): PaymentInput => ({
-  trackingId: `merchant:order-${i % ids}`,
-  amount: 1_000_000n + BigInt(i),
-  timestamp: 1_760_000_000,
-  status: "executed",
-  signature: signatures.next(),
-  eventIndex: 0,
-});
+const payment = spreadPayments(ids);
 
 const dir = mkdtempSync(join(tmpdir(), "store-reads-"));
 const store = openSqliteStore({ path: join(dir, "payments.sqlite") });
 try {
-  let next = 0;
-  for (; next < total; next += 1000) await store.append(Array.from({ length: Math.min(1000, total - next) }, (_, k) => payment(next + k)));
+  await appendSpread(store, payment, 0, total);
+  let next = total;
   const kinds: Record<string, (trackingId: string) => Promise<unknown>> = {
     heads: (trackingId) => store.heads([trackingId]),
     list: (trackingId) => store.list({ trackingId, after: 0, limit: 100 }),
@@ -52,7 +43,7 @@ try {
       let spent = 0;
       for (let i = 0; i < reads; i++) {
         if (afterCommit) await store.append([payment(next++)]);
-        const trackingId = `merchant:order-${(i * 7919) % ids}`;
+        const trackingId = spreadTrackingId(i * 7919, ids);
         const started = performance.now();
         await read(trackingId);
         spent += (performance.now() - started) * 1000;
