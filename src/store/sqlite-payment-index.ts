@@ -4,8 +4,9 @@ import { currentBoot, sameBoot } from "./boot-identity.js";
 import { besidePaymentsFile, MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations } from "./sqlite-database.js";
 
 /**
- * The payments' two random-key indexes, identity → row and (tracking ID,
- * offset) → row, kept in a SQLite file of their own that is never synced.
+ * The payments' random-key index, (tracking ID, offset) → row, kept in a
+ * SQLite file of its own that is never synced (identities live in the
+ * writer's memory: identity-table.ts).
  * The payments table stays the durable record (synced on every commit) and
  * only appends; this file can always be rebuilt from it. A page the indexes
  * dirty again and again is then written to disk once per writeback rather
@@ -14,9 +15,9 @@ import { besidePaymentsFile, MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations 
  *
  * `indexed_seq` is the highest payments `seq` the file holds. A writer
  * indexes the rows past it at the start of every group, under the table's
- * write lock, so the index is complete whenever identities are checked
- * against it, whether the missing rows came from a crash between the two
- * commits or from another process. `boot_id` and `clean` tell a file torn by
+ * write lock, so the index is complete whenever offsets are taken from it,
+ * whether the missing rows came from a crash between the two commits or
+ * from another process. `boot_id` and `clean` tell a file torn by
  * an operating-system crash (it was not closed cleanly during another boot):
  * such a file is rebuilt.
  */
@@ -62,7 +63,15 @@ const countPruneSchema = (schema: string) => `
     through_seq INTEGER NOT NULL
   );`;
 
-const MIGRATIONS: readonly string[] = [indexSchema("main"), pruningSchema("main"), countPruneSchema("main")];
+/**
+ * Identities moved to the writer's memory (identity-table.ts): a B-tree on
+ * random signatures cost a page per payment.
+ */
+const withoutIdentities = (schema: string) => `
+  DROP TABLE ${schema}.payment_identity;`;
+
+const migrations = (schema: string) => [indexSchema(schema), pruningSchema(schema), countPruneSchema(schema), withoutIdentities(schema)];
+const MIGRATIONS: readonly string[] = migrations("main");
 
 /** The writer's page cache for the index file, in KiB: the indexes of about 300,000 payments. */
 const INDEX_CACHE_KIB = 64 * 1024;
@@ -81,7 +90,7 @@ export function paymentIndexPath(paymentsPath: string): string {
 export function attachPaymentIndex(db: Database.Database, paymentsPath: string): void {
   if (paymentsPath === ":memory:") {
     db.prepare("ATTACH ':memory:' AS payment_index").run();
-    db.exec(indexSchema("payment_index") + pruningSchema("payment_index") + countPruneSchema("payment_index"));
+    db.exec(migrations("payment_index").join(""));
     return;
   }
   db.prepare("ATTACH ? AS payment_index").run(paymentIndexPath(paymentsPath));
@@ -194,12 +203,6 @@ export function indexedSeq(index: Database.Database): number {
  * so rebuilding a large file fills each B-tree page once. Returns the new mark.
  */
 export function catchUpPaymentIndex(index: Database.Database, after: number): number {
-  index
-    .prepare(
-      `INSERT OR REPLACE INTO payment_identity (signature, event_index, seq)
-         SELECT signature, event_index, seq FROM payments WHERE seq > ? ORDER BY signature, event_index`,
-    )
-    .run(after);
   index
     .prepare(
       `INSERT OR REPLACE INTO payment_log (tracking_id, log_offset, seq)

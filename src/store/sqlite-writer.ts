@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import { storedPayment, type PaymentInput, type StoredPayment } from "../payment.js";
 import { assertSameContent, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
 import { openSqliteConnection, toPayment, type PaymentRow } from "./sqlite-database.js";
+import { IdentityTable } from "./identity-table.js";
 import { countStage, type PruneCursor, type PruneStepResult } from "./prune-steps.js";
 import { SqliteOffsetHeads } from "./sqlite-offset-heads.js";
 import { catchUpPaymentIndex, closePaymentIndex, openPaymentIndex } from "./sqlite-payment-index.js";
@@ -94,14 +95,11 @@ export function openSqliteFileWriter(path: string, busyTimeoutMs: number, now: (
 export class SqliteWriter {
   private readonly separate: boolean;
   private readonly bySeq: Database.Statement<[number], PaymentRow>;
-  private readonly claimIdentity: Database.Statement<[string, number, number]>;
-  private readonly identitySeq: Database.Statement<[string, number], number>;
-  private readonly moveIdentity: Database.Statement<[number, string, number]>;
+  private readonly identitiesAfter: Database.Statement<[number], [number, string, number]>;
   private readonly addToLog: Database.Statement<[string, number, number]>;
   private readonly markIndexed: Database.Statement<[number]>;
   private readonly indexedSeq: Database.Statement<[], number>;
   private readonly topSeq: Database.Statement<[], number>;
-  private readonly forgetIdentity: Database.Statement<[string, number, number]>;
   private readonly forgetOffset: Database.Statement<[string, number, number]>;
   private readonly deleteRow: Database.Statement<[number]>;
   private readonly deleteRowReturning: Database.Statement<[number], { tracking_id: string; log_offset: number }>;
@@ -126,6 +124,17 @@ export class SqliteWriter {
   /** The `seq`s the running prune step lists, until its transaction commits. */
   private listing: number[] = [];
   private readonly heads: SqliteOffsetHeads;
+  /**
+   * The identities of the table's rows, read from it on the first append
+   * (only a process that appends holds them) and kept up to date after
+   * that; {@link identitiesThrough} is the highest `seq` whose row it holds.
+   */
+  private identities: IdentityTable | undefined;
+  private identitiesThrough = 0;
+  /** The table's highest `seq` when the running transaction began. */
+  private tableTop = 0;
+  /** Identities the running prune step deletes: taken out of {@link identities} once it commits. */
+  private pruned: PrunedRow[] = [];
   private readonly insert: Database.Statement<unknown[]>;
   private readonly writeCheckpointStatement: Database.Statement<[string, string, number]>;
   /** The `seq` the next new payment gets; set under the write lock at the start of each transaction. */
@@ -143,17 +152,14 @@ export class SqliteWriter {
   ) {
     this.separate = index !== db;
     this.bySeq = db.prepare("SELECT * FROM payments WHERE seq = ?");
-    this.claimIdentity = index.prepare(
-      "INSERT INTO payment_identity (signature, event_index, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    );
-    this.identitySeq = index.prepare<[string, number], number>("SELECT seq FROM payment_identity WHERE signature = ? AND event_index = ?").pluck();
-    this.moveIdentity = index.prepare("UPDATE payment_identity SET seq = ? WHERE signature = ? AND event_index = ?");
+    this.identitiesAfter = db
+      .prepare<[number], [number, string, number]>("SELECT seq, signature, event_index FROM payments WHERE seq > ?")
+      .raw();
     this.addToLog = index.prepare("INSERT INTO payment_log (tracking_id, log_offset, seq) VALUES (?, ?, ?)");
     this.markIndexed = index.prepare("UPDATE index_state SET indexed_seq = max(indexed_seq, ?), clean = 0 WHERE id = 1");
     this.indexedSeq = index.prepare<[], number>("SELECT indexed_seq FROM index_state WHERE id = 1").pluck();
     this.topSeq = db.prepare<[], number>("SELECT coalesce(max(seq), 0) FROM payments").pluck();
     // Retention's deletes, prepared once: a prune by count runs them for each tracking ID.
-    this.forgetIdentity = index.prepare("DELETE FROM payment_identity WHERE signature = ? AND event_index = ? AND seq = ?");
     this.forgetOffset = index.prepare("DELETE FROM payment_log WHERE tracking_id = ? AND log_offset = ? AND seq = ?");
     this.deleteRow = db.prepare("DELETE FROM payments WHERE seq = ?");
     this.deleteRowReturning = db.prepare<[number], { tracking_id: string; log_offset: number }>(
@@ -218,6 +224,7 @@ export class SqliteWriter {
         this.inTransaction("table-first", () => {
           const receivedAt = this.now();
           this.heads.begin();
+          this.catchUpIdentities();
           return group.map((payments): RequestResult => {
             try {
               return run(payments, receivedAt, heads);
@@ -244,12 +251,15 @@ export class SqliteWriter {
       try {
         const results = commitAll(group);
         this.heads.committedTransaction();
+        this.identitiesThrough = Math.max(this.identitiesThrough, this.nextSeq - 1);
         return results;
       } catch (error) {
         this.heads.forget();
         if (!(error instanceof RequestFailure)) throw error;
       }
-      return commitEach(group);
+      const results = commitEach(group);
+      this.identitiesThrough = Math.max(this.identitiesThrough, this.nextSeq - 1);
+      return results;
     };
   }
 
@@ -271,6 +281,7 @@ export class SqliteWriter {
       this.markIndexed.run(0);
       const indexed = this.indexedSeq.get() ?? 0;
       const top = this.topSeq.get() ?? 0;
+      this.tableTop = top;
       this.nextSeq = (top > indexed ? catchUpPaymentIndex(this.index, indexed) : Math.max(top, indexed)) + 1;
       result = body();
       this.markIndexed.run(this.nextSeq - 1);
@@ -293,20 +304,45 @@ export class SqliteWriter {
     return result;
   }
 
+  /**
+   * Inside an append's transaction, under the write lock: reads the
+   * identities of every row the table holds the first time, and after that
+   * those of rows another process committed since (its `seq`s are past
+   * ours, as the lock orders the commits).
+   */
+  private catchUpIdentities(): void {
+    this.identities ??= new IdentityTable();
+    if (this.tableTop <= this.identitiesThrough) return;
+    for (const [seq, signature, eventIndex] of this.identitiesAfter.iterate(this.identitiesThrough)) {
+      this.identities.add(signature, eventIndex, seq);
+    }
+    this.identitiesThrough = this.tableTop;
+  }
+
+  /**
+   * The row holding this identity, if any. A candidate whose row is gone
+   * or holds another identity is stale (deleted outside retention, or from a
+   * transaction that rolled back) and is dropped.
+   */
+  private storedWith(identities: IdentityTable, input: PaymentInput): PaymentRow | undefined {
+    for (const seq of identities.candidates(input.signature, input.eventIndex)) {
+      const row = this.bySeq.get(seq);
+      if (row !== undefined && row.signature === input.signature && row.event_index === input.eventIndex) return row;
+      identities.remove(input.signature, input.eventIndex, seq);
+    }
+    return undefined;
+  }
+
   /** Stores a payment and returns its new offset, or returns the payment already stored with its identity. */
   private appendOne(input: PaymentInput, receivedAt: number, heads: HeadSource): number | StoredPayment {
     const seq = this.nextSeq;
-    // Claim the identity first and look it up only when it is taken: new
-    // payments, the common case, then cost no extra read.
-    if (this.claimIdentity.run(input.signature, input.eventIndex, seq).changes === 0) {
-      const row = this.bySeq.get(this.identitySeq.get(input.signature, input.eventIndex) ?? 0);
-      if (row !== undefined) {
-        const stored = toPayment(row);
-        assertSameContent(stored, input);
-        return stored;
-      }
-      // The row is gone (deleted outside retention): the payment is new again.
-      this.moveIdentity.run(seq, input.signature, input.eventIndex);
+    const identities = this.identities;
+    if (identities === undefined) throw new Error("an append transaction reads the identities before its first payment");
+    const row = this.storedWith(identities, input);
+    if (row !== undefined) {
+      const stored = toPayment(row);
+      assertSameContent(stored, input);
+      return stored;
     }
     // A tracking ID paid twice in one group gets consecutive offsets: the
     // heads follow this transaction's inserts.
@@ -330,6 +366,7 @@ export class SqliteWriter {
       receivedAt,
     );
     this.addToLog.run(input.trackingId, offset, seq);
+    identities.add(input.signature, input.eventIndex, seq);
     this.nextSeq = seq + 1;
     heads.took(input.trackingId, offset);
     return offset;
@@ -424,8 +461,11 @@ export class SqliteWriter {
   /** A prune step's transaction; once both files committed, the rows it listed are known gone from the table. */
   private inPruneTransaction(body: () => PruneStepResult): PruneStepResult {
     this.listing = [];
+    this.pruned = [];
     const result = this.inTransaction("index-first", body);
     this.committedPruning = this.listing;
+    for (const row of this.pruned) this.identities?.remove(row.signature, row.event_index, row.seq);
+    this.pruned = [];
     return result;
   }
 
@@ -443,7 +483,7 @@ export class SqliteWriter {
       for (const [trackingId, offset] of newest) this.keepHead.run(trackingId, offset);
     }
     for (const row of rows) {
-      this.forgetIdentity.run(row.signature, row.event_index, row.seq);
+      this.pruned.push(row);
       this.forgetOffset.run(row.tracking_id, row.log_offset, row.seq);
       this.recordPruning.run(row.seq);
       this.listing.push(row.seq);

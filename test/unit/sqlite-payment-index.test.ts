@@ -59,15 +59,32 @@ function commitUnindexed(path: string, payment: ReturnType<typeof paymentInput>,
   );
 }
 
-test("payment index: the table keeps no random-key index; the index file holds each payment's identity and offset", async () => {
+test("payment index: the table keeps no random-key index; the index file holds each payment's offset and no identities", async () => {
   const { path } = await storeWithPayments();
   const tableIndexes = withFile(path, (db) => db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'payments'").pluck().all());
   assert.deepEqual(tableIndexes, ["payments_received_at"]);
-  const counts = withFile(paymentIndexPath(path), (db) => [
-    db.prepare("SELECT count(*) FROM payment_identity").pluck().get(),
+  const [tables, entries] = withFile(paymentIndexPath(path), (db) => [
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(),
     db.prepare("SELECT count(*) FROM payment_log").pluck().get(),
   ]);
-  assert.deepEqual(counts, [3, 3]);
+  assert.deepEqual(tables, ["count_prune", "index_state", "payment_log", "pruning"]);
+  assert.equal(entries, 3);
+});
+
+test("payment index: an index file from before identities moved to memory loses its identity table and keeps its offsets", async () => {
+  const { path, inputs } = await storeWithPayments();
+  // What a file of the build before holds: schema version 3, with the identity table.
+  withFile(paymentIndexPath(path), (db) => {
+    db.exec(`CREATE TABLE payment_identity (signature TEXT NOT NULL, event_index INTEGER NOT NULL, seq INTEGER NOT NULL,
+               PRIMARY KEY (signature, event_index)) WITHOUT ROWID;
+             PRAGMA user_version = 3;`);
+  });
+  await assertWhole(path, inputs);
+  const [tables, version] = withFile(paymentIndexPath(path), (db) => [
+    db.prepare("SELECT name FROM sqlite_master WHERE name = 'payment_identity'").pluck().all(),
+    db.pragma("user_version", { simple: true }),
+  ]);
+  assert.deepEqual([tables, version], [[], 4]);
 });
 
 test("payment index: rows the table committed and the index never got (a crash between the two) are indexed before the next append", async () => {
@@ -153,25 +170,31 @@ test("payment index: a clean close marks the file; one that another boot left un
 
 test("payment index: retention deletes a pruned payment's identity and offset with its row", async () => {
   let clock = 1_000;
-  const { path } = await storeWithPayments(() => clock);
+  const { path, inputs } = await storeWithPayments(() => clock);
   const store = openSqliteStore({ path, now: () => clock });
   try {
     clock = 2_000;
-    await store.append([paymentInput("t"), paymentInput("v"), paymentInput("v")]);
+    const later = [paymentInput("t"), paymentInput("v"), paymentInput("v")];
+    await store.append(later);
     assert.equal(await store.prune({ receivedBefore: 1_500 }), 3);
     assert.equal(await store.prune({ keepPerTrackingId: 1 }), 1);
+    // A pruned payment sent again is new to the store, with the next offset; a kept one is a duplicate.
+    const [pruned, kept] = await store.append([inputs[1] as ReturnType<typeof paymentInput>, later[0] as ReturnType<typeof paymentInput>]);
+    assert.deepEqual([pruned?.duplicate, pruned?.payment.offset], [false, 2]);
+    assert.deepEqual([kept?.duplicate, kept?.payment.offset], [true, 3]);
+    assert.equal(await store.prune({ keepPerTrackingId: 1 }), 0);
+    assert.equal(await store.prune({ receivedBefore: 1_500 }), 0);
   } finally {
     await store.close();
   }
   const left = withFile(path, (db) => db.prepare("SELECT tracking_id || ':' || log_offset FROM payments ORDER BY seq").pluck().all());
-  assert.deepEqual(left, ["t:3", "v:2"]);
+  assert.deepEqual(left, ["t:3", "v:2", "u:2"]);
   const indexed = withFile(paymentIndexPath(path), (db) => [
     db.prepare("SELECT tracking_id || ':' || log_offset FROM payment_log ORDER BY seq").pluck().all(),
-    db.prepare("SELECT count(*) FROM payment_identity").pluck().get(),
-    // The prune by count's row stays listed until a later prune sees its delete committed.
+    // Each prune's rows stay listed until a later prune sees their delete committed; the last two found nothing.
     db.prepare("SELECT count(*) FROM pruning").pluck().get(),
   ]);
-  assert.deepEqual(indexed, [["t:3", "v:2"], 2, 1]);
+  assert.deepEqual(indexed, [["t:3", "v:2", "u:2"], 0]);
 });
 
 test("payment index: a prune a crash stopped between its two commits is finished by the next prune", async () => {
@@ -182,7 +205,6 @@ test("payment index: a prune a crash stopped between its two commits is finished
   const pruned = seqOf("t", 1);
   // What a prune of "t" at 1 leaves when the process dies after the index's commit: the entries gone and the row listed, the row still there.
   withFile(indexPath, (db) => {
-    db.prepare("DELETE FROM payment_identity WHERE seq = ?").run(pruned);
     db.prepare("DELETE FROM payment_log WHERE seq = ?").run(pruned);
     db.prepare("INSERT INTO pruning (seq) VALUES (?)").run(pruned);
   });
@@ -207,7 +229,6 @@ test("payment index: a tracking ID whose last row a crashed prune left behind ke
   const only = withFile(path, (db) => db.prepare("SELECT seq FROM payments WHERE tracking_id = 'u'").pluck().get());
   // A prune by age of "u", stopped after the index's commit: the head it wrote went with the table's transaction.
   withFile(paymentIndexPath(path), (db) => {
-    db.prepare("DELETE FROM payment_identity WHERE seq = ?").run(only);
     db.prepare("DELETE FROM payment_log WHERE seq = ?").run(only);
     db.prepare("INSERT INTO pruning (seq) VALUES (?)").run(only);
   });

@@ -41,10 +41,11 @@ test("sqlite writer: a failing request rolls back alone and the rest of its grou
   const { writer, clockReads } = openWriter();
   const first = paymentInput("t");
   writer.commit([[first]]);
+  const rolledBack = paymentInput("t");
   const results = writer.commit([
     [paymentInput("t")],
     // A new payment, then a conflicting re-publish: neither may be stored.
-    [paymentInput("t"), { ...first, amount: first.amount + 1n }],
+    [rolledBack, { ...first, amount: first.amount + 1n }],
     [paymentInput("t"), first],
   ]);
   assert.deepEqual(committed(results[0]).offsets, [2]);
@@ -58,6 +59,9 @@ test("sqlite writer: a failing request rolls back alone and the rest of its grou
   assert.equal(clockReads(), 3);
   const next = writer.commit([[paymentInput("t")]]);
   assert.deepEqual(committed(next[0]).offsets, [4]);
+  // Both passes saw the rolled-back payment's identity; neither stored it, so it is new now.
+  const again = committed(writer.commit([[rolledBack]])[0]);
+  assert.deepEqual([again.offsets, again.duplicates], [[5], []]);
 });
 
 test("sqlite writer: a duplicate takes no offset, so the tracking ID's next payment follows the stored head", () => {
@@ -81,4 +85,47 @@ test("sqlite writer: heads it remembers give way to another connection's appends
   assert.deepEqual(committed(one.writer.commit([[paymentInput("t")]])[0]).offsets, [4]);
   // One pass: the head came from the file, not from a remembered 1 that would have collided with offset 2.
   assert.equal(one.clockReads(), before + 1);
+});
+
+test("sqlite writer: a duplicate is found whoever stored the first: before the writer started, another connection, or this one", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tributary-writer-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "payments.sqlite");
+  const early = paymentInput("t");
+  const first = openWriter(path);
+  first.writer.commit([[early]]);
+  first.writer.close();
+  const one = openWriter(path);
+  const other = openWriter(path);
+  const before = committed(one.writer.commit([[early]])[0]);
+  assert.deepEqual([before.offsets, before.duplicates[0]?.[1].signature], [[1], early.signature]);
+  // Committed after `one` read the file's identities: `one` learns of it under the write lock of its next group.
+  const fromOther = paymentInput("u");
+  committed(other.writer.commit([[fromOther]])[0]);
+  const mine = paymentInput("t");
+  const [result, repeated] = one.writer.commit([[fromOther, mine, paymentInput("t")], [mine]]);
+  assert.deepEqual(committed(result).offsets, [1, 2, 3]);
+  assert.deepEqual(committed(result).duplicates.map(([index, stored]) => [index, stored.signature]), [[0, fromOther.signature]]);
+  assert.deepEqual(committed(repeated).offsets, [2]);
+  const repeat = committed(other.writer.commit([[mine]])[0]);
+  assert.deepEqual([repeat.offsets, repeat.duplicates.length], [[2], 1]);
+});
+
+test("sqlite writer: a payment whose row was deleted by hand is stored again as new", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tributary-writer-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "payments.sqlite");
+  const { writer } = openWriter(path);
+  const gone = paymentInput("t");
+  writer.commit([[gone, paymentInput("t")]]);
+  const db = openSqliteConnection({ path, busyTimeoutMs: 100, migrate: false, mmap: false });
+  try {
+    db.prepare("DELETE FROM payments WHERE signature = ?").run(gone.signature);
+  } finally {
+    db.close();
+  }
+  const again = committed(writer.commit([[gone]])[0]);
+  assert.deepEqual([again.offsets, again.duplicates], [[3], []]);
+  // Its identity is held once more, by the new row.
+  assert.equal(committed(writer.commit([[gone]])[0]).duplicates[0]?.[1].offset, 3);
 });
