@@ -12,21 +12,52 @@ import { randomInt } from "node:crypto";
  * before it calls a payment a duplicate. That also makes a stale entry (its
  * row deleted elsewhere, or written by a transaction that rolled back)
  * harmless. Open addressing with linear probing, 12 bytes a slot, at most
- * three quarters full.
+ * three quarters full. A clean close saves it in the index file
+ * ({@link snapshot}), so a start need not read every row.
  */
 export class IdentityTable {
-  /** Seeds the hash, so that signatures that would all land in one probe run cannot be prepared in advance. */
-  private readonly seed = randomInt(2 ** 32) >>> 0;
   private hashes: Uint32Array;
   private seqs: Float64Array;
   private mask: number;
   private entries = 0;
 
-  constructor(initialSlots = 4096) {
+  /**
+   * `seed` seeds the hash, so that signatures that would all land in one
+   * probe run cannot be prepared in advance; random unless restored.
+   */
+  constructor(
+    initialSlots = 4096,
+    private readonly seed = randomInt(2 ** 32) >>> 0,
+  ) {
     const slots = 2 ** Math.ceil(Math.log2(Math.max(initialSlots, 16)));
     this.hashes = new Uint32Array(slots);
     this.seqs = new Float64Array(slots);
     this.mask = slots - 1;
+  }
+
+  /** The table as bytes, to be {@link restore}d by a later process. */
+  snapshot(): IdentitySnapshot {
+    return {
+      seed: this.seed,
+      entries: this.entries,
+      hashes: new Uint8Array(this.hashes.buffer, 0, this.hashes.byteLength),
+      seqs: new Uint8Array(this.seqs.buffer, 0, this.seqs.byteLength),
+    };
+  }
+
+  /** A table from its {@link snapshot}; undefined when the bytes do not make one (damaged, or another layout). */
+  static restore(saved: IdentitySnapshot): IdentityTable | undefined {
+    const slots = saved.hashes.byteLength / 4;
+    if (!Number.isInteger(slots) || slots < 16 || (slots & (slots - 1)) !== 0 || saved.seqs.byteLength !== slots * 8) return undefined;
+    const table = new IdentityTable(slots, saved.seed);
+    // Copied byte by byte: a blob's bytes need not sit where a typed array may start.
+    new Uint8Array(table.hashes.buffer).set(saved.hashes);
+    new Uint8Array(table.seqs.buffer).set(saved.seqs);
+    let entries = 0;
+    for (const hash of table.hashes) if (hash !== 0) entries += 1;
+    if (entries !== saved.entries || entries * 4 > slots * 3) return undefined;
+    table.entries = entries;
+    return table;
   }
 
   get size(): number {
@@ -105,6 +136,14 @@ export class IdentityTable {
 }
 
 const NONE: readonly number[] = [];
+
+/** An {@link IdentityTable} as bytes (in this machine's byte order). */
+export interface IdentitySnapshot {
+  seed: number;
+  entries: number;
+  hashes: Uint8Array;
+  seqs: Uint8Array;
+}
 
 /**
  * FNV-1a from `seed` over the signature's UTF-16 units and the event index,

@@ -70,7 +70,29 @@ const countPruneSchema = (schema: string) => `
 const withoutIdentities = (schema: string) => `
   DROP TABLE ${schema}.payment_identity;`;
 
-const migrations = (schema: string) => [indexSchema(schema), pruningSchema(schema), countPruneSchema(schema), withoutIdentities(schema)];
+/**
+ * The writer's identity table as its last clean close left it, good for
+ * every row up to `through_seq`: a `seq` is never handed out at or below
+ * this file's mark, which is past it, and a rebuilt file loses it. A start
+ * reads it and catches up on the rows past it instead of reading every row.
+ */
+const identitySnapshotSchema = (schema: string) => `
+  CREATE TABLE ${schema}.identity_snapshot (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    seed        INTEGER NOT NULL,
+    through_seq INTEGER NOT NULL,
+    entries     INTEGER NOT NULL,
+    hashes      BLOB    NOT NULL,
+    seqs        BLOB    NOT NULL
+  );`;
+
+const migrations = (schema: string) => [
+  indexSchema(schema),
+  pruningSchema(schema),
+  countPruneSchema(schema),
+  withoutIdentities(schema),
+  identitySnapshotSchema(schema),
+];
 const MIGRATIONS: readonly string[] = migrations("main");
 
 /** The writer's page cache for the index file, in KiB: the indexes of about 300,000 payments. */

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import { storedPayment, type PaymentInput, type StoredPayment } from "../payment.js";
 import { assertSameContent, type AppendOutcome, type RetentionPolicy } from "./payment-store.js";
 import { openSqliteConnection, toPayment, type PaymentRow } from "./sqlite-database.js";
-import { IdentityTable } from "./identity-table.js";
+import { IdentityTable, type IdentitySnapshot } from "./identity-table.js";
 import { countStage, type PruneCursor, type PruneStepResult } from "./prune-steps.js";
 import { SqliteOffsetHeads } from "./sqlite-offset-heads.js";
 import { catchUpPaymentIndex, closePaymentIndex, openPaymentIndex } from "./sqlite-payment-index.js";
@@ -96,6 +96,8 @@ export class SqliteWriter {
   private readonly separate: boolean;
   private readonly bySeq: Database.Statement<[number], PaymentRow>;
   private readonly identitiesAfter: Database.Statement<[number], [number, string, number]>;
+  private readonly savedIdentities: Database.Statement<[], IdentitySnapshot & { through_seq: number }>;
+  private readonly saveIdentities: Database.Statement<[number, number, number, Uint8Array, Uint8Array]>;
   private readonly addToLog: Database.Statement<[string, number, number]>;
   private readonly markIndexed: Database.Statement<[number]>;
   private readonly indexedSeq: Database.Statement<[], number>;
@@ -155,6 +157,10 @@ export class SqliteWriter {
     this.identitiesAfter = db
       .prepare<[number], [number, string, number]>("SELECT seq, signature, event_index FROM payments WHERE seq > ?")
       .raw();
+    this.savedIdentities = index.prepare("SELECT seed, through_seq, entries, hashes, seqs FROM identity_snapshot WHERE id = 1");
+    this.saveIdentities = index.prepare(
+      "INSERT OR REPLACE INTO identity_snapshot (id, seed, through_seq, entries, hashes, seqs) VALUES (1, ?, ?, ?, ?, ?)",
+    );
     this.addToLog = index.prepare("INSERT INTO payment_log (tracking_id, log_offset, seq) VALUES (?, ?, ?)");
     this.markIndexed = index.prepare("UPDATE index_state SET indexed_seq = max(indexed_seq, ?), clean = 0 WHERE id = 1");
     this.indexedSeq = index.prepare<[], number>("SELECT indexed_seq FROM index_state WHERE id = 1").pluck();
@@ -305,13 +311,19 @@ export class SqliteWriter {
   }
 
   /**
-   * Inside an append's transaction, under the write lock: reads the
-   * identities of every row the table holds the first time, and after that
-   * those of rows another process committed since (its `seq`s are past
-   * ours, as the lock orders the commits).
+   * Inside an append's transaction, under the write lock: the first time,
+   * starts from the table the last clean close saved (or from none), and
+   * reads the identities of the rows past it; after that, those of rows
+   * another process committed since (their `seq`s are past ours, as the
+   * lock orders the commits).
    */
   private catchUpIdentities(): void {
-    this.identities ??= new IdentityTable();
+    if (this.identities === undefined) {
+      const saved = this.separate ? this.savedIdentities.get() : undefined;
+      const restored = saved === undefined ? undefined : IdentityTable.restore(saved);
+      this.identities = restored ?? new IdentityTable();
+      this.identitiesThrough = restored === undefined || saved === undefined ? 0 : saved.through_seq;
+    }
     if (this.tableTop <= this.identitiesThrough) return;
     for (const [seq, signature, eventIndex] of this.identitiesAfter.iterate(this.identitiesThrough)) {
       this.identities.add(signature, eventIndex, seq);
@@ -462,7 +474,11 @@ export class SqliteWriter {
   private inPruneTransaction(body: () => PruneStepResult): PruneStepResult {
     this.listing = [];
     this.pruned = [];
-    const result = this.inTransaction("index-first", body);
+    // Held from here, so that the table saved at close has no entries for the rows this prune deletes.
+    const result = this.inTransaction("index-first", () => {
+      this.catchUpIdentities();
+      return body();
+    });
     this.committedPruning = this.listing;
     for (const row of this.pruned) this.identities?.remove(row.signature, row.event_index, row.seq);
     this.pruned = [];
@@ -493,6 +509,21 @@ export class SqliteWriter {
   }
 
   /**
+   * Saves the identity table for the next start. Best effort: without it
+   * the next start reads every row, as after a crash (a table past SQLite's
+   * 1 GB blob limit, about 40 million payments, is not saved).
+   */
+  private saveIdentityTable(): void {
+    if (this.identities === undefined) return;
+    const { seed, entries, hashes, seqs } = this.identities.snapshot();
+    try {
+      this.saveIdentities.run(seed, this.identitiesThrough, entries, hashes, seqs);
+    } catch {
+      // Nothing is lost: the rows are the truth, and are read again.
+    }
+  }
+
+  /**
    * Finishes earlier prunes, inside {@link inTransaction}: a listed row the
    * table still has lost its index entries, but a crash kept the table's
    * delete from committing, so it is deleted now; one the table no longer
@@ -518,7 +549,10 @@ export class SqliteWriter {
 
   /** Closes the writer's connections; the index file is marked clean when it reached the disk. */
   close(): void {
-    if (this.separate) closePaymentIndex(this.index);
+    if (this.separate) {
+      this.saveIdentityTable();
+      closePaymentIndex(this.index);
+    }
     this.db.close();
   }
 }

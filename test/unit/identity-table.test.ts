@@ -67,3 +67,23 @@ test("identity table: the hash tells the event index apart, depends on the seed,
   const random = numbers(11);
   for (let n = 0; n < 10_000; n++) assert.notEqual(identityHash(String(random()), n, n), 0);
 });
+
+test("identity table: a snapshot restores the same table, and bytes that do not make one are refused", () => {
+  const table = new IdentityTable(16, 12345);
+  for (let n = 1; n <= 100; n++) table.add(`sig-${n}`, n % 2, n);
+  table.remove("sig-7", 1, 7);
+  const saved = table.snapshot();
+  // As a blob read back from SQLite: a copy, at an offset a typed array could not start from.
+  const copy = (bytes: Uint8Array) => Buffer.concat([Buffer.from([0]), bytes]).subarray(1);
+  const restored = IdentityTable.restore({ ...saved, hashes: copy(saved.hashes), seqs: copy(saved.seqs) });
+  assert.ok(restored !== undefined);
+  assert.equal(restored.size, 99);
+  for (let n = 1; n <= 100; n++) assert.deepEqual(restored.candidates(`sig-${n}`, n % 2), n === 7 ? [] : [n]);
+  restored.add("sig-101", 0, 101);
+  assert.deepEqual(restored.candidates("sig-101", 0), [101]);
+
+  assert.equal(IdentityTable.restore({ ...saved, entries: 98 }), undefined);
+  assert.equal(IdentityTable.restore({ ...saved, hashes: saved.hashes.subarray(4) }), undefined);
+  assert.equal(IdentityTable.restore({ ...saved, seqs: saved.seqs.subarray(8) }), undefined);
+  assert.equal(IdentityTable.restore({ ...saved, hashes: new Uint8Array(0), seqs: new Uint8Array(0), entries: 0 }), undefined);
+});

@@ -67,7 +67,7 @@ test("payment index: the table keeps no random-key index; the index file holds e
     db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(),
     db.prepare("SELECT count(*) FROM payment_log").pluck().get(),
   ]);
-  assert.deepEqual(tables, ["count_prune", "index_state", "payment_log", "pruning"]);
+  assert.deepEqual(tables, ["count_prune", "identity_snapshot", "index_state", "payment_log", "pruning"]);
   assert.equal(entries, 3);
 });
 
@@ -77,6 +77,7 @@ test("payment index: an index file from before identities moved to memory loses 
   withFile(paymentIndexPath(path), (db) => {
     db.exec(`CREATE TABLE payment_identity (signature TEXT NOT NULL, event_index INTEGER NOT NULL, seq INTEGER NOT NULL,
                PRIMARY KEY (signature, event_index)) WITHOUT ROWID;
+             DROP TABLE identity_snapshot;
              PRAGMA user_version = 3;`);
   });
   await assertWhole(path, inputs);
@@ -84,7 +85,35 @@ test("payment index: an index file from before identities moved to memory loses 
     db.prepare("SELECT name FROM sqlite_master WHERE name = 'payment_identity'").pluck().all(),
     db.pragma("user_version", { simple: true }),
   ]);
-  assert.deepEqual([tables, version], [[], 4]);
+  assert.deepEqual([tables, version], [[], 5]);
+});
+
+test("payment index: a clean close saves the writer's identities; a start takes them and reads only the rows past them", async () => {
+  const { path, inputs } = await storeWithPayments();
+  const saved = () =>
+    withFile(paymentIndexPath(path), (db) => db.prepare("SELECT through_seq, entries FROM identity_snapshot").all());
+  assert.deepEqual(saved(), [{ through_seq: 3, entries: 3 }]);
+  // Committed after the save, as another process that died before its index transaction leaves it.
+  const late = paymentInput("t");
+  commitUnindexed(path, late, 3);
+  const store = openSqliteStore({ path });
+  try {
+    const [before, after, fresh] = await store.append([inputs[1] as ReturnType<typeof paymentInput>, late, paymentInput("t")]);
+    assert.deepEqual([before?.duplicate, after?.duplicate, fresh?.duplicate, fresh?.payment.offset], [true, true, false, 4]);
+  } finally {
+    await store.close();
+  }
+  assert.deepEqual(saved(), [{ through_seq: 5, entries: 5 }]);
+
+  // A damaged save is not used: the next start reads every row instead.
+  withFile(paymentIndexPath(path), (db) => db.exec("UPDATE identity_snapshot SET hashes = substr(hashes, 5)"));
+  const reopened = openSqliteStore({ path });
+  try {
+    const again = await reopened.append([inputs[0] as ReturnType<typeof paymentInput>, late, paymentInput("u")]);
+    assert.deepEqual(again.map((outcome) => [outcome.duplicate, outcome.payment.offset]), [[true, 1], [true, 3], [false, 2]]);
+  } finally {
+    await reopened.close();
+  }
 });
 
 test("payment index: rows the table committed and the index never got (a crash between the two) are indexed before the next append", async () => {
