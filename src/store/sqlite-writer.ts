@@ -324,6 +324,8 @@ export class SqliteWriter {
       this.identities = restored ?? new IdentityTable();
       this.identitiesThrough = restored === undefined || saved === undefined ? 0 : saved.through_seq;
     }
+    // A row the table does not hold must never get a `seq` it claims to cover (a saved table's too).
+    this.nextSeq = Math.max(this.nextSeq, this.identitiesThrough + 1);
     if (this.tableTop <= this.identitiesThrough) return;
     for (const [seq, signature, eventIndex] of this.identitiesAfter.iterate(this.identitiesThrough)) {
       this.identities.add(signature, eventIndex, seq);

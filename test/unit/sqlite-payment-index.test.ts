@@ -116,6 +116,23 @@ test("payment index: a clean close saves the writer's identities; a start takes 
   }
 });
 
+test("payment index: a start with a saved identity table hands out no seq the saved table covers, whatever the index file's mark", async () => {
+  const { path } = await storeWithPayments();
+  // The saved table covers seqs 1 – 3. Rows 2 and 3 gone and the mark at 1: what an index commit that failed before an
+  // age prune of the newest rows would leave.
+  withFile(path, (db) => db.exec("DELETE FROM payments WHERE seq > 1"));
+  withFile(paymentIndexPath(path), (db) => db.exec("UPDATE index_state SET indexed_seq = 1"));
+  const store = openSqliteStore({ path });
+  const fresh = paymentInput("v");
+  try {
+    await store.append([fresh]);
+  } finally {
+    await store.close();
+  }
+  const seq = withFile(path, (db) => db.prepare("SELECT seq FROM payments WHERE signature = ?").pluck().get(fresh.signature));
+  assert.equal(seq, 4);
+});
+
 test("payment index: rows the table committed and the index never got (a crash between the two) are indexed before the next append", async () => {
   const { path } = await storeWithPayments();
   // The state a crash between the two commits leaves: the table's newest row, absent from the index.
