@@ -17,6 +17,8 @@ const PRUNE_CHUNK = 1000;
 const PRUNE_SCAN_TRACKING_IDS = 1000;
 /** Rows past the last prune by count that one step looks at (their tracking IDs'). */
 const PRUNE_SCAN_NEW_ROWS = 1000;
+/** How many of the newest rows a saved identity table is checked against before it is used. */
+const SAVED_IDENTITIES_CHECKED = 32;
 
 /**
  * One request's share of a group commit, or why it alone was rolled back.
@@ -97,6 +99,7 @@ export class SqliteWriter {
   private readonly bySeq: Database.Statement<[number], PaymentRow>;
   private readonly identitiesAfter: Database.Statement<[number], [number, string, number]>;
   private readonly savedIdentities: Database.Statement<[], IdentitySnapshot & { through_seq: number }>;
+  private readonly newestRowsThrough: Database.Statement<[number], [number, string, number]>;
   private readonly saveIdentities: Database.Statement<[number, number, number, Uint8Array, Uint8Array]>;
   private readonly addToLog: Database.Statement<[string, number, number]>;
   private readonly markIndexed: Database.Statement<[number]>;
@@ -158,6 +161,11 @@ export class SqliteWriter {
       .prepare<[number], [number, string, number]>("SELECT seq, signature, event_index FROM payments WHERE seq > ?")
       .raw();
     this.savedIdentities = index.prepare("SELECT seed, through_seq, entries, hashes, seqs FROM identity_snapshot WHERE id = 1");
+    this.newestRowsThrough = db
+      .prepare<[number], [number, string, number]>(
+        `SELECT seq, signature, event_index FROM payments WHERE seq <= ? ORDER BY seq DESC LIMIT ${SAVED_IDENTITIES_CHECKED}`,
+      )
+      .raw();
     this.saveIdentities = index.prepare(
       "INSERT OR REPLACE INTO identity_snapshot (id, seed, through_seq, entries, hashes, seqs) VALUES (1, ?, ?, ?, ?, ?)",
     );
@@ -320,7 +328,7 @@ export class SqliteWriter {
   private catchUpIdentities(): void {
     if (this.identities === undefined) {
       const saved = this.separate ? this.savedIdentities.get() : undefined;
-      const restored = saved === undefined ? undefined : IdentityTable.restore(saved);
+      const restored = saved === undefined ? undefined : this.checkedRestore(saved);
       this.identities = restored ?? new IdentityTable();
       this.identitiesThrough = restored === undefined || saved === undefined ? 0 : saved.through_seq;
     }
@@ -331,6 +339,20 @@ export class SqliteWriter {
       this.identities.add(signature, eventIndex, seq);
     }
     this.identitiesThrough = this.tableTop;
+  }
+
+  /**
+   * A saved table, if it restores and holds the newest rows it claims to
+   * cover: a save from a machine of the other byte order, or damaged in a
+   * way its sizes do not show, fails this and every row is read instead.
+   */
+  private checkedRestore(saved: IdentitySnapshot & { through_seq: number }): IdentityTable | undefined {
+    const restored = IdentityTable.restore(saved);
+    if (restored === undefined) return undefined;
+    for (const [seq, signature, eventIndex] of this.newestRowsThrough.iterate(saved.through_seq)) {
+      if (!restored.candidates(signature, eventIndex).includes(seq)) return undefined;
+    }
+    return restored;
   }
 
   /**

@@ -105,14 +105,25 @@ test("payment index: a clean close saves the writer's identities; a start takes 
   }
   assert.deepEqual(saved(), [{ through_seq: 5, entries: 5 }]);
 
-  // A damaged save is not used: the next start reads every row instead.
-  withFile(paymentIndexPath(path), (db) => db.exec("UPDATE identity_snapshot SET hashes = substr(hashes, 5)"));
-  const reopened = openSqliteStore({ path });
-  try {
-    const again = await reopened.append([inputs[0] as ReturnType<typeof paymentInput>, late, paymentInput("u")]);
-    assert.deepEqual(again.map((outcome) => [outcome.duplicate, outcome.payment.offset]), [[true, 1], [true, 3], [false, 2]]);
-  } finally {
-    await reopened.close();
+  // A save that is not usable is not used: the next start reads every row instead. First one of the wrong size, then
+  // one whose sizes are right but whose bytes are in the other order, as a machine of the other byte order writes them.
+  const damages = [
+    (db: Database.Database) => db.exec("UPDATE identity_snapshot SET hashes = substr(hashes, 5)"),
+    (db: Database.Database) => {
+      const { hashes } = db.prepare("SELECT hashes FROM identity_snapshot").get() as { hashes: Buffer };
+      db.prepare("UPDATE identity_snapshot SET hashes = ?").run(Buffer.from(hashes).swap32());
+    },
+  ];
+  let offset = 1;
+  for (const damage of damages) {
+    withFile(paymentIndexPath(path), damage);
+    const reopened = openSqliteStore({ path });
+    try {
+      const again = await reopened.append([inputs[0] as ReturnType<typeof paymentInput>, late, paymentInput("u")]);
+      assert.deepEqual(again.map((outcome) => [outcome.duplicate, outcome.payment.offset]), [[true, 1], [true, 3], [false, ++offset]]);
+    } finally {
+      await reopened.close();
+    }
   }
 });
 
