@@ -64,18 +64,13 @@ export class IdentityTable {
     return this.entries;
   }
 
-  /** Bytes the table holds, for the writer's log. */
-  get bytes(): number {
-    return this.hashes.byteLength + this.seqs.byteLength;
-  }
-
   add(signature: string, eventIndex: number, seq: number): void {
     if ((this.entries + 1) * 4 > this.hashes.length * 3) this.grow();
     this.place(identityHash(signature, eventIndex, this.seed), seq);
     this.entries += 1;
   }
 
-  /** The `seq`s of every entry whose hash matches the identity, oldest first; nearly always none. */
+  /** The `seq`s of every entry whose hash matches the identity; nearly always none. */
   candidates(signature: string, eventIndex: number): readonly number[] {
     const hash = identityHash(signature, eventIndex, this.seed);
     let found: number[] | undefined;
