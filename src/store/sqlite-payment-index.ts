@@ -8,8 +8,8 @@ import { besidePaymentsFile, MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations 
  * SQLite file of its own that is never synced (identities live in the
  * writer's memory: identity-table.ts).
  * The payments table stays the durable record (synced on every commit) and
- * only appends; this file can always be rebuilt from it. A page the indexes
- * dirty again and again is then written to disk once per writeback rather
+ * only appends; this file can always be rebuilt from it. A page the index
+ * dirties again and again is then written to disk once per writeback rather
  * than once per commit: about 1.4 instead of 23.5 KB per payment at
  * 10,000/s (docs/decisions/payment-log.md).
  *
@@ -72,9 +72,10 @@ const withoutIdentities = (schema: string) => `
 
 /**
  * The writer's identity table as its last clean close left it, good for
- * every row up to `through_seq`: a `seq` is never handed out at or below
- * this file's mark, which is past it, and a rebuilt file loses it. A start
- * reads it and catches up on the rows past it instead of reading every row.
+ * every row up to `through_seq`: a writer never hands out a `seq` at or
+ * below what its table covers (sqlite-writer.ts), and a rebuilt file loses
+ * it. A start reads it and catches up on the rows past it instead of
+ * reading every row.
  */
 const identitySnapshotSchema = (schema: string) => `
   CREATE TABLE ${schema}.identity_snapshot (
@@ -95,7 +96,7 @@ const migrations = (schema: string) => [
 ];
 const MIGRATIONS: readonly string[] = migrations("main");
 
-/** The writer's page cache for the index file, in KiB: the indexes of about 300,000 payments. */
+/** The writer's page cache for the index file, in KiB: the offsets of roughly a million payments. */
 const INDEX_CACHE_KIB = 64 * 1024;
 
 /** Where a payments file keeps its index file: `tributary.sqlite` → `tributary.index.sqlite`. */
