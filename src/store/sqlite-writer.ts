@@ -265,15 +265,12 @@ export class SqliteWriter {
       try {
         const results = commitAll(group);
         this.heads.committedTransaction();
-        this.identitiesThrough = Math.max(this.identitiesThrough, this.nextSeq - 1);
         return results;
       } catch (error) {
         this.heads.forget();
         if (!(error instanceof RequestFailure)) throw error;
       }
-      const results = commitEach(group);
-      this.identitiesThrough = Math.max(this.identitiesThrough, this.nextSeq - 1);
-      return results;
+      return commitEach(group);
     };
   }
 
@@ -301,6 +298,8 @@ export class SqliteWriter {
       this.markIndexed.run(this.nextSeq - 1);
       if (order === "index-first" && this.separate) this.index.exec("COMMIT");
       this.db.exec("COMMIT");
+      // Every row up to here is now the table's, and the identity table holds each (it added its own as it inserted them).
+      this.identitiesThrough = Math.max(this.identitiesThrough, this.nextSeq - 1);
     } catch (error) {
       if (this.separate && this.index.inTransaction) this.index.exec("ROLLBACK");
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
