@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { Server, type Socket } from "socket.io";
+import { Server, Socket } from "socket.io";
 import { Adapter, type BroadcastOptions } from "socket.io-adapter";
 import { io as connect, type Socket as ClientSocket } from "socket.io-client";
 
@@ -132,6 +132,23 @@ test("engine-connection.ts: the Engine.IO connection's request, write buffer, fl
   });
   socket.conn.close();
   relies("engine-connection.ts", "`close` emitted with the connection as `this`", (await closedWith) === socket.conn);
+});
+
+test("direct-write.ts: the connection's state, the transport's options, ws's ready state, sender queue and TCP socket", async () => {
+  const { socket } = await connectClient();
+  const conn = socket.conn as unknown as Record<string, unknown>;
+  relies("direct-write.ts", 'the connection\'s `readyState` ("open")', conn.readyState === "open", conn.readyState);
+  relies("direct-write.ts", "the connection's boolean `upgrading`", conn.upgrading === false, conn.upgrading);
+  const transport = conn.transport as { opts?: Record<string, unknown>; socket?: Record<string, unknown> };
+  relies("direct-write.ts", "the transport's `opts` with `perMessageDeflate` off", transport.opts !== undefined && !transport.opts.perMessageDeflate, transport.opts);
+  const ws = transport.socket;
+  relies("direct-write.ts", "ws's numeric `readyState` (1 when open)", ws?.readyState === 1, ws?.readyState);
+  const sender = ws?._sender as Record<string, unknown> | undefined;
+  relies("direct-write.ts", "ws's Sender at `_sender`, idle (`_state` 0) with an empty `_queue`", sender?._state === 0 && Array.isArray(sender._queue) && sender._queue.length === 0, sender);
+  const tcp = ws?._socket as Record<string, unknown> | undefined;
+  relies("direct-write.ts", "a writable TCP socket at `_socket` reporting `writableLength`", tcp?.writable === true && typeof tcp.writableLength === "number", tcp);
+  const internals = Socket.prototype as unknown as { notifyOutgoingListeners?: unknown };
+  relies("direct-write.ts", "Socket#notifyOutgoingListeners(packet), as the stock broadcast calls it", typeof internals.notifyOutgoingListeners === "function");
 });
 
 test("opening-request.ts: one `once(\"close\")` listener (the response stand-in) on the TCP socket, and the handshake's fields", async () => {

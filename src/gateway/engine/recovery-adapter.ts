@@ -1,12 +1,27 @@
 // Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, its `encoder` (socket.io-parser's) and `apply`, `nsp.server.opts`,
 // and on Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
+import { messageFrame, writeDirectly } from "./direct-write.js";
+import type { EngineConnection } from "./engine-connection.js";
 import { FrontQueue } from "./front-queue.js";
 import { KeptTexts } from "./kept-texts.js";
 import { NumberRing } from "./number-ring.js";
 import { isPlainJson } from "./plain-json.js";
 
 type SessionToPersist = Omit<Session, "missedPackets">;
+
+/** A packet as Socket.IO hands it to the adapter. */
+export interface KeptPacket {
+  type: number;
+  id?: number;
+  data: unknown[];
+}
+
+/** What a direct write reads of a Socket.IO socket: its Engine.IO connection, and the hook for `onAnyOutgoing` listeners. */
+interface DirectSocket {
+  conn: EngineConnection;
+  notifyOutgoingListeners?: (packet: KeptPacket) => void;
+}
 
 /** The namespace fields this adapter reads, beyond the in-memory adapter's own. */
 interface RecoveryNamespace {
@@ -40,8 +55,15 @@ export interface RecoverySessionObserver {
 }
 
 const EVENT = 2;
+/** Delivered by this node only, as `io.local` does: the cluster adapters skip forwarding it. */
+const LOCAL_ONLY = { local: true } as const;
 const SWEEP_INTERVAL_MS = 60_000;
 const OFFSET_PATTERN = /^[0-9]{1,15}$/;
+
+/** As the stock adapter: packets with an ack callback cannot be kept, volatile ones are not meant to be. */
+function keepable(packet: KeptPacket, flags: BroadcastOptions["flags"]): boolean {
+  return packet.type === EVENT && packet.id === undefined && flags?.volatile === undefined;
+}
 
 /** Whether a packet kept with its broadcast options (several rooms, or exceptions) was meant for a socket in these rooms. */
 function meantFor(rooms: readonly Room[], opts: BroadcastOptions): boolean {
@@ -230,45 +252,105 @@ export class RecoveryAdapter extends Adapter {
     return Promise.resolve({ ...restored, missedPackets });
   }
 
-  override broadcast(packet: { type: number; id?: number; data: unknown[] }, opts: BroadcastOptions): void {
-    // As the stock adapter: packets with an ack callback cannot be kept, volatile ones are not meant to be.
-    if (packet.type === EVENT && packet.id === undefined && opts.flags?.volatile === undefined) {
-      const offset = this.nextOffset++;
-      packet.data.push(String(offset));
-      const single = opts.rooms.size === 1 && (opts.except === undefined || opts.except.size === 0);
-      const room = single ? opts.rooms.values().next().value : undefined;
-      const now = Date.now();
-      const json = JSON.stringify(packet.data);
-      this.texts.push(json);
-      this.emittedAt.push(now);
-      this.packetRooms.push(room);
-      if (room === undefined) {
-        this.withOptions.push(offset);
-        this.optionsAt.set(offset, opts);
-      } else {
-        const kept = this.byRoom.get(room);
-        if (kept === undefined) this.byRoom.set(room, offset);
-        else if (typeof kept === "number") {
-          const offsets = new NumberRing(4);
-          offsets.push(kept);
-          offsets.push(offset);
-          this.byRoom.set(room, offsets);
-        } else kept.push(offset);
-      }
-      this.drop(now - this.windowMs);
-      if ((this.nsp as RecoveryNamespace).name === "/" && isPlainJson(packet.data)) {
-        this.encodingPacket = packet;
-        this.encodingText = `2${json}`;
-        try {
-          super.broadcast(packet, opts);
-        } finally {
-          this.encodingPacket = undefined;
-          this.encodingText = "";
-        }
-        return;
+  override broadcast(packet: KeptPacket, opts: BroadcastOptions): void {
+    const json = this.keep(packet, opts);
+    if (json === undefined) super.broadcast(packet, opts);
+    else this.sendKept(packet, opts, json, this.textIsWire(packet));
+  }
+
+  /**
+   * A live event for a room with one member (a tracking ID's usual
+   * subscriber): kept as any broadcast, then written straight to that
+   * member's WebSocket when nothing is queued before it (direct-write.ts),
+   * skipping Engine.IO's per-message packet, flush and drain work; sent the
+   * stock way otherwise. Only for events whose order against the member's
+   * other packets is all that matters: Engine.IO's `drain` is not emitted for it.
+   * Returns whether the member may now hold a backlog: false only when the
+   * kernel took the whole frame at once.
+   */
+  sendToSoleMember(packet: KeptPacket, room: Room): boolean {
+    if (!keepable(packet, LOCAL_ONLY)) {
+      super.broadcast(packet, { rooms: new Set([room]), flags: LOCAL_ONLY });
+      return true;
+    }
+    const json = this.keepFor(packet, room, undefined);
+    const wire = this.textIsWire(packet);
+    const members = this.rooms.get(room);
+    const socket = wire && members?.size === 1 ? this.socketOf(members) : undefined;
+    if (socket !== undefined) {
+      const waiting = writeDirectly(socket.conn, messageFrame(json));
+      if (waiting !== undefined) {
+        socket.notifyOutgoingListeners?.(packet);
+        return waiting > 0;
       }
     }
-    super.broadcast(packet, opts);
+    this.sendKept(packet, { rooms: new Set([room]), flags: LOCAL_ONLY }, json, wire);
+    return true;
+  }
+
+  /** The local socket of a room's first member. */
+  private socketOf(members: ReadonlySet<string>): DirectSocket | undefined {
+    const sockets = (this.nsp as { sockets: Map<string, DirectSocket> }).sockets;
+    for (const id of members) return sockets.get(id);
+    return undefined;
+  }
+
+  /**
+   * Keeps a packet that can be recovered (an event without an ack callback,
+   * not volatile): gives it the next offset as its last argument, and returns
+   * the JSON kept for it. Undefined for the others, which are not kept.
+   */
+  private keep(packet: KeptPacket, opts: BroadcastOptions): string | undefined {
+    if (!keepable(packet, opts.flags)) return undefined;
+    const single = opts.rooms.size === 1 && (opts.except === undefined || opts.except.size === 0);
+    return this.keepFor(packet, single ? opts.rooms.values().next().value : undefined, opts);
+  }
+
+  /** Keeps a keepable packet sent to one room alone, or (room undefined) with these broadcast options. */
+  private keepFor(packet: KeptPacket, room: Room | undefined, opts: BroadcastOptions | undefined): string {
+    const offset = this.nextOffset++;
+    packet.data.push(String(offset));
+    const now = Date.now();
+    const json = JSON.stringify(packet.data);
+    this.texts.push(json);
+    this.emittedAt.push(now);
+    this.packetRooms.push(room);
+    if (room === undefined) {
+      this.withOptions.push(offset);
+      this.optionsAt.set(offset, opts!);
+    } else {
+      const kept = this.byRoom.get(room);
+      if (kept === undefined) this.byRoom.set(room, offset);
+      else if (typeof kept === "number") {
+        const offsets = new NumberRing(4);
+        offsets.push(kept);
+        offsets.push(offset);
+        this.byRoom.set(room, offsets);
+      } else kept.push(offset);
+    }
+    this.drop(now - this.windowMs);
+    return json;
+  }
+
+  /** Whether socket.io-parser's text for this kept packet is "2" and its kept JSON: main namespace, nothing binary. */
+  private textIsWire(packet: KeptPacket): boolean {
+    return (this.nsp as RecoveryNamespace).name === "/" && isPlainJson(packet.data);
+  }
+
+  /** Sends a kept packet the stock way, with its kept JSON as the wire text where that is what the encoder would make (`wire`). */
+  private sendKept(packet: KeptPacket, opts: BroadcastOptions, json: string, wire: boolean): void {
+    if (!wire) {
+      super.broadcast(packet, opts);
+      return;
+    }
+    this.encodingPacket = packet;
+    this.encodingText = `2${json}`;
+    try {
+      super.broadcast(packet, opts);
+    } finally {
+      this.encodingPacket = undefined;
+      this.encodingText = "";
+    }
   }
 
   /** Packets kept now; for tests and stats. */

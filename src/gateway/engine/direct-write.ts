@@ -1,0 +1,78 @@
+// Relies on Engine.IO's Socket `readyState`, `upgrading`, `writeBuffer`, its websocket transport's `writable`, `opts`
+// and ws socket, and on ws's `readyState`, `_sender` (`_state`, `_queue`) and `_socket`; test/unit/engine-internals.test.ts checks them.
+import type { EngineConnection } from "./engine-connection.js";
+
+/** ws's Sender state when it is neither compressing nor reading a Blob, so a frame written now is next on the wire. */
+const SENDER_IDLE = 0;
+const WS_OPEN = 1;
+/** Engine.IO's "message" packet type and socket.io-parser's EVENT packet type, as text: "42". */
+const MESSAGE_EVENT = [0x34, 0x32] as const;
+
+/** What {@link writeDirectly} reads of an Engine.IO connection, beyond {@link EngineConnection}. */
+interface DirectlyWritable {
+  readyState: string;
+  upgrading: boolean;
+  writeBuffer: unknown[];
+  transport: {
+    name: string;
+    writable: boolean;
+    opts?: { perMessageDeflate?: unknown };
+    socket?: {
+      readyState?: number;
+      _sender?: { _state?: number; _queue?: unknown[] };
+      _socket?: { writable: boolean; writableLength: number; write(chunk: Uint8Array): boolean };
+    };
+  };
+}
+
+/**
+ * The WebSocket frame for a Socket.IO event on the main namespace whose
+ * socket.io-parser text is "2" + `json`: one text frame, unmasked (server to
+ * client), holding Engine.IO's "4" and that text, in one buffer. The same
+ * bytes as socket.io-adapter's precomputed frame, made without the string
+ * concatenations and the two-part frame it builds on the way.
+ */
+export function messageFrame(json: string): Buffer {
+  const length = Buffer.byteLength(json) + MESSAGE_EVENT.length;
+  const head = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + length);
+  // FIN and the text opcode.
+  frame[0] = 0x81;
+  if (head === 2) frame[1] = length;
+  else if (head === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame[head] = MESSAGE_EVENT[0];
+  frame[head + 1] = MESSAGE_EVENT[1];
+  frame.write(json, head + MESSAGE_EVENT.length);
+  return frame;
+}
+
+/**
+ * Writes a frame straight to the connection's TCP socket when nothing else
+ * could be sent before it: an open WebSocket connection, not upgrading, with
+ * nothing queued in Engine.IO, its transport idle (not mid-send, not held by
+ * the write coalescer), ws's sender idle and no compression. Then the frame
+ * is next on the wire, as it would be through Engine.IO, without the packet,
+ * flush and drain work Engine.IO does per message. Returns the bytes still
+ * waiting in the TCP socket after the write (0 when the kernel took it all),
+ * or undefined, having written nothing, when something could go before it:
+ * the caller then sends it the stock way, behind what is queued. Waiting
+ * bytes count against the slow-consumer cap (ws's `bufferedAmount`).
+ */
+export function writeDirectly(conn: EngineConnection, frame: Buffer): number | undefined {
+  const { readyState, upgrading, writeBuffer, transport } = conn as unknown as DirectlyWritable;
+  if (readyState !== "open" || upgrading || writeBuffer.length > 0) return undefined;
+  if (transport.name !== "websocket" || !transport.writable || transport.opts?.perMessageDeflate) return undefined;
+  const ws = transport.socket;
+  const sender = ws?._sender;
+  const tcp = ws?._socket;
+  if (ws?.readyState !== WS_OPEN || sender?._state !== SENDER_IDLE || sender._queue?.length !== 0) return undefined;
+  if (tcp === undefined || !tcp.writable) return undefined;
+  tcp.write(frame);
+  return tcp.writableLength;
+}
