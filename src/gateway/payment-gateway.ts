@@ -298,22 +298,21 @@ export class PaymentGateway {
     const members = adapter.rooms.get(room);
     const replaying = this.replays.replaying(payment.trackingId);
     if (members === undefined && replaying === undefined && !this.vacated.recentlyVacated(room)) return;
-    // A tracking ID's usual subscriber is its room's one member: written to directly, nothing to coalesce.
+    // A tracking ID's usual subscriber is its room's one member: its payments go to the write coalescer as frames.
     const soleMember = replaying === undefined && members?.size === 1 && adapter instanceof RecoveryAdapter;
     if (members !== undefined && !soleMember) this.writes.hold(room, members);
-    // A member whose write the kernel took whole has no backlog to check.
-    let backlogPossible = members !== undefined;
     if (replaying === undefined) {
       // What `io.local.to(room).emit("payment", …)` hands the adapter, without its per-emit operators and copies.
       const packet = { type: EVENT, data: ["payment", paymentEnvelope(payment)] };
-      if (soleMember) backlogPossible = adapter.sendToSoleMember(packet, room);
+      if (soleMember) adapter.sendToSoleMember(packet, room, this.writes);
       else adapter.broadcast(packet, { rooms: new Set([room]), flags: LOCAL_ONLY });
     } else {
       // Sockets still catching up get this payment from their replay, in order.
       this.io.local.to(room).except([...replaying.keys()]).emit("payment", paymentEnvelope(payment));
       for (const session of replaying.values()) session.offer(payment);
     }
-    if (backlogPossible) this.guard.scheduleCheck(room);
+    // After the writes are queued, so that the check runs after their flush.
+    if (members !== undefined) this.guard.scheduleCheck(room);
     this.options.metrics.deliveries.inc((members?.size ?? 0) - (replaying?.size ?? 0));
   }
 

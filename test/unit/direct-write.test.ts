@@ -7,6 +7,7 @@ import { Server, type Socket } from "socket.io";
 import { io as connect, type Socket as ClientSocket } from "socket.io-client";
 import { messageFrame } from "../../src/gateway/engine/direct-write.js";
 import { recoveryAdapter, type RecoveryAdapter } from "../../src/gateway/engine/recovery-adapter.js";
+import { WriteCoalescer } from "../../src/gateway/engine/write-coalescer.js";
 
 /** The frame socket.io-adapter precomputes for a main-namespace event without ack or binary, through its own encoder and ws. */
 function stockFrame(data: unknown[]): Buffer {
@@ -49,6 +50,7 @@ test("a direct frame is byte for byte the frame socket.io-adapter precomputes fo
 let http: HttpServer;
 let io: Server;
 let url: string;
+let writes: WriteCoalescer;
 const clients: ClientSocket[] = [];
 /** Packets Engine.IO made for any connection: a direct write makes none. */
 let packetsMade = 0;
@@ -60,6 +62,7 @@ before(async () => {
     adapter: recoveryAdapter({ maxPackets: 1000 }),
     connectionStateRecovery: { maxDisconnectionDuration: 60_000, skipMiddlewares: true },
   });
+  writes = new WriteCoalescer(io);
   io.engine.on("connection", (conn: NodeJS.EventEmitter) => conn.on("packetCreate", () => packetsMade++));
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -93,20 +96,42 @@ function nextEvent(client: ClientSocket, event: string): Promise<unknown[]> {
   return new Promise((resolve) => client.once(event, (...args: unknown[]) => resolve(args)));
 }
 
-test("an event for a room's one idle WebSocket member is written without an Engine.IO packet, and arrives whole", async () => {
+function payment(data: unknown): { type: number; data: unknown[] } {
+  return { type: 2, data: ["payment", data] };
+}
+
+test("an event for a room's one idle WebSocket member goes out as a frame, without an Engine.IO packet, and arrives whole", async () => {
   const { client } = await member("t:sole");
-  const payment = { amountRaw: "18446744073709551615", memo: "naïve — 支払い ✓ \u{1F4B8}" };
+  const sent = { amountRaw: "18446744073709551615", memo: "naïve — 支払い ✓ \u{1F4B8}" };
   const arrived = nextEvent(client, "payment");
   const before = packetsMade;
-  const backlog = adapter().sendToSoleMember({ type: 2, data: ["payment", payment] }, "t:sole");
-  assert.equal(backlog, false, "the kernel took the whole frame");
+  adapter().sendToSoleMember(payment(sent), "t:sole", writes);
   const [received, offset] = await arrived;
-  assert.deepEqual(received, payment);
+  assert.deepEqual(received, sent);
   assert.match(String(offset), /^[0-9]+$/, "the recovery offset rides along as the last argument");
   assert.equal(packetsMade, before, "Engine.IO made no packet for it");
 });
 
-test("behind packets Engine.IO still holds for the member, the event goes the stock way and arrives after them", async () => {
+test("within a turn, a frame, a packet Engine.IO queued after it and a later event arrive in the order they were sent", async () => {
+  const { client, socket } = await member("t:turn");
+  const order: unknown[] = [];
+  const all = new Promise<void>((resolve) => {
+    client.on("probe", (text: string) => order.push(text));
+    client.on("payment", (data: { n: number }) => {
+      order.push(data.n);
+      if (data.n === 2) resolve();
+    });
+  });
+  const before = packetsMade;
+  adapter().sendToSoleMember(payment({ n: 1 }), "t:turn", writes);
+  socket.emit("probe", "queued between");
+  adapter().sendToSoleMember(payment({ n: 2 }), "t:turn", writes);
+  assert.equal(packetsMade, before + 2, "the probe and the event behind it went through Engine.IO");
+  await all;
+  assert.deepEqual(order, [1, "queued between", 2]);
+});
+
+test("behind packets Engine.IO holds for a busy member, the event goes the stock way and arrives after them", async () => {
   const { client, socket } = await member("t:held");
   const conn = socket.conn as unknown as { transport: { writable: boolean }; flush(): void };
   const order: string[] = [];
@@ -117,11 +142,11 @@ test("behind packets Engine.IO still holds for the member, the event goes the st
       resolve();
     });
   });
-  // As the write coalescer holds a transport during a group's deliveries.
+  // As while a previous write is still in progress.
   conn.transport.writable = false;
   socket.emit("probe", "queued first");
   const before = packetsMade;
-  assert.equal(adapter().sendToSoleMember({ type: 2, data: ["payment", { n: 1 }] }, "t:held"), true, "a backlog is possible");
+  adapter().sendToSoleMember(payment({ n: 1 }), "t:held", writes);
   assert.equal(packetsMade, before + 1, "queued through Engine.IO");
   conn.transport.writable = true;
   conn.flush();
@@ -133,26 +158,26 @@ test("a member on HTTP long-polling, and a room of two, get the event the stock 
   const { client: polling } = await member("t:polling", ["polling"]);
   const before = packetsMade;
   const arrived = nextEvent(polling, "payment");
-  assert.equal(adapter().sendToSoleMember({ type: 2, data: ["payment", { n: 2 }] }, "t:polling"), true);
+  adapter().sendToSoleMember(payment({ n: 2 }), "t:polling", writes);
   assert.deepEqual((await arrived)[0], { n: 2 });
   assert.equal(packetsMade, before + 1);
 
   const { client: first } = await member("t:pair");
   const { client: second } = await member("t:pair");
   const both = Promise.all([nextEvent(first, "payment"), nextEvent(second, "payment")]);
-  assert.equal(adapter().sendToSoleMember({ type: 2, data: ["payment", { n: 3 }] }, "t:pair"), true);
+  adapter().sendToSoleMember(payment({ n: 3 }), "t:pair", writes);
   const [a, b] = await both;
   assert.deepEqual([a[0], b[0]], [{ n: 3 }, { n: 3 }]);
 });
 
-test("an event written directly is kept for recovery as any broadcast is", async () => {
+test("an event sent as a frame is kept for recovery as any broadcast is", async () => {
   const { client } = await member("t:kept");
-  const first = { type: 2, data: ["payment", { n: 1 }] };
+  const first = payment({ n: 1 });
   adapter().broadcast(first, { rooms: new Set(["t:kept"]), except: new Set(), flags: { local: true } });
   await nextEvent(client, "payment");
-  const direct = { type: 2, data: ["payment", { n: 2, text: "日本語" }] };
+  const direct = payment({ n: 2, text: "日本語" });
   const arrived = nextEvent(client, "payment");
-  adapter().sendToSoleMember(direct, "t:kept");
+  adapter().sendToSoleMember(direct, "t:kept", writes);
   await arrived;
   adapter().persistSession({ sid: "gone", pid: "p-kept", rooms: ["t:kept"], data: {} });
   const session = await adapter().restoreSession("p-kept", String(first.data.at(-1)));
@@ -160,18 +185,22 @@ test("an event written directly is kept for recovery as any broadcast is", async
   assert.deepEqual(session.missedPackets, [direct.data]);
 });
 
-test("a frame the kernel cannot take at once, for a member that does not read, is reported as a possible backlog", async () => {
-  const { client } = await member("t:stalled");
+test("frames a member does not read wait in its TCP socket, where the slow-consumer cap counts them", async () => {
+  const { client, socket } = await member("t:stalled");
   // The client stops reading its TCP socket: the kernel's buffers fill, then bytes wait in the server's socket.
   const engine = client.io.engine as unknown as { transport: { ws?: { _socket?: { pause(): void } } } };
   const tcp = engine.transport.ws?._socket;
   assert.ok(tcp !== undefined, "the client's TCP socket");
   tcp.pause();
+  const ws = (socket.conn as unknown as { transport: { socket: { bufferedAmount: number } } }).transport.socket;
   const large = "x".repeat(1 << 20);
-  let writes = 0;
-  while (!adapter().sendToSoleMember({ type: 2, data: ["payment", large] }, "t:stalled")) {
-    writes++;
-    assert.ok(writes < 256, "256 MiB went out without any waiting in the socket");
+  let sent = 0;
+  while (ws.bufferedAmount === 0) {
+    adapter().sendToSoleMember(payment(large), "t:stalled", writes);
+    // The frames go out at the end of the turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    sent++;
+    assert.ok(sent < 256, "256 MiB went out without any waiting in the socket");
   }
-  assert.ok(writes > 0, "the first megabyte fits the kernel's buffers");
+  assert.ok(sent > 1, "the first megabyte fits the kernel's buffers");
 });

@@ -146,7 +146,7 @@ test("direct-write.ts: the connection's state, the transport's options, ws's rea
   const sender = ws?._sender as Record<string, unknown> | undefined;
   relies("direct-write.ts", "ws's Sender at `_sender`, idle (`_state` 0) with an empty `_queue`", sender?._state === 0 && Array.isArray(sender._queue) && sender._queue.length === 0, sender);
   const tcp = ws?._socket as Record<string, unknown> | undefined;
-  relies("direct-write.ts", "a writable TCP socket at `_socket` reporting `writableLength`", tcp?.writable === true && typeof tcp.writableLength === "number", tcp);
+  relies("direct-write.ts", "a writable TCP socket at `_socket`", tcp?.writable === true && typeof tcp.write === "function", tcp);
   const internals = Socket.prototype as unknown as { notifyOutgoingListeners?: unknown };
   relies("direct-write.ts", "Socket#notifyOutgoingListeners(packet), as the stock broadcast calls it", typeof internals.notifyOutgoingListeners === "function");
 });

@@ -1,5 +1,6 @@
 // Relies on Engine.IO's Socket `readyState`, `upgrading`, `writeBuffer`, its websocket transport's `writable`, `opts`
 // and ws socket, and on ws's `readyState`, `_sender` (`_state`, `_queue`) and `_socket`; test/unit/engine-internals.test.ts checks them.
+// The write itself is the write coalescer's (write-coalescer.ts).
 import type { EngineConnection } from "./engine-connection.js";
 
 /** ws's Sender state when it is neither compressing nor reading a Blob, so a frame written now is next on the wire. */
@@ -20,7 +21,7 @@ interface DirectlyWritable {
     socket?: {
       readyState?: number;
       _sender?: { _state?: number; _queue?: unknown[] };
-      _socket?: { writable: boolean; writableLength: number; write(chunk: Uint8Array): boolean };
+      _socket?: { writable: boolean };
     };
   };
 }
@@ -53,26 +54,18 @@ export function messageFrame(json: string): Buffer {
 }
 
 /**
- * Writes a frame straight to the connection's TCP socket when nothing else
- * could be sent before it: an open WebSocket connection, not upgrading, with
- * nothing queued in Engine.IO, its transport idle (not mid-send, not held by
- * the write coalescer), ws's sender idle and no compression. Then the frame
- * is next on the wire, as it would be through Engine.IO, without the packet,
- * flush and drain work Engine.IO does per message. Returns the bytes still
- * waiting in the TCP socket after the write (0 when the kernel took it all),
- * or undefined, having written nothing, when something could go before it:
- * the caller then sends it the stock way, behind what is queued. Waiting
- * bytes count against the slow-consumer cap (ws's `bufferedAmount`).
+ * Whether a frame written to the connection's TCP socket now would be next on
+ * the wire, as it would be through Engine.IO: an open WebSocket connection,
+ * not upgrading, with nothing queued in Engine.IO, its transport idle (not
+ * mid-send, not held), no compression, and ws's sender idle. Bytes the
+ * kernel does not take at once then wait in the TCP socket, where the
+ * slow-consumer cap counts them (ws's `bufferedAmount`).
  */
-export function writeDirectly(conn: EngineConnection, frame: Buffer): number | undefined {
+export function idleForDirectWrite(conn: EngineConnection): boolean {
   const { readyState, upgrading, writeBuffer, transport } = conn as unknown as DirectlyWritable;
-  if (readyState !== "open" || upgrading || writeBuffer.length > 0) return undefined;
-  if (transport.name !== "websocket" || !transport.writable || transport.opts?.perMessageDeflate) return undefined;
+  if (readyState !== "open" || upgrading || writeBuffer.length > 0) return false;
+  if (transport.name !== "websocket" || !transport.writable || transport.opts?.perMessageDeflate) return false;
   const ws = transport.socket;
   const sender = ws?._sender;
-  const tcp = ws?._socket;
-  if (ws?.readyState !== WS_OPEN || sender?._state !== SENDER_IDLE || sender._queue?.length !== 0) return undefined;
-  if (tcp === undefined || !tcp.writable) return undefined;
-  tcp.write(frame);
-  return tcp.writableLength;
+  return ws?.readyState === WS_OPEN && sender?._state === SENDER_IDLE && sender._queue?.length === 0 && ws._socket?.writable === true;
 }

@@ -10,7 +10,7 @@ export interface EngineConnection {
   transport: {
     name: string;
     writable: boolean;
-    socket?: { bufferedAmount?: number; terminate?: () => void; _socket?: { cork(): void; uncork(): void } };
+    socket?: { bufferedAmount?: number; terminate?: () => void; _socket?: { cork(): void; uncork(): void; write(chunk: Uint8Array): boolean } };
   };
   flush(): void;
   once(event: "close" | "drain" | "upgrade", listener: () => void): unknown;

@@ -1,12 +1,13 @@
 // Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, its `encoder` (socket.io-parser's) and `apply`, `nsp.server.opts`,
 // and on Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
-import { messageFrame, writeDirectly } from "./direct-write.js";
+import { messageFrame } from "./direct-write.js";
 import type { EngineConnection } from "./engine-connection.js";
 import { FrontQueue } from "./front-queue.js";
 import { KeptTexts } from "./kept-texts.js";
 import { NumberRing } from "./number-ring.js";
 import { isPlainJson } from "./plain-json.js";
+import type { FrameWriter } from "./write-coalescer.js";
 
 type SessionToPersist = Omit<Session, "missedPackets">;
 
@@ -260,32 +261,27 @@ export class RecoveryAdapter extends Adapter {
 
   /**
    * A live event for a room with one member (a tracking ID's usual
-   * subscriber): kept as any broadcast, then written straight to that
-   * member's WebSocket when nothing is queued before it (direct-write.ts),
-   * skipping Engine.IO's per-message packet, flush and drain work; sent the
-   * stock way otherwise. Only for events whose order against the member's
-   * other packets is all that matters: Engine.IO's `drain` is not emitted for it.
-   * Returns whether the member may now hold a backlog: false only when the
-   * kernel took the whole frame at once.
+   * subscriber): kept as any broadcast, then handed to `writer` as a
+   * WebSocket frame for that member's TCP socket, skipping Engine.IO's
+   * per-message packet, flush and drain work; sent the stock way when the
+   * writer cannot keep it in order. Only for events whose order against the
+   * member's other packets is all that matters: Engine.IO's `drain` is not
+   * emitted for it.
    */
-  sendToSoleMember(packet: KeptPacket, room: Room): boolean {
+  sendToSoleMember(packet: KeptPacket, room: Room, writer: FrameWriter): void {
     if (!keepable(packet, LOCAL_ONLY)) {
       super.broadcast(packet, { rooms: new Set([room]), flags: LOCAL_ONLY });
-      return true;
+      return;
     }
     const json = this.keepFor(packet, room, undefined);
     const wire = this.textIsWire(packet);
     const members = this.rooms.get(room);
     const socket = wire && members?.size === 1 ? this.socketOf(members) : undefined;
-    if (socket !== undefined) {
-      const waiting = writeDirectly(socket.conn, messageFrame(json));
-      if (waiting !== undefined) {
-        socket.notifyOutgoingListeners?.(packet);
-        return waiting > 0;
-      }
+    if (socket !== undefined && writer.writeFrame(socket.conn, messageFrame(json))) {
+      socket.notifyOutgoingListeners?.(packet);
+      return;
     }
     this.sendKept(packet, { rooms: new Set([room]), flags: LOCAL_ONLY }, json, wire);
-    return true;
   }
 
   /** The local socket of a room's first member. */
