@@ -9,7 +9,7 @@ const WS_OPEN = 1;
 /** Engine.IO's "message" packet type and socket.io-parser's EVENT packet type, as text: "42". */
 const MESSAGE_EVENT = [0x34, 0x32] as const;
 
-/** What {@link writeDirectly} reads of an Engine.IO connection, beyond {@link EngineConnection}. */
+/** What {@link idleForDirectWrite} reads of an Engine.IO connection, beyond {@link EngineConnection}. */
 interface DirectlyWritable {
   readyState: string;
   upgrading: boolean;

@@ -18,7 +18,7 @@ export interface KeptPacket {
   data: unknown[];
 }
 
-/** What a direct write reads of a Socket.IO socket: its Engine.IO connection, and the hook for `onAnyOutgoing` listeners. */
+/** What a frame for a room's one member needs of its Socket.IO socket: the Engine.IO connection, and the hook for `onAnyOutgoing` listeners. */
 interface DirectSocket {
   conn: EngineConnection;
   notifyOutgoingListeners?: (packet: KeptPacket) => void;
