@@ -14,7 +14,7 @@ import type { EngineConnection } from "./engine/engine-connection.js";
 import { compactConnectionListeners } from "./engine/compact-listeners.js";
 import { mergeHandshakeWrites } from "./engine/handshake-writes.js";
 import { releaseOpeningRequest } from "./engine/opening-request.js";
-import { RecoveryAdapter, recoveryAdapter } from "./engine/recovery-adapter.js";
+import { LOCAL_ONLY, RecoveryAdapter, recoveryAdapter } from "./engine/recovery-adapter.js";
 import { VacatedRooms } from "./engine/vacated-rooms.js";
 import { WriteCoalescer } from "./engine/write-coalescer.js";
 import { EventRateLimit, type EventRate } from "./event-rate-limit.js";
@@ -33,8 +33,6 @@ export const SOCKET_PATH = "/ws/v1";
 
 /** socket.io-parser's EVENT packet type. */
 const EVENT = 2;
-/** Live payments go to this node's sockets only: every node emits the payments it is told of. */
-const LOCAL_ONLY = Object.freeze({ local: true });
 
 export type { ServerToClientEvents, SubscriptionResponse } from "../protocol/wire.js";
 export type { ClientToServerEvents } from "./gateway-socket.js";

@@ -1,6 +1,6 @@
-// Relies on Engine.IO's Socket `readyState`, `upgrading`, `writeBuffer`, its websocket transport's `writable`, `opts`
-// and ws socket, and on ws's `readyState`, `_sender` (`_state`, `_queue`) and `_socket`; test/unit/engine-internals.test.ts checks them.
-// The write itself is the write coalescer's (write-coalescer.ts).
+// Relies on the Engine.IO and ws internals engine-connection.ts names (the connection's `readyState`, `upgrading` and
+// `writeBuffer`, its transport's `writable` and `opts`, ws's `readyState`, `_sender` and `_socket`); test/unit/engine-internals.test.ts
+// checks them. The write itself is the write coalescer's (write-coalescer.ts).
 import type { EngineConnection } from "./engine-connection.js";
 
 /** ws's Sender state when it is neither compressing nor reading a Blob, so a frame written now is next on the wire. */
@@ -8,23 +8,6 @@ const SENDER_IDLE = 0;
 const WS_OPEN = 1;
 /** Engine.IO's "message" packet type and socket.io-parser's EVENT packet type, as text: "42". */
 const MESSAGE_EVENT = [0x34, 0x32] as const;
-
-/** What {@link idleForDirectWrite} reads of an Engine.IO connection, beyond {@link EngineConnection}. */
-interface DirectlyWritable {
-  readyState: string;
-  upgrading: boolean;
-  writeBuffer: unknown[];
-  transport: {
-    name: string;
-    writable: boolean;
-    opts?: { perMessageDeflate?: unknown };
-    socket?: {
-      readyState?: number;
-      _sender?: { _state?: number; _queue?: unknown[] };
-      _socket?: { writable: boolean };
-    };
-  };
-}
 
 /**
  * The WebSocket frame for a Socket.IO event on the main namespace whose
@@ -62,7 +45,7 @@ export function messageFrame(json: string): Buffer {
  * slow-consumer cap counts them (ws's `bufferedAmount`).
  */
 export function idleForDirectWrite(conn: EngineConnection): boolean {
-  const { readyState, upgrading, writeBuffer, transport } = conn as unknown as DirectlyWritable;
+  const { readyState, upgrading, writeBuffer, transport } = conn;
   if (readyState !== "open" || upgrading || writeBuffer.length > 0) return false;
   if (transport.name !== "websocket" || !transport.writable || transport.opts?.perMessageDeflate) return false;
   const ws = transport.socket;

@@ -1,16 +1,26 @@
-// Relies on Engine.IO's Socket internals: `request`, `writeBuffer`, `flush()`, `transport.writable` and the ws socket
-// (`bufferedAmount`, `_socket`), and `close` emitted with the connection as `this`; test/unit/engine-internals.test.ts checks them.
+// Relies on Engine.IO's Socket internals: `request`, `readyState`, `upgrading`, `writeBuffer`, `flush()`, `transport.writable`,
+// `transport.opts` and the ws socket (`readyState`, `bufferedAmount`, `_sender`, `_socket`), and `close` emitted with the
+// connection as `this`; test/unit/engine-internals.test.ts checks them.
 import type { IncomingMessage } from "node:http";
 
-/** The parts of an Engine.IO connection the limits read; its typings keep them internal. */
+/** The parts of an Engine.IO connection the limits and the write path read; its typings keep them internal. */
 export interface EngineConnection {
   /** Null once the gateway has let go of it; see opening-request.ts. */
   request: IncomingMessage | null;
+  readyState: string;
+  upgrading: boolean;
   writeBuffer: Array<{ data?: unknown }>;
   transport: {
     name: string;
     writable: boolean;
-    socket?: { bufferedAmount?: number; terminate?: () => void; _socket?: { cork(): void; uncork(): void; write(chunk: Uint8Array): boolean } };
+    opts?: { perMessageDeflate?: unknown };
+    socket?: {
+      readyState?: number;
+      bufferedAmount?: number;
+      terminate?: () => void;
+      _sender?: { _state?: number; _queue?: unknown[] };
+      _socket?: { writable: boolean; cork(): void; uncork(): void; write(chunk: Uint8Array): boolean };
+    };
   };
   flush(): void;
   once(event: "close" | "drain" | "upgrade", listener: () => void): unknown;

@@ -57,7 +57,7 @@ export interface RecoverySessionObserver {
 
 const EVENT = 2;
 /** Delivered by this node only, as `io.local` does: the cluster adapters skip forwarding it. */
-const LOCAL_ONLY = { local: true } as const;
+export const LOCAL_ONLY = Object.freeze({ local: true });
 const SWEEP_INTERVAL_MS = 60_000;
 const OFFSET_PATTERN = /^[0-9]{1,15}$/;
 
@@ -269,19 +269,17 @@ export class RecoveryAdapter extends Adapter {
    * emitted for it.
    */
   sendToSoleMember(packet: KeptPacket, room: Room, writer: FrameWriter): void {
-    if (!keepable(packet, LOCAL_ONLY)) {
-      super.broadcast(packet, { rooms: new Set([room]), flags: LOCAL_ONLY });
-      return;
-    }
-    const json = this.keepFor(packet, room, undefined);
-    const wire = this.textIsWire(packet);
+    const json = keepable(packet, LOCAL_ONLY) ? this.keepFor(packet, room, undefined) : undefined;
+    const wire = json !== undefined && this.textIsWire(packet);
     const members = this.rooms.get(room);
     const socket = wire && members?.size === 1 ? this.socketOf(members) : undefined;
-    if (socket !== undefined && writer.writeFrame(socket.conn, messageFrame(json))) {
+    if (json !== undefined && socket !== undefined && writer.writeFrame(socket.conn, messageFrame(json))) {
       socket.notifyOutgoingListeners?.(packet);
       return;
     }
-    this.sendKept(packet, { rooms: new Set([room]), flags: LOCAL_ONLY }, json, wire);
+    const opts: BroadcastOptions = { rooms: new Set([room]), flags: LOCAL_ONLY };
+    if (json === undefined) super.broadcast(packet, opts);
+    else this.sendKept(packet, opts, json, wire);
   }
 
   /** The local socket of a room's first member. */
