@@ -1,5 +1,4 @@
 import type Database from "better-sqlite3";
-import { PAYMENT_HEAD_SQL } from "./sqlite-database.js";
 
 /** Tracking IDs whose head is remembered; past this the memory is emptied and refilled from the file. */
 const MAX_REMEMBERED = 100_000;
@@ -14,9 +13,18 @@ const MAX_REMEMBERED = 100_000;
  * `data_version` then differs at the start of the next transaction and all
  * remembered heads are forgotten. Heads handed out inside a transaction are
  * kept apart until it commits, and dropped if it rolls back.
+ *
+ * A head is read in two parts, each on the connection that owns its file:
+ * the index connection reading the payments file through its attachment
+ * would hold a snapshot of it until the index commits, after the table's
+ * commit and its checkpoint. That checkpoint could then never copy the
+ * newest frames, the write-ahead log never started over, and it grew by
+ * every group while new tracking IDs kept coming
+ * (docs/decisions/payment-log.md, "A head read that held the log").
  */
 export class SqliteOffsetHeads {
-  private readonly head: Database.Statement<[string, string], { last_offset: number }>;
+  private readonly indexedHead: Database.Statement<[string], number | null>;
+  private readonly keptHead: Database.Statement<[string], number | undefined>;
   private readonly version: Database.Statement<[], number>;
   private readonly committed = new Map<string, number>();
   private readonly pending = new Map<string, number>();
@@ -24,7 +32,9 @@ export class SqliteOffsetHeads {
 
   /** `db` holds the payments; `index` sees the index file's `payment_log` (the same connection for an in-memory store). */
   constructor(db: Database.Database, index: Database.Database) {
-    this.head = index.prepare(PAYMENT_HEAD_SQL);
+    // The two halves of PAYMENT_HEAD_SQL (sqlite-database.ts).
+    this.indexedHead = index.prepare<[string], number | null>("SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?").pluck();
+    this.keptHead = db.prepare<[string], number>("SELECT last_offset FROM tracking_heads WHERE tracking_id = ?").pluck();
     this.version = db.prepare<[], number>("PRAGMA data_version").pluck();
   }
 
@@ -65,6 +75,6 @@ export class SqliteOffsetHeads {
   }
 
   private read(trackingId: string): number {
-    return this.head.get(trackingId, trackingId)?.last_offset ?? 0;
+    return Math.max(this.indexedHead.get(trackingId) ?? 0, this.keptHead.get(trackingId) ?? 0);
   }
 }

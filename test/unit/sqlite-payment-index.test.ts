@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -299,3 +299,32 @@ test("payment index: a tracking ID whose last row a crashed prune left behind ke
     await store.close();
   }
 });
+
+test("payment index: the payments file's write-ahead log starts over while every group brings tracking IDs the writer has not seen", async () => {
+  // Each new tracking ID's head is read from the files; a read that held the
+  // payments file until the index committed kept every checkpoint short of
+  // the newest frames, and the log grew by every group.
+  const path = join(dir, `payments-${++files}.sqlite`);
+  const store = openSqliteStore({ path });
+  let frames: number;
+  try {
+    for (let group = 0; group < 800; group++) {
+      await store.append(Array.from({ length: 25 }, (_, i) => paymentInput(`wal-${group}-${i}`)));
+    }
+    frames = walHighWater(path);
+  } finally {
+    await store.close();
+  }
+  // SQLite checkpoints past 1,000 frames and starts the log over, so a log
+  // that restarts never holds much more. The 20,000 payments above take
+  // about 4,800 frames when it never does.
+  assert.ok(frames < 1_200, `the payments file's write-ahead log reached ${frames} frames`);
+});
+
+/**
+ * The most frames the payments file's write-ahead log has held while open:
+ * a log that starts over keeps its file's size and is written from its start.
+ */
+function walHighWater(path: string): number {
+  return Math.floor(statSync(`${path}-wal`).size / (4096 + 24));
+}
