@@ -74,7 +74,12 @@ export class SqliteOffsetHeads {
     this.committed.clear();
   }
 
+  /** The tracking ID's newest offset in the index file (0 for none), retention's written heads aside. */
+  newestIndexed(trackingId: string): number {
+    return this.indexedHead.get(trackingId) ?? 0;
+  }
+
   private read(trackingId: string): number {
-    return Math.max(this.indexedHead.get(trackingId) ?? 0, this.keptHead.get(trackingId) ?? 0);
+    return Math.max(this.newestIndexed(trackingId), this.keptHead.get(trackingId) ?? 0);
   }
 }

@@ -119,7 +119,6 @@ export class SqliteWriter {
   private readonly countPruneMark: Database.Statement<[], { keep: number; through_seq: number }>;
   private readonly recordCountPrune: Database.Statement<[number, number]>;
   private readonly rowsAfter: Database.Statement<[number, number, number], { seq: number; tracking_id: string }>;
-  private readonly lastOffset: Database.Statement<[string], number | null>;
   /**
    * The `seq`s the last prune step of this writer listed and saw both
    * commits of: the next step unlists them in one statement instead of
@@ -207,7 +206,6 @@ export class SqliteWriter {
     this.rowsAfter = db.prepare<[number, number, number], { seq: number; tracking_id: string }>(
       "SELECT seq, tracking_id FROM payments WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
     );
-    this.lastOffset = index.prepare<[string], number | null>("SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?").pluck();
     this.heads = new SqliteOffsetHeads(db, index);
     this.insert = db.prepare(
       `INSERT INTO payments (seq, tracking_id, log_offset, signature, event_index, amount, timestamp, status,
@@ -471,7 +469,7 @@ export class SqliteWriter {
         let budget = PRUNE_CHUNK;
         const rows = this.rowsAfter.all(cursor.after, top, PRUNE_SCAN_NEW_ROWS);
         for (const trackingId of new Set(rows.map((row) => row.tracking_id))) {
-          const trimmed = this.keepNewest(trackingId, this.lastOffset.get(trackingId) ?? 0, keep, budget);
+          const trimmed = this.keepNewest(trackingId, this.heads.newestIndexed(trackingId), keep, budget);
           deleted += trimmed;
           budget -= trimmed;
           // The chunk is full: the same rows are looked at again by the next step, which finds what is left.
