@@ -148,7 +148,7 @@ test("direct-write.ts: the connection's state, the transport's options, ws's rea
   const tcp = ws?._socket as Record<string, unknown> | undefined;
   relies("direct-write.ts", "a writable TCP socket at `_socket`", tcp?.writable === true && typeof tcp.write === "function", tcp);
   const internals = Socket.prototype as unknown as { notifyOutgoingListeners?: unknown };
-  relies("direct-write.ts", "Socket#notifyOutgoingListeners(packet), as the stock broadcast calls it", typeof internals.notifyOutgoingListeners === "function");
+  relies("recovery-adapter.ts", "Socket#notifyOutgoingListeners(packet), as the stock broadcast calls it", typeof internals.notifyOutgoingListeners === "function");
 });
 
 test("opening-request.ts: one `once(\"close\")` listener (the response stand-in) on the TCP socket, and the handshake's fields", async () => {

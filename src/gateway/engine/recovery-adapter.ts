@@ -1,5 +1,6 @@
 // Relies on socket.io-adapter's `persistSession`/`restoreSession`/`broadcast`/`delAll` hooks, its `encoder` (socket.io-parser's) and `apply`, `nsp.server.opts`,
-// and on Socket.IO sending `socket.emit` as a broadcast to the socket's own room with recovery on; test/unit/engine-internals.test.ts checks them.
+// `nsp.sockets` and `Socket#notifyOutgoingListeners` (a sole member's frame), and on Socket.IO sending `socket.emit` as a broadcast to the socket's own
+// room with recovery on; test/unit/engine-internals.test.ts checks them.
 import { Adapter, type BroadcastOptions, type PrivateSessionId, type Room, type Session } from "socket.io-adapter";
 import { messageFrame } from "./direct-write.js";
 import type { EngineConnection } from "./engine-connection.js";
