@@ -28,6 +28,8 @@ export interface BenchOptions {
   connectCounts: number[];
   connectConcurrency: number;
   unicastSubscribers: number;
+  /** Tracking IDs each unicast client watches: 1 is the bench's shape; more spread payments over as many IDs as real traffic does. */
+  unicastIdsPerClient: number;
   unicastRates: number[];
   /** Unicast publishes what is due every this many ms as one request (issue 18's publisher shape). */
   publishIntervalMs: number;
@@ -65,6 +67,7 @@ type Preset = Omit<
   | "serverCores"
   | "generatorCores"
   | "publishIntervalMs"
+  | "unicastIdsPerClient"
 >;
 
 /** Unicast steps every ladder runs, whatever saturates first: targets 2 (5,000/s) and 3–4 (10,000/s) are judged there. */
@@ -153,6 +156,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--unicast-rates <list>", "override unicast payment rates, e.g. 5000,20000,40000")
     .option("--step-ms <ms>", "override the publish window per rate step", positiveInt)
     .option("--publish-interval-ms <ms>", "unicast: publish what is due every <ms> as one request", positiveInt, 5)
+    .option(
+      "--unicast-ids-per-client <n>",
+      "unicast: tracking IDs each client watches (at most the service's MAX_SUBSCRIPTIONS_PER_SOCKET, 100), each still with one subscriber",
+      positiveInt,
+      1,
+    )
     .option("--storm-clients <n>", "reconnect-storm: subscribed clients (full 10000, quick 1000)", positiveInt)
     .option("--server-cores <list>", "taskset cores for the server's process tree", "0")
     .option("--generator-cores <list>", "taskset cores for the orchestrator and load workers (trailing - runs to the last core)", "1-")
@@ -173,6 +182,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     unicastRates?: string;
     stepMs?: number;
     publishIntervalMs: number;
+    unicastIdsPerClient: number;
     stormClients?: number;
     serverCores: string;
     generatorCores: string;
@@ -194,6 +204,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     ...(flags.stepMs ? { stepMs: flags.stepMs } : {}),
     ...(flags.stormClients ? { storm: { ...preset.storm, clients: flags.stormClients } } : {}),
     publishIntervalMs: flags.publishIntervalMs,
+    unicastIdsPerClient: flags.unicastIdsPerClient,
     pin: flags.pin,
     serverCores: flags.serverCores,
     generatorCores: flags.generatorCores,

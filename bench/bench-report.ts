@@ -277,7 +277,11 @@ export function renderMarkdown(report: BenchReport): string {
     }
     if (t.unicast) {
       const shape = t.unicast.publishIntervalMs === undefined ? "" : `, what is due published every ${t.unicast.publishIntervalMs} ms as one request`;
-      out.push(`### unicast (${fmt(t.unicast.subscribers)} subscribers, one per tracking ID${shape})`, "", stepTable(t.unicast.steps), "");
+      const ids =
+        t.unicast.trackingIds === t.unicast.subscribers
+          ? "one per tracking ID"
+          : `${fmt(t.unicast.trackingIds)} tracking IDs, one subscriber each`;
+      out.push(`### unicast (${fmt(t.unicast.subscribers)} subscribers, ${ids}${shape})`, "", stepTable(t.unicast.steps), "");
     }
     for (const f of t.fanOut) out.push(`### fan-out (${f.hotIds} hot IDs × ${fmt(f.subscribersPerId)} subscribers)`, "", stepTable(f.steps), "");
     if (t.ingest.length > 0) {

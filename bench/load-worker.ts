@@ -74,15 +74,21 @@ class LoadWorker {
     let next = 0;
     const deadline = Date.now() + command.timeoutMs;
 
-    const runOne = async (subscription: Subscription): Promise<void> => {
+    const perClient = command.subscriptionsPerClient ?? 1;
+    /** One client: connects, then sends its subscribes one after another, each once the last is acknowledged. */
+    const runOne = async (subscriptions: readonly Subscription[]): Promise<void> => {
       let resolveAck: (() => void) | undefined;
       let rejectAck: ((error: Error) => void) | undefined;
-      const acked = new Promise<void>((resolve, reject) => {
-        resolveAck = resolve;
-        rejectAck = reject;
-      });
-      // A close before the connect completes fails the connect instead; nothing waits on the ack then.
-      acked.catch(() => undefined);
+      const nextAck = (): Promise<void> => {
+        const ack = new Promise<void>((resolve, reject) => {
+          resolveAck = resolve;
+          rejectAck = reject;
+        });
+        // A close before the connect completes fails the connect instead; nothing waits on the ack then.
+        ack.catch(() => undefined);
+        return ack;
+      };
+      let acked = nextAck();
       const client = new EioClient(
         {
           baseUrl: command.baseUrl,
@@ -110,14 +116,17 @@ class LoadWorker {
       );
       this.clients.push(client);
       await client.connect();
-      lastSubscribeNs = nowNs();
-      client.emit("subscribe", subscription);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("no ack for subscribe")), Math.max(1000, deadline - Date.now()));
       });
       try {
-        await Promise.race([acked, timedOut]);
+        for (const subscription of subscriptions) {
+          lastSubscribeNs = nowNs();
+          client.emit("subscribe", subscription);
+          await Promise.race([acked, timedOut]);
+          acked = nextAck();
+        }
       } finally {
         clearTimeout(timer);
       }
@@ -125,18 +134,18 @@ class LoadWorker {
 
     const lane = async (): Promise<void> => {
       while (next < command.subscriptions.length && Date.now() < deadline) {
-        const subscription = command.subscriptions[next++];
-        if (!subscription) break;
+        const subscriptions = command.subscriptions.slice(next, next + perClient);
+        next += perClient;
         try {
-          await runOne(subscription);
-          subscribed++;
+          await runOne(subscriptions);
+          subscribed += subscriptions.length;
         } catch (error) {
-          failed++;
+          failed += subscriptions.length;
           firstError ??= error instanceof Error ? error.message : String(error);
         }
       }
     };
-    const lanes = Math.max(1, Math.min(command.concurrency, command.subscriptions.length));
+    const lanes = Math.max(1, Math.min(command.concurrency, Math.ceil(command.subscriptions.length / perClient)));
     await Promise.all(Array.from({ length: lanes }, () => lane()));
     failed += command.subscriptions.length - subscribed - failed;
     return {

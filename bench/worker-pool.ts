@@ -157,11 +157,14 @@ export class WorkerPool {
     baseUrl: string;
     path: string;
     subscriptions: Subscription[];
+    /** Consecutive subscriptions made by one client on one connection; a client's all go to one worker. */
+    subscriptionsPerClient?: number;
     concurrencyPerWorker: number;
     timeoutMs: number;
   }): Promise<PoolConnectResult> {
+    const perClient = options.subscriptionsPerClient ?? 1;
     const shares: Subscription[][] = this.children.map(() => []);
-    options.subscriptions.forEach((s, i) => shares[i % shares.length]?.push(s));
+    options.subscriptions.forEach((s, i) => shares[Math.floor(i / perClient) % shares.length]?.push(s));
     const started = process.hrtime.bigint();
     const replies = await Promise.all(
       shares.map((subscriptions, i) =>
@@ -174,6 +177,7 @@ export class WorkerPool {
                 baseUrl: options.baseUrl,
                 path: options.path,
                 subscriptions,
+                subscriptionsPerClient: perClient,
                 concurrency: options.concurrencyPerWorker,
                 timeoutMs: options.timeoutMs,
                 localAddress: isLoopback(options.baseUrl) ? loopbackSourceAddress(i) : undefined,

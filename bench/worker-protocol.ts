@@ -12,6 +12,8 @@ export type WorkerCommand =
       baseUrl: string;
       path: string;
       subscriptions: Subscription[];
+      /** Consecutive subscriptions one client makes on its connection (1 unless given). */
+      subscriptionsPerClient?: number;
       /** Handshakes in flight at once, so the listen backlog never overflows. */
       concurrency: number;
       timeoutMs: number;

@@ -1,7 +1,10 @@
 /**
  * Scenario 2: every payment goes to one subscriber, the only one on its
  * tracking ID, picked at random; the publisher sends what is due every
- * `publishIntervalMs` as one request (issue 18's shape).
+ * `publishIntervalMs` as one request (issue 18's shape). With
+ * `unicastIdsPerClient` above 1 each client watches that many tracking IDs,
+ * so payments spread over many more of them, each paid rarely, as in real
+ * traffic, while each still reaches exactly one subscriber.
  */
 import { REQUIRED_UNICAST_RATES } from "../bench-options.js";
 import { Publisher } from "../publisher.js";
@@ -10,6 +13,8 @@ import { runRateSteps, type RateStepsResult } from "./rate-steps.js";
 
 export interface UnicastResult extends RateStepsResult {
   subscribers: number;
+  /** Tracking IDs the payments were spread over, each watched by one subscriber. */
+  trackingIds: number;
   connectFailures: number;
   publishIntervalMs: number;
 }
@@ -20,16 +25,18 @@ const MAX_PUBLISH_BATCH = 1000;
 export async function runUnicast(ctx: ScenarioContext): Promise<UnicastResult> {
   return withServer(ctx, async (server) => {
     const subscribers = ctx.options.unicastSubscribers;
-    const ids = Array.from({ length: subscribers }, (_, i) => `${ctx.runTag}-u${i}`);
+    const perClient = ctx.options.unicastIdsPerClient;
+    const ids = Array.from({ length: subscribers * perClient }, (_, i) => `${ctx.runTag}-u${i}`);
     const connected = await ctx.pool.connect({
       baseUrl: server.wsBaseUrl,
       path: SOCKET_PATH,
       subscriptions: ids.map((trackingId) => ({ trackingId })),
+      subscriptionsPerClient: perClient,
       concurrencyPerWorker: ctx.options.connectConcurrency,
-      timeoutMs: 60_000,
+      timeoutMs: 60_000 * perClient,
     });
-    if (connected.subscribed !== subscribers) {
-      throw new Error(`unicast: only ${connected.subscribed}/${subscribers} subscribed (${connected.firstError ?? "?"})`);
+    if (connected.subscribed !== ids.length) {
+      throw new Error(`unicast: only ${connected.subscribed}/${ids.length} subscribed (${connected.firstError ?? "?"})`);
     }
     const publisher = new Publisher(server.baseUrl, ctx.apiKey);
     const rates = [...new Set([...ctx.options.unicastRates, ...REQUIRED_UNICAST_RATES])].sort((a, b) => a - b);
@@ -43,7 +50,13 @@ export async function runUnicast(ctx: ScenarioContext): Promise<UnicastResult> {
         runThroughRate: Math.max(...REQUIRED_UNICAST_RATES),
         trackingIdAt: () => ids[Math.floor(Math.random() * ids.length)] ?? "",
       });
-      return { ...result, subscribers, connectFailures: connected.failed, publishIntervalMs: ctx.options.publishIntervalMs };
+      return {
+        ...result,
+        subscribers,
+        trackingIds: ids.length,
+        connectFailures: connected.failed,
+        publishIntervalMs: ctx.options.publishIntervalMs,
+      };
     } finally {
       publisher.close();
     }

@@ -184,6 +184,31 @@ test("npm run bench -- --quick runs every scenario but the storm on both targets
   }
 });
 
+test("npm run bench -- --quick --unicast-ids-per-client 3: each client watches three tracking IDs, and each payment reaches one", async () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-ids-"));
+  try {
+    const script = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
+    const args = ["--import", "tsx", script, "--quick", "--scenarios", "unicast", "--unicast-ids-per-client", "3", "--out", out];
+    await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
+    const json = readdirSync(out).find((name) => name.endsWith(".json"));
+    assert.ok(json !== undefined, "a JSON report is written");
+    const report = JSON.parse(readFileSync(join(out, json), "utf8")) as BenchReport;
+    for (const target of report.targets) {
+      // The scenario fails unless all 900 subscriptions were acknowledged.
+      assert.deepEqual(target.errors, [], `${target.name} ran the unicast steps`);
+      assert.equal(target.unicast?.subscribers, 300);
+      assert.equal(target.unicast?.trackingIds, 900);
+      for (const step of target.unicast?.steps ?? []) {
+        assert.ok(step.delivered > 0 && step.delivered <= step.expected, `${target.name} at ${step.paymentRate}/s: ${step.delivered} of ${step.expected}`);
+      }
+    }
+    const markdown = readFileSync(join(out, json.replace(/\.json$/, ".md")), "utf8");
+    assert.match(markdown, /### unicast \(300 subscribers, 900 tracking IDs, one subscriber each, /);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test("npm run bench -- --quick --scenarios reconnect-storm: the service loses nothing across a SIGKILL restart, pinned where the machine allows", async () => {
   const out = mkdtempSync(join(tmpdir(), "bench-storm-"));
   try {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pinningLine, summaryTable, type BenchReport, type TargetReport } from "../../bench/bench-report.js";
+import { pinningLine, renderMarkdown, summaryTable, type BenchReport, type TargetReport } from "../../bench/bench-report.js";
 import type { RateStep } from "../../bench/scenarios/rate-steps.js";
 import type { UnicastResult } from "../../bench/scenarios/unicast.js";
 
@@ -30,8 +30,16 @@ function step(rate: number, extra: Partial<RateStep>): RateStep {
   };
 }
 
-function unicast(steps: RateStep[]): UnicastResult {
-  return { subscribers: 2000, connectFailures: 0, publishIntervalMs: 5, steps, peakDeliveredPerSec: 10_000, sustainedDeliveriesPerSec: 10_000 };
+function unicast(steps: RateStep[], trackingIds = 2000): UnicastResult {
+  return {
+    subscribers: 2000,
+    trackingIds,
+    connectFailures: 0,
+    publishIntervalMs: 5,
+    steps,
+    peakDeliveredPerSec: 10_000,
+    sustainedDeliveriesPerSec: 10_000,
+  };
 }
 
 function target(name: "service" | "baseline", extra: Partial<TargetReport>): TargetReport {
@@ -66,4 +74,18 @@ test("the pinning line names what was asked for and what the kernel allowed", ()
   const line = pinningLine({ serverCores: "0", generatorCores: "1", orchestratorAllowed: "1", workersAllowed: ["1", "1"], serverAllowed: { service: "0" } });
   assert.equal(line, "Pinning: server on core(s) 0, generator on 1; the kernel's allowed cores: orchestrator 1, load workers 1 / 1, servers service 0.");
   assert.match(pinningLine({ unpinnedBecause: "--no-pin", orchestratorAllowed: "0-1", workersAllowed: [], serverAllowed: {} }), /not pinned \(--no-pin\)/);
+});
+
+test("the unicast heading says how many tracking IDs the payments were spread over when clients watch several", () => {
+  const report = (trackingIds: number): BenchReport => ({
+    startedAt: "",
+    finishedAt: "",
+    mode: "full",
+    machine: {},
+    method: [],
+    generator: { workers: 3, maxWorkerCpuPercent: 0, maxPublisherCpuPercent: 0 },
+    targets: [target("service", { unicast: unicast([step(5000, {})], trackingIds) })],
+  });
+  assert.match(renderMarkdown(report(2000)), /### unicast \(2,000 subscribers, one per tracking ID, /);
+  assert.match(renderMarkdown(report(200_000)), /### unicast \(2,000 subscribers, 200,000 tracking IDs, one subscriber each, /);
 });

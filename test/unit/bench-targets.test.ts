@@ -62,6 +62,7 @@ function report(service: TargetReport, baseline: TargetReport): BenchReport {
 function unicast(steps: RateStep[]): UnicastResult {
   return {
     subscribers: 2000,
+    trackingIds: 2000,
     connectFailures: 0,
     publishIntervalMs: 5,
     steps,
