@@ -12,6 +12,7 @@
  *   npm run bench:heap -- --target service --by holder      # also by what holds each object
  *   npm run bench:heap -- --target service --save /tmp/svc  # keeps both snapshots for DevTools
  *   npm run bench:heap -- --target service --idle-ms 185000 # second snapshot after the recovery window
+ *   npm run bench:heap -- --target service --clients 200 --subscriptions 100  # what each further subscription keeps
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -168,21 +169,24 @@ function histogramOf(snapshot: RawSnapshot, groupBy: GroupBy): { histogram: Hist
   return { histogram, total };
 }
 
-async function connectClients(server: ServerProcess, clients: number, concurrency: number): Promise<EioClient[]> {
+async function connectClients(server: ServerProcess, clients: number, concurrency: number, subscriptions = 1): Promise<EioClient[]> {
   const connected: EioClient[] = [];
   let next = 0;
   const runOne = async (): Promise<void> => {
     while (next < clients) {
       const index = next++;
       let acknowledged: (() => void) | undefined;
-      const acked = new Promise<void>((resolve) => (acknowledged = resolve));
       const client = new EioClient(
         { baseUrl: server.wsBaseUrl, path: SOCKET_PATH },
         { onEvent: (name) => (name === "ack" ? acknowledged?.() : undefined) },
       );
       await client.connect();
-      client.emit("subscribe", { trackingId: `heap-${index}` });
-      await acked;
+      // One after another, each once the last is acknowledged.
+      for (let i = 0; i < subscriptions; i++) {
+        const acked = new Promise<void>((resolve) => (acknowledged = resolve));
+        client.emit("subscribe", { trackingId: `heap-${index}-${i}` });
+        await acked;
+      }
       connected.push(client);
     }
   };
@@ -212,6 +216,7 @@ async function main(): Promise<void> {
       target: { type: "string", default: "service" },
       clients: { type: "string", default: "2000" },
       concurrency: { type: "string", default: "50" },
+      subscriptions: { type: "string", default: "1" },
       top: { type: "string", default: "40" },
       by: { type: "string", default: "kind" },
       save: { type: "string" },
@@ -238,12 +243,13 @@ async function main(): Promise<void> {
     for (const client of warm) client.close();
     const snapshotter = await Snapshotter.open(server.inspectPort);
     const before = await snapshotter.take(groupBy, values.save && `${values.save}-before.heapsnapshot`);
-    const connected = await connectClients(server, clients, Number(values.concurrency));
+    const subscriptions = Number(values.subscriptions);
+    const connected = await connectClients(server, clients, Number(values.concurrency), subscriptions);
     // What an idle connection costs once per-subscribe state has aged out (the recovery buffer's acks).
     await new Promise((resolve) => setTimeout(resolve, Number(values["idle-ms"])));
     const after = await snapshotter.take(groupBy, values.save && `${values.save}-after.heapsnapshot`);
     snapshotter.close();
-    console.log(`${name}: ${connected.length} idle subscribed websocket clients (${target.command.join(" ")})`);
+    console.log(`${name}: ${connected.length} idle websocket clients, ${subscriptions} subscription(s) each (${target.command.join(" ")})`);
     console.log(`heap snapshot self size: ${(before.total / 1024).toFixed(0)} KB before, ${(after.total / 1024).toFixed(0)} KB after, ` +
       `${((after.total - before.total) / connected.length).toFixed(0)} bytes per connection\n`);
     console.log(formatRows(before.histogram, after.histogram, connected.length, Number(values.top)));
