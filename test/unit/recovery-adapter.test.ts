@@ -147,6 +147,36 @@ test("a long run of packets keeps offsets addressable after the dropped front is
   assert.deepEqual((await adapter().restoreSession("p1", "3005")).missedPackets, kept.slice(5));
 });
 
+test("a room's kept offsets stay right as they grow from one number to a ring that grows, and as the oldest go", async () => {
+  const anchor = emit(["t:b"], ["payment", { anchor: true }]);
+  const toA: unknown[][] = [];
+  // A room's offsets are one number, then a ring of 4 that doubles: restored right at each size.
+  for (let n = 1; n <= 40; n++) {
+    toA.push(emit(["t:a"], ["payment", { n }]));
+    if (n % 2 === 0) emit(["t:b"], ["payment", { n }]);
+    if ([1, 2, 32, 33, 40].includes(n)) {
+      persist("p1", ["t:a"]);
+      assert.deepEqual((await adapter().restoreSession("p1", String(anchor.at(-1)))).missedPackets, toA, `${n} kept for t:a`);
+    }
+  }
+  // The older half leaves the window: each room loses its oldest offsets, whatever their form.
+  mock.timers.tick(WINDOW_MS / 2);
+  const later = Array.from({ length: 3 }, (_, n) => emit([n === 1 ? "t:b" : "t:a"], ["payment", { later: n }]));
+  const toC = emit(["t:c"], ["payment", { c: 1 }]);
+  mock.timers.tick(WINDOW_MS / 2 + 1);
+  const last = emit(["t:b"], ["payment", { last: true }]);
+  assert.equal(adapter().keptPackets, 5);
+  assert.equal(adapter().indexedRooms, 3);
+  persist("p2", ["t:a", "t:b", "t:c"]);
+  assert.deepEqual((await adapter().restoreSession("p2", String(later[0]!.at(-1)))).missedPackets, [
+    ...later.slice(1),
+    toC,
+    last,
+  ]);
+  persist("p3", ["t:b"]);
+  assert.deepEqual((await adapter().restoreSession("p3", String(later[0]!.at(-1)))).missedPackets, [later[1], last], "t:b's ring lost only its oldest");
+});
+
 test("past the packet cap the oldest packets go, whatever their age", async () => {
   persist("p1", ["t:a"]);
   const all = Array.from({ length: MAX_PACKETS + 3 }, (_, i) => emit(["t:a"], ["payment", { i }]));
