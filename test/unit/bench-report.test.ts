@@ -46,19 +46,23 @@ function target(name: "service" | "baseline", extra: Partial<TargetReport>): Tar
   return { name, command: name, errors: [], connect: [], fanOut: [], ingest: [], ...extra };
 }
 
-test("the summary gives each unicast figure at 5,000/s and 10,000/s once, server CPU and disk included", () => {
-  const report: BenchReport = {
+function reportOf(targets: TargetReport[]): BenchReport {
+  return {
     startedAt: "",
     finishedAt: "",
     mode: "full",
     machine: {},
     method: [],
     generator: { workers: 3, maxWorkerCpuPercent: 0, maxPublisherCpuPercent: 0 },
-    targets: [
-      target("service", { unicast: unicast([step(5000, { deliveriesPerServerCpuSec: 9000, writeBytesPerPayment: 700 }), step(10_000, { deliveriesPerServerCpuSec: 11_000, writeBytesPerPayment: 650 })]) }),
-      target("baseline", { unicast: unicast([step(5000, { deliveriesPerServerCpuSec: 18_000, writeBytesPerPayment: 0 }), step(10_000, { deliveriesPerServerCpuSec: 22_000, writeBytesPerPayment: 0 })]) }),
-    ],
+    targets,
   };
+}
+
+test("the summary gives each unicast figure at 5,000/s and 10,000/s once, server CPU and disk included", () => {
+  const report = reportOf([
+    target("service", { unicast: unicast([step(5000, { deliveriesPerServerCpuSec: 9000, writeBytesPerPayment: 700 }), step(10_000, { deliveriesPerServerCpuSec: 11_000, writeBytesPerPayment: 650 })]) }),
+    target("baseline", { unicast: unicast([step(5000, { deliveriesPerServerCpuSec: 18_000, writeBytesPerPayment: 0 }), step(10_000, { deliveriesPerServerCpuSec: 22_000, writeBytesPerPayment: 0 })]) }),
+  ]);
   const table = summaryTable(report);
   for (const rate of ["5,000", "10,000"]) {
     for (const metric of ["p50 ms", "p99 ms", "deliveries per server CPU-second", "bytes written per stored payment"]) {
@@ -77,15 +81,7 @@ test("the pinning line names what was asked for and what the kernel allowed", ()
 });
 
 test("the unicast heading says how many tracking IDs the payments were spread over when clients watch several", () => {
-  const report = (trackingIds: number): BenchReport => ({
-    startedAt: "",
-    finishedAt: "",
-    mode: "full",
-    machine: {},
-    method: [],
-    generator: { workers: 3, maxWorkerCpuPercent: 0, maxPublisherCpuPercent: 0 },
-    targets: [target("service", { unicast: unicast([step(5000, {})], trackingIds) })],
-  });
+  const report = (trackingIds: number) => reportOf([target("service", { unicast: unicast([step(5000, {})], trackingIds) })]);
   assert.match(renderMarkdown(report(2000)), /### unicast \(2,000 subscribers, one per tracking ID, /);
   assert.match(renderMarkdown(report(200_000)), /### unicast \(2,000 subscribers, 200,000 tracking IDs, one subscriber each, /);
 });
