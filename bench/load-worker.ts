@@ -79,16 +79,12 @@ class LoadWorker {
     const runOne = async (subscriptions: readonly Subscription[]): Promise<void> => {
       let resolveAck: (() => void) | undefined;
       let rejectAck: ((error: Error) => void) | undefined;
-      const nextAck = (): Promise<void> => {
-        const ack = new Promise<void>((resolve, reject) => {
+      /** The next subscribe's ack, made before it is sent; a close or an error event rejects the one awaited. */
+      const nextAck = (): Promise<void> =>
+        new Promise<void>((resolve, reject) => {
           resolveAck = resolve;
           rejectAck = reject;
         });
-        // A close before the connect completes fails the connect instead; nothing waits on the ack then.
-        ack.catch(() => undefined);
-        return ack;
-      };
-      let acked = nextAck();
       const client = new EioClient(
         {
           baseUrl: command.baseUrl,
@@ -122,10 +118,10 @@ class LoadWorker {
       });
       try {
         for (const subscription of subscriptions) {
+          const acked = nextAck();
           lastSubscribeNs = nowNs();
           client.emit("subscribe", subscription);
           await Promise.race([acked, timedOut]);
-          acked = nextAck();
         }
       } finally {
         clearTimeout(timer);

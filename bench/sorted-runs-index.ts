@@ -23,6 +23,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Command } from "commander";
 import { MMAP_BYTES } from "../src/store/sqlite-database.js";
+import { INDEX_CACHE_KIB } from "../src/store/sqlite-payment-index.js";
 import { sampleProcess } from "./proc-stats.js";
 
 const options = new Command()
@@ -91,7 +92,7 @@ function openFile(dir: string): Database.Database {
   db.pragma("synchronous = OFF");
   // As the writer's index connection reads it (sqlite-payment-index.ts).
   db.pragma(`mmap_size = ${MMAP_BYTES}`);
-  db.pragma(`cache_size = -${64 * 1024}`);
+  db.pragma(`cache_size = -${INDEX_CACHE_KIB}`);
   return db;
 }
 

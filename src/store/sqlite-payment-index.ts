@@ -97,7 +97,7 @@ const migrations = (schema: string) => [
 const MIGRATIONS: readonly string[] = migrations("main");
 
 /** The writer's page cache for the index file, in KiB: the offsets of roughly a million payments. */
-const INDEX_CACHE_KIB = 64 * 1024;
+export const INDEX_CACHE_KIB = 64 * 1024;
 
 /** Where a payments file keeps its index file: `tributary.sqlite` → `tributary.index.sqlite`. */
 export function paymentIndexPath(paymentsPath: string): string {
