@@ -147,10 +147,10 @@ test("a long run of packets keeps offsets addressable after the dropped front is
   assert.deepEqual((await adapter().restoreSession("p1", "3005")).missedPackets, kept.slice(5));
 });
 
-test("a room's kept offsets stay right as they grow from one number to a ring that grows, and as the oldest go", async () => {
+test("a room's chain of kept offsets stays right as it grows, interleaved with another room's, and as the oldest go", async () => {
   const anchor = emit(["t:b"], ["payment", { anchor: true }]);
   const toA: unknown[][] = [];
-  // A room's offsets are one number, then a ring of 4 that doubles: restored right at each size.
+  // Restored right at each length of t:a's chain, which t:b's packets interleave.
   for (let n = 1; n <= 40; n++) {
     toA.push(emit(["t:a"], ["payment", { n }]));
     if (n % 2 === 0) emit(["t:b"], ["payment", { n }]);
@@ -159,7 +159,7 @@ test("a room's kept offsets stay right as they grow from one number to a ring th
       assert.deepEqual((await adapter().restoreSession("p1", String(anchor.at(-1)))).missedPackets, toA, `${n} kept for t:a`);
     }
   }
-  // The older half leaves the window: each room loses its oldest offsets, whatever their form.
+  // The older half leaves the window: each room's chain now ends at an offset no longer kept.
   mock.timers.tick(WINDOW_MS / 2);
   const later = Array.from({ length: 3 }, (_, n) => emit([n === 1 ? "t:b" : "t:a"], ["payment", { later: n }]));
   const toC = emit(["t:c"], ["payment", { c: 1 }]);
@@ -174,7 +174,7 @@ test("a room's kept offsets stay right as they grow from one number to a ring th
     last,
   ]);
   persist("p3", ["t:b"]);
-  assert.deepEqual((await adapter().restoreSession("p3", String(later[0]!.at(-1)))).missedPackets, [later[1], last], "t:b's ring lost only its oldest");
+  assert.deepEqual((await adapter().restoreSession("p3", String(later[0]!.at(-1)))).missedPackets, [later[1], last], "t:b's chain lost only its oldest");
 });
 
 test("past the packet cap the oldest packets go, whatever their age", async () => {

@@ -78,10 +78,13 @@ function collectAfter(offsets: NumberRing, after: number, into: number[]): void 
   for (let i = offsets.firstAbove(after); i < offsets.size; i++) into.push(offsets.at(i)!);
 }
 
+/** Offsets start at 1: a packet whose room had no kept packet before it links to this. */
+const NO_OFFSET = 0;
+
 /**
  * Socket.IO's connection-state recovery (as socket.io-adapter's SessionAwareAdapter), keeping per packet one room
- * name and the JSON (outside the heap), with consecutive offsets found by index and per-room offset lists, and at
- * most `maxPackets`.
+ * name and the JSON (outside the heap), with consecutive offsets found by index, each room's packets chained from
+ * its latest, and at most `maxPackets`.
  * Why each choice: docs/decisions/socket-io-internals.md. Socket.IO builds one per namespace from a class:
  * {@link recoveryAdapter} makes one with the limits set.
  */
@@ -98,9 +101,15 @@ export class RecoveryAdapter extends Adapter {
   private readonly emittedAt = new NumberRing();
   /** The one room a packet went to (the common case: a tracking room, or one socket's own room), or undefined. */
   private readonly packetRooms = new FrontQueue<Room | undefined>();
+  /**
+   * Per packet sent to one room, the offset of the kept packet before it sent to that room alone (NO_OFFSET for
+   * none): each room's packets are a chain back from its latest, with no object per room. A list per room was one
+   * allocation for each room paid twice within the window, most of what outlived a scavenge with many rooms.
+   */
+  private readonly previousInRoom = new NumberRing();
   private nextOffset = 1;
-  /** Per room, the offsets of the kept packets sent to it alone: one number until there are two. */
-  private readonly byRoom = new Map<Room, number | NumberRing>();
+  /** Per room, the offset of the latest kept packet sent to it alone; the rest are chained from it. */
+  private readonly byRoom = new Map<Room, number>();
   /** Offsets of the kept packets sent with broadcast options (several rooms, or exceptions), and those options. */
   private readonly withOptions = new NumberRing();
   private readonly optionsAt = new Map<number, BroadcastOptions>();
@@ -212,12 +221,20 @@ export class RecoveryAdapter extends Adapter {
    * packets' places stay (offsets are positions) until they leave the window.
    */
   private dropRoomPackets(room: Room): void {
-    const kept = this.byRoom.get(room);
-    if (kept === undefined) return;
+    const latest = this.byRoom.get(room);
+    if (latest === undefined) return;
     this.byRoom.delete(room);
-    const offsets = typeof kept === "number" ? [kept] : Array.from({ length: kept.size }, (_, i) => kept.at(i)!);
-    for (const offset of offsets) {
-      if (this.isKept(offset)) this.texts.release(this.indexOf(offset));
+    for (let offset = latest; this.isKept(offset); offset = this.previousInRoom.at(this.indexOf(offset))!) {
+      this.texts.release(this.indexOf(offset));
+    }
+  }
+
+  /** Appends to `into` the offsets of the room's kept packets greater than `after`, latest first. */
+  private collectRoomAfter(room: Room, after: number, into: number[]): void {
+    const latest = this.byRoom.get(room);
+    if (latest === undefined) return;
+    for (let offset = latest; offset > after && this.isKept(offset); offset = this.previousInRoom.at(this.indexOf(offset))!) {
+      into.push(offset);
     }
   }
 
@@ -236,12 +253,7 @@ export class RecoveryAdapter extends Adapter {
     // Restored once: its rooms are a live socket's again, and a second handshake with the same id must not copy them.
     this.release(pid, false);
     const missed: number[] = [];
-    for (const room of session.rooms) {
-      const kept = this.byRoom.get(room);
-      if (typeof kept === "number") {
-        if (kept > after) missed.push(kept);
-      } else if (kept !== undefined) collectAfter(kept, after, missed);
-    }
+    for (const room of session.rooms) this.collectRoomAfter(room, after, missed);
     const withOptions: number[] = [];
     collectAfter(this.withOptions, after, withOptions);
     for (const candidate of withOptions) {
@@ -311,17 +323,12 @@ export class RecoveryAdapter extends Adapter {
     this.emittedAt.push(now);
     this.packetRooms.push(room);
     if (room === undefined) {
+      this.previousInRoom.push(NO_OFFSET);
       this.withOptions.push(offset);
       this.optionsAt.set(offset, opts!);
     } else {
-      const kept = this.byRoom.get(room);
-      if (kept === undefined) this.byRoom.set(room, offset);
-      else if (typeof kept === "number") {
-        const offsets = new NumberRing(4);
-        offsets.push(kept);
-        offsets.push(offset);
-        this.byRoom.set(room, offsets);
-      } else kept.push(offset);
+      this.previousInRoom.push(this.byRoom.get(room) ?? NO_OFFSET);
+      this.byRoom.set(room, offset);
     }
     this.drop(now - this.windowMs);
     return json;
@@ -386,21 +393,22 @@ export class RecoveryAdapter extends Adapter {
       this.texts.shift();
       this.emittedAt.shift();
       this.packetRooms.shift();
+      this.previousInRoom.shift();
       this.forget(room, offset);
     }
   }
 
-  /** Takes a dropped packet out of its room's offsets, where it is the oldest (unless the room's were let go already). */
+  /**
+   * Takes a dropped packet out of the index. A room's chain ends at the first offset no longer kept, so only the
+   * room's last packet leaving takes the room out.
+   */
   private forget(room: Room | undefined, offset: number): void {
     if (room === undefined) {
       this.withOptions.shift();
       this.optionsAt.delete(offset);
       return;
     }
-    const kept = this.byRoom.get(room);
-    if (kept === undefined || (typeof kept === "number" ? kept : kept.at(0)) !== offset) return;
-    if (typeof kept === "number" || kept.size <= 1) this.byRoom.delete(room);
-    else kept.shift();
+    if (this.byRoom.get(room) === offset) this.byRoom.delete(room);
   }
 }
 
