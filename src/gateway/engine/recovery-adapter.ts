@@ -102,9 +102,9 @@ export class RecoveryAdapter extends Adapter {
   /** The one room a packet went to (the common case: a tracking room, or one socket's own room), or undefined. */
   private readonly packetRooms = new FrontQueue<Room | undefined>();
   /**
-   * Per packet sent to one room, the offset of the kept packet before it sent to that room alone (NO_OFFSET for
-   * none): each room's packets are a chain back from its latest, with no object per room. A list per room was one
-   * allocation for each room paid twice within the window, most of what outlived a scavenge with many rooms.
+   * Per packet sent to one room, the offset of that room's kept packet before it (NO_OFFSET for none): each room's
+   * packets are a chain back from its latest, with no object per room. A list per room was an allocation for each
+   * room paid twice within the window (docs/decisions/socket-io-internals.md).
    */
   private readonly previousInRoom = new NumberRing();
   private nextOffset = 1;
