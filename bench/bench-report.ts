@@ -124,6 +124,11 @@ function summaryRows(report: BenchReport): Row[] {
       rows.push({ metric: `unicast @ ${fmt(at)}/s: p99 ms`, service: s?.p99Ms, baseline: b?.p99Ms, digits: 2 });
       rows.push({ metric: `unicast @ ${fmt(at)}/s: deliveries per server CPU-second`, service: s?.deliveriesPerServerCpuSec, baseline: b?.deliveriesPerServerCpuSec });
       rows.push({ metric: `unicast @ ${fmt(at)}/s: server CPU %`, service: s?.serverCpuPercent, baseline: b?.serverCpuPercent });
+      rows.push({
+        metric: `unicast @ ${fmt(at)}/s: of it on the main thread (event loop) %`,
+        service: s?.serverMainThreadCpuPercent,
+        baseline: b?.serverMainThreadCpuPercent,
+      });
       rows.push({ metric: `unicast @ ${fmt(at)}/s: bytes written per stored payment`, service: s?.writeBytesPerPayment, baseline: b?.writeBytesPerPayment });
     }
   }
@@ -213,12 +218,12 @@ export function summaryTable(report: BenchReport): string {
 
 function stepTable(steps: readonly RateStep[]): string {
   const lines = [
-    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | deliveries / server CPU-s | bytes written / payment | machine busy % | disk busy % (write wait ms) | server RSS MB | worker CPU % | publisher CPU % | note |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    "| payments/s | offered deliveries/s | delivered/s | p50 ms | p99 ms | p999 ms | max ms | server CPU % | of it main thread % | deliveries / server CPU-s | bytes written / payment | machine busy % | disk busy % (write wait ms) | server RSS MB | worker CPU % | publisher CPU % | note |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
   ];
   for (const s of steps) {
     lines.push(
-      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.deliveriesPerServerCpuSec)} | ${fmt(s.writeBytesPerPayment)} | ${fmt(s.machineBusyPercent)} | ${s.diskBusyPercent === undefined ? "—" : `${fmt(s.diskBusyPercent)} (${fmt(s.diskWriteAwaitMs, 2)})`} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
+      `| ${fmt(s.paymentRate)} | ${fmt(s.offeredDeliveriesPerSec)} | ${fmt(s.deliveredPerSec)} | ${fmt(s.p50Ms, 2)} | ${fmt(s.p99Ms, 2)} | ${fmt(s.p999Ms, 2)} | ${fmt(s.maxMs, 1)} | ${fmt(s.serverCpuPercent)} | ${fmt(s.serverMainThreadCpuPercent)} | ${fmt(s.deliveriesPerServerCpuSec)} | ${fmt(s.writeBytesPerPayment)} | ${fmt(s.machineBusyPercent)} | ${s.diskBusyPercent === undefined ? "—" : `${fmt(s.diskBusyPercent)} (${fmt(s.diskWriteAwaitMs, 2)})`} | ${fmt(s.serverRssKb / 1024)} | ${s.workerCpuPercent.map((c) => fmt(c)).join(" / ")} | ${fmt(s.publisherCpuPercent)} | ${s.saturated ? `saturated: ${s.saturationReason ?? ""}` : ""} |`,
     );
   }
   return lines.join("\n");

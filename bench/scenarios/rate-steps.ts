@@ -29,6 +29,8 @@ export interface RateStep {
   p999Ms: number;
   maxMs: number;
   serverCpuPercent: number;
+  /** The part of serverCpuPercent on the server processes' main threads: their event loops (absent in older reports). */
+  serverMainThreadCpuPercent?: number;
   /** Deliveries inside the publish window per CPU-second the server's process tree used in that window. */
   deliveriesPerServerCpuSec?: number;
   /** Payments the publisher had acknowledged by the end of the window. */
@@ -158,6 +160,7 @@ export async function runRateSteps(
       p999Ms: latency.p999Ms,
       maxMs: latency.maxMs,
       serverCpuPercent: round(cpuPercent(serverFrom, serverTo)),
+      serverMainThreadCpuPercent: round(cpuPercent(serverFrom, serverTo, true)),
       ...(serverCpuSec > 0 ? { deliveriesPerServerCpuSec: round(atWindowEnd.received / serverCpuSec, 0) } : {}),
       acknowledgedInWindow,
       ...(Number.isFinite(writeBytesInWindow) ? { writeBytesInWindow } : {}),
@@ -191,7 +194,7 @@ export async function runRateSteps(
     ctx.progress(
       `  ${options.label} ${rate} payments/s → ${step.deliveredPerSec}/s delivered (offered ${offered}/s), ` +
         `p50 ${step.p50Ms} p99 ${step.p99Ms} p999 ${step.p999Ms} ms, server CPU ${step.serverCpuPercent}% ` +
-        `(${step.deliveriesPerServerCpuSec ?? "?"} deliveries/CPU-s, ${step.writeBytesPerPayment ?? "?"} B written/payment), machine ${step.machineBusyPercent}%, ` +
+        `(main thread ${step.serverMainThreadCpuPercent}%, ${step.deliveriesPerServerCpuSec ?? "?"} deliveries/CPU-s, ${step.writeBytesPerPayment ?? "?"} B written/payment), machine ${step.machineBusyPercent}%, ` +
         (step.diskBusyPercent === undefined ? "" : `disk busy ${step.diskBusyPercent}% (writes wait ${step.diskWriteAwaitMs} ms), `) +
         `workers ${step.workerCpuPercent.join("/")}%, publisher ${step.publisherCpuPercent}%` +
         (step.saturated ? ` [saturated: ${step.saturationReason}]` : ""),

@@ -85,3 +85,19 @@ test("the unicast heading says how many tracking IDs the payments were spread ov
   assert.match(renderMarkdown(report(2000)), /### unicast \(2,000 subscribers, one per tracking ID, /);
   assert.match(renderMarkdown(report(200_000)), /### unicast \(2,000 subscribers, 200,000 tracking IDs, one subscriber each, /);
 });
+
+test("the main thread's share of the server's CPU is reported per unicast step, in the summary and in the step table", () => {
+  const report = reportOf([
+    target("service", { unicast: unicast([step(10_000, { serverCpuPercent: 70, serverMainThreadCpuPercent: 45 })]) }),
+    target("baseline", { unicast: unicast([step(10_000, { serverCpuPercent: 44, serverMainThreadCpuPercent: 40 })]) }),
+  ]);
+  assert.match(summaryTable(report), /\| unicast @ 10,000\/s: of it on the main thread \(event loop\) % \| 45 \| 40 \| 1\.13× \|/);
+  const markdown = renderMarkdown(report);
+  const header = markdown.split("\n").find((line) => line.startsWith("| payments/s |"));
+  const row = markdown.split("\n").find((line) => line.startsWith("| 10,000 | 10,000 |"));
+  assert.ok(header !== undefined && row !== undefined, "a unicast step table");
+  const column = header.split("|").findIndex((cell) => cell.trim() === "of it main thread %");
+  assert.ok(column > 0, "the step table has the column");
+  assert.equal(row.split("|")[column]?.trim(), "45");
+  assert.equal(row.split("|").length, header.split("|").length, "every cell under its heading");
+});
