@@ -13,7 +13,7 @@ export interface ProcSample {
   /**
    * The part of `cpuMs` spent on each process's main thread: a Node server's
    * event loop, apart from its worker threads (the SQLite writer), GC helpers
-   * and libuv's pool. Per-thread figures had to be read by hand from /proc before.
+   * and libuv's pool, so a step shows which side of that line its cost is on.
    */
   mainThreadCpuMs: number;
   rssKb: number;
@@ -24,7 +24,7 @@ export interface ProcSample {
 
 export function sampleProcess(pid: number): ProcSample {
   const ticks = cpuTicksOf(`/proc/${pid}/stat`);
-  // The main thread's task has the process's id; a thread that cannot be read has exited with it.
+  // The main thread's task has the process's id.
   const mainThreadTicks = cpuTicksOf(`/proc/${pid}/task/${pid}/stat`);
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const rssMatch = /^VmRSS:\s+(\d+) kB/m.exec(status);
