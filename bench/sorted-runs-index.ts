@@ -23,6 +23,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Command } from "commander";
 import { MMAP_BYTES } from "../src/store/sqlite-database.js";
+import { MAX_REMEMBERED_HEADS } from "../src/store/sqlite-offset-heads.js";
 import { INDEX_CACHE_KIB } from "../src/store/sqlite-payment-index.js";
 import { sampleProcess } from "./proc-stats.js";
 
@@ -57,8 +58,6 @@ const group = Number(options.group);
 const runEntries = Number(options.runEntries);
 const fanout = Number(options.fanout);
 const reads = Number(options.reads);
-/** The writer remembers this many heads and drops them all when it would hold more (sqlite-offset-heads.ts). */
-const REMEMBERED_HEADS = 100_000;
 const PAGE = 100;
 
 /** A seeded generator, so that both variants see the same tracking IDs in the same order. */
@@ -292,7 +291,8 @@ function measure(variant: OffsetIndex) {
       const trackingId = trackingIdOf(Math.floor(random() * trackingIdCount));
       let last = heads.get(trackingId);
       if (last === undefined) {
-        if (heads.size >= REMEMBERED_HEADS) heads.clear();
+        // As the writer: past this many heads remembered, all are dropped and read from the file again.
+        if (heads.size >= MAX_REMEMBERED_HEADS) heads.clear();
         last = variant.head(trackingId);
       }
       const offset = last + 1;

@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 
 /** Tracking IDs whose head is remembered; past this the memory is emptied and refilled from the file. */
-const MAX_REMEMBERED = 100_000;
+export const MAX_REMEMBERED_HEADS = 100_000;
 
 /**
  * Each tracking ID's newest offset, as the writer last committed it, so that
@@ -63,7 +63,7 @@ export class SqliteOffsetHeads {
 
   /** The transaction committed: its heads are the file's now. */
   committedTransaction(): void {
-    if (this.committed.size + this.pending.size > MAX_REMEMBERED) this.committed.clear();
+    if (this.committed.size + this.pending.size > MAX_REMEMBERED_HEADS) this.committed.clear();
     for (const [trackingId, offset] of this.pending) this.committed.set(trackingId, offset);
     this.pending.clear();
   }

@@ -224,18 +224,22 @@ export class RecoveryAdapter extends Adapter {
     const latest = this.byRoom.get(room);
     if (latest === undefined) return;
     this.byRoom.delete(room);
-    for (let offset = latest; this.isKept(offset); offset = this.previousInRoom.at(this.indexOf(offset))!) {
-      this.texts.release(this.indexOf(offset));
-    }
+    for (const offset of this.chainFrom(latest)) this.texts.release(this.indexOf(offset));
   }
 
   /** Appends to `into` the offsets of the room's kept packets greater than `after`, latest first. */
   private collectRoomAfter(room: Room, after: number, into: number[]): void {
     const latest = this.byRoom.get(room);
     if (latest === undefined) return;
-    for (let offset = latest; offset > after && this.isKept(offset); offset = this.previousInRoom.at(this.indexOf(offset))!) {
+    for (const offset of this.chainFrom(latest)) {
+      if (offset <= after) return;
       into.push(offset);
     }
+  }
+
+  /** A room's kept offsets from `latest` back, to the first one no longer kept. */
+  private *chainFrom(latest: number): Generator<number> {
+    for (let offset = latest; this.isKept(offset); offset = this.previousInRoom.at(this.indexOf(offset))!) yield offset;
   }
 
   override restoreSession(pid: PrivateSessionId, offset: string): Promise<Session> {
