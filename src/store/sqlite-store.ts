@@ -11,6 +11,7 @@ import {
   PAYMENT_HEAD_SQL,
   PAYMENT_PAGE_SQL,
   toPayment,
+  TRACKING_HEAD_SQL,
   TRACKING_HEADS_SQL,
   type PaymentRow,
 } from "./sqlite-database.js";
@@ -55,6 +56,11 @@ export function openSqliteStore(options: SqliteStoreOptions): PaymentStore {
   return new SqliteStore(db, writer, new SqlitePolicyLog(db, options.now ?? Date.now));
 }
 
+interface HeadsRow {
+  latest_offset: number;
+  latest_policy_offset: number;
+}
+
 interface PendingAppend {
   payments: readonly PaymentInput[];
   resolve: (outcomes: AppendOutcome[]) => void;
@@ -64,7 +70,8 @@ interface PendingAppend {
 class SqliteStore implements PaymentStore {
   private readonly head: Database.Statement<[string, string], { last_offset: number }>;
   private readonly page: Database.Statement<[string, number, number], PaymentRow>;
-  private readonly trackingHeads: Database.Statement<[string], { latest_offset: number; latest_policy_offset: number }>;
+  private readonly trackingHeads: Database.Statement<[string], HeadsRow>;
+  private readonly trackingHead: Database.Statement<[{ trackingId: string }], HeadsRow>;
   private readonly readCheckpointStatement: Database.Statement<[string], { value: string }>;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
@@ -78,6 +85,7 @@ class SqliteStore implements PaymentStore {
     this.head = db.prepare(PAYMENT_HEAD_SQL);
     this.page = db.prepare(PAYMENT_PAGE_SQL);
     this.trackingHeads = db.prepare(TRACKING_HEADS_SQL);
+    this.trackingHead = db.prepare(TRACKING_HEAD_SQL);
     this.readCheckpointStatement = db.prepare("SELECT value FROM checkpoints WHERE source = ?");
   }
 
@@ -133,10 +141,10 @@ class SqliteStore implements PaymentStore {
   }
 
   async heads(trackingIds: readonly string[]): Promise<TrackingHeads[]> {
-    if (trackingIds.length === 0) return [];
-    return this.trackingHeads
-      .all(JSON.stringify(trackingIds))
-      .map((row) => ({ latestOffset: row.latest_offset, latestPolicyOffset: row.latest_policy_offset }));
+    const [first] = trackingIds;
+    if (first === undefined) return [];
+    const rows = trackingIds.length === 1 ? [this.trackingHead.get({ trackingId: first })!] : this.trackingHeads.all(JSON.stringify(trackingIds));
+    return rows.map((row) => ({ latestOffset: row.latest_offset, latestPolicyOffset: row.latest_policy_offset }));
   }
 
   async readCheckpoint(source: string): Promise<string | undefined> {

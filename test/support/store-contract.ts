@@ -162,6 +162,15 @@ export function storeContract(name: string, open: (clock?: () => number) => Prom
           { latestOffset: 0, latestPolicyOffset: 1 },
           { latestOffset: 3, latestPolicyOffset: 1 },
         ]);
+        // One tracking ID alone, which a driver may read another way, reads the same.
+        for (const [trackingId, heads] of [
+          ["none", { latestOffset: 0, latestPolicyOffset: 0 }],
+          ["p", { latestOffset: 3, latestPolicyOffset: 1 }],
+          [odd, { latestOffset: 1, latestPolicyOffset: 0 }],
+          ["only-policy", { latestOffset: 0, latestPolicyOffset: 1 }],
+        ] as const) {
+          assert.deepEqual(await store.heads([trackingId]), [heads], trackingId);
+        }
         // Retention keeps the head of a tracking ID whose payments it deleted.
         await store.prune({ keepPerTrackingId: 1 });
         await store.prune({ receivedBefore: Number.MAX_SAFE_INTEGER });
