@@ -171,12 +171,12 @@ export async function createApp(config: Config, dependencies: AppDependencies = 
     logger: logger.child({ component: "ingest" }),
     onPolicyStored: (event) => {
       gateway.sendPolicyToRoom(event);
-      webhooks.wake();
+      webhooks.logGrew();
     },
     onStored: (payment) => {
       gateway.sendToRoom(payment);
       cluster.publish(payment);
-      webhooks.wake();
+      webhooks.logGrew();
     },
     onFatalStoreError,
   });

@@ -249,7 +249,7 @@ export const envShape = z.object({
   WEBHOOK_CONNECT_TIMEOUT_MS: integer(100, 60_000).default(5_000).describe("Bound (ms) on opening the connection to a webhook receiver."),
   WEBHOOK_POLL_INTERVAL_MS: integer(10, 60_000)
     .default(1_000)
-    .describe("How often (ms) each node looks for new payments and due retries; a payment stored on this node wakes it at once."),
+    .describe("How often (ms) each node looks for new payments and due retries; a payment stored on this node wakes it at once while an endpoint is enabled, and an endpoint added on another node is found by the next poll."),
   WEBHOOK_MAX_ENDPOINTS_PER_KEY: integer(1, 10_000).default(20).describe("Webhook endpoints one API key may register."),
   WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: integer(1, 1000)
     .default(8)

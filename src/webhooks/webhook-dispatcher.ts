@@ -55,6 +55,8 @@ export class WebhookDispatcher {
   private readonly random: () => number;
   /** A tick is due at once: further wakes before it runs have nothing to add. */
   private tickSoon = false;
+  /** Whether the last round found an enabled endpoint; until the first round, assumed. */
+  private endpointsFound = true;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.now = options.now ?? Date.now;
@@ -67,7 +69,18 @@ export class WebhookDispatcher {
     this.wake();
   }
 
-  /** Looks at the log and the outbox now, for example after a payment was committed. */
+  /**
+   * A payment or policy event was stored on this node: the log is looked at
+   * now if the last round found an endpoint to feed. Otherwise nothing waits
+   * for it, and the next poll finds an endpoint added on another node (one
+   * added here wakes the dispatcher); every commit used to cost a read of
+   * the endpoints on a node without any.
+   */
+  logGrew(): void {
+    if (this.endpointsFound) this.wake();
+  }
+
+  /** Looks at the log and the outbox now, for example after an endpoint was added or a message queued. */
   wake(): void {
     if (this.stopped) return;
     if (this.ticking) {
@@ -102,6 +115,7 @@ export class WebhookDispatcher {
     this.again = false;
     try {
       const endpoints = await this.options.store.listEnabledEndpoints();
+      this.endpointsFound = endpoints.length > 0;
       for (const endpoint of endpoints) {
         if (this.stopped) break;
         await this.materialise(endpoint);

@@ -34,7 +34,9 @@ export interface WebhookService {
   readonly policy: OutboundPolicy;
   readonly node: string;
   start(): void;
-  /** New payments or messages: deliver now rather than at the next poll. */
+  /** A payment or policy event stored here: delivered now if an endpoint may want it (WebhookDispatcher.logGrew). */
+  logGrew(): void;
+  /** An endpoint added or changed, or messages queued: deliver now rather than at the next poll. */
   wake(): void;
   health(): Promise<WebhookHealth | "error">;
   /** Stops delivering; attempts in flight get `graceMs` to finish, then their leases are left to expire. */
@@ -75,6 +77,7 @@ export async function createWebhookService(options: WebhookServiceOptions): Prom
     policy,
     node,
     start: () => dispatcher?.start(),
+    logGrew: () => dispatcher?.logGrew(),
     wake: () => dispatcher?.wake(),
     async health() {
       try {

@@ -179,7 +179,7 @@ export interface WebhookRoutesOptions {
   owner: (authorization: string | undefined) => string;
   policy: OutboundPolicy;
   maxEndpointsPerKey: number;
-  /** Told when there is something new to deliver, so it goes out now rather than on the next poll. */
+  /** Told when there is something new to deliver or an endpoint to deliver to, so it goes out now rather than on the next poll. */
   onQueued: () => void;
   now?: () => number;
 }
@@ -258,6 +258,7 @@ export function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOption
       ...(body.description === undefined ? {} : { description: body.description }),
     });
     request.log.info({ endpointId: endpoint.id, url: endpoint.url }, "webhook endpoint created");
+    options.onQueued();
     return reply.code(201).send({ ...(await describe(endpoint)), secret });
   });
 
