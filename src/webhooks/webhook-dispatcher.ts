@@ -71,10 +71,10 @@ export class WebhookDispatcher {
 
   /**
    * A payment or policy event was stored on this node: the log is looked at
-   * now if the last round found an endpoint to feed. Otherwise nothing waits
-   * for it, and the next poll finds an endpoint added on another node (one
-   * added here wakes the dispatcher); every commit used to cost a read of
-   * the endpoints on a node without any.
+   * now if the last round found an endpoint to feed, so that a node without
+   * any does not read the endpoints on every commit. Nothing waits for such
+   * a round: the next poll finds an endpoint added on another node, and one
+   * added here wakes the dispatcher.
    */
   logGrew(): void {
     if (this.endpointsFound) this.wake();
