@@ -66,13 +66,28 @@ function dispatcherOver(store: WebhookStore, pollIntervalMs: number): WebhookDis
  */
 const roundsDueSoFar = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-test("a stored payment costs the dispatcher a round only once a round found an endpoint to feed", async () => {
-  const path = join(dir, "no-endpoint.sqlite");
+/** A dispatcher over fresh SQLite stores, its rounds counted, stopped and closed after `use`. */
+async function withDispatcher(
+  name: string,
+  pollIntervalMs: number,
+  use: (context: { dispatcher: WebhookDispatcher; webhooks: WebhookStore } & ReturnType<typeof countingRounds>) => Promise<void>,
+): Promise<void> {
+  const path = join(dir, `${name}.sqlite`);
   const payments = openSqliteStore({ path });
   const webhooks = openSqliteWebhookStore({ paymentsPath: path });
-  const { store, rounds } = countingRounds(webhooks);
-  const dispatcher = dispatcherOver(store, 60_000);
+  const counting = countingRounds(webhooks);
+  const dispatcher = dispatcherOver(counting.store, pollIntervalMs);
   try {
+    await use({ dispatcher, webhooks, ...counting });
+  } finally {
+    await dispatcher.stop();
+    await webhooks.close();
+    await payments.close();
+  }
+}
+
+test("a stored payment costs the dispatcher a round only once a round found an endpoint to feed", () =>
+  withDispatcher("no-endpoint", 60_000, async ({ dispatcher, webhooks, rounds }) => {
     dispatcher.start();
     await roundsDueSoFar();
     assert.deepEqual(rounds, [0]);
@@ -96,29 +111,14 @@ test("a stored payment costs the dispatcher a round only once a round found an e
     dispatcher.logGrew();
     await roundsDueSoFar();
     assert.deepEqual(rounds, [0, 1, 1], "with an endpoint, a stored payment is looked at at once");
-  } finally {
-    await dispatcher.stop();
-    await webhooks.close();
-    await payments.close();
-  }
-});
+  }));
 
-test("the poll finds an endpoint another node added while no round was woken", async () => {
-  const path = join(dir, "poll.sqlite");
-  const payments = openSqliteStore({ path });
-  const webhooks = openSqliteWebhookStore({ paymentsPath: path });
-  const { store, roundFinding } = countingRounds(webhooks);
-  const dispatcher = dispatcherOver(store, 10);
-  try {
+test("the poll finds an endpoint another node added while no round was woken", () =>
+  withDispatcher("poll", 10, async ({ dispatcher, webhooks, roundFinding }) => {
     const empty = roundFinding(0);
     dispatcher.start();
     await empty;
     const found = roundFinding(1);
     await webhooks.createEndpoint(newEndpoint());
     await found;
-  } finally {
-    await dispatcher.stop();
-    await webhooks.close();
-    await payments.close();
-  }
-});
+  }));
