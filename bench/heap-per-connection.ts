@@ -18,7 +18,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import WebSocket from "ws";
+import { InspectorSession } from "./inspector-session.js";
 import { Cleanup } from "./cleanup.js";
 import { EioClient } from "./eio-client.js";
 import { ServerProcess, type TargetSpec } from "./server-process.js";
@@ -50,54 +50,29 @@ interface RawSnapshot {
 /** `kind`: rows by type and name; `holder`: also by the constructor and property that hold each object. */
 type GroupBy = "kind" | "holder";
 
-async function inspectorUrl(inspectPort: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${inspectPort}/json/list`);
-  const targets = (await response.json()) as Array<{ webSocketDebuggerUrl?: string }>;
-  const url = targets[0]?.webSocketDebuggerUrl;
-  if (!url) throw new Error("inspector lists no target");
-  return url;
-}
-
 /**
  * One inspector session for both snapshots: V8 forgets its object ids when a
  * session's heap profiler is disabled, so ids compare across snapshots only
  * when they come from the same session (useful when a saved pair is compared).
  */
 class Snapshotter {
-  private nextId = 1;
   private chunks: string[] = [];
-  private readonly replies = new Map<number, (error: unknown) => void>();
 
-  private constructor(private readonly socket: WebSocket) {
-    socket.on("message", (data: WebSocket.RawData) => {
-      const message = JSON.parse(data.toString()) as { id?: number; method?: string; params?: { chunk?: string }; error?: unknown };
-      if (message.method === "HeapProfiler.addHeapSnapshotChunk" && message.params?.chunk !== undefined) {
-        this.chunks.push(message.params.chunk);
-      } else if (message.id !== undefined) {
-        this.replies.get(message.id)?.(message.error);
-      }
+  private constructor(private readonly session: InspectorSession) {
+    session.on("HeapProfiler.addHeapSnapshotChunk", (params) => {
+      const { chunk } = params as { chunk?: string };
+      if (chunk !== undefined) this.chunks.push(chunk);
     });
   }
 
   static async open(inspectPort: number): Promise<Snapshotter> {
-    const socket = new WebSocket(await inspectorUrl(inspectPort), { perMessageDeflate: false, maxPayload: 1 << 30 });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
-    });
-    return new Snapshotter(socket);
+    return new Snapshotter(await InspectorSession.open(inspectPort));
   }
 
   /** A heap snapshot (V8 runs a full GC first), counted by type and name. */
   async take(groupBy: GroupBy, savePath: string | undefined): Promise<{ histogram: Histogram; total: number }> {
     this.chunks = [];
-    const id = this.nextId++;
-    const error = await new Promise<unknown>((resolve) => {
-      this.replies.set(id, resolve);
-      this.socket.send(JSON.stringify({ id, method: "HeapProfiler.takeHeapSnapshot", params: { reportProgress: false } }));
-    });
-    this.replies.delete(id);
-    if (error !== undefined) throw new Error(`takeHeapSnapshot: ${JSON.stringify(error)}`);
+    await this.session.call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
     const text = this.chunks.join("");
     this.chunks = [];
     if (savePath !== undefined) writeFileSync(savePath, text);
@@ -105,7 +80,7 @@ class Snapshotter {
   }
 
   close(): void {
-    this.socket.terminate();
+    this.session.close();
   }
 }
 
