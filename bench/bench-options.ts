@@ -50,6 +50,8 @@ export interface BenchOptions {
   serverCores: string;
   /** A trailing "-" runs to the last core. */
   generatorCores: string;
+  /** Where each rate step writes a CPU profile of the server's main thread (cpu-profile.ts); none when undefined. */
+  cpuProfileDir?: string;
 }
 
 type Preset = Omit<
@@ -68,6 +70,7 @@ type Preset = Omit<
   | "generatorCores"
   | "publishIntervalMs"
   | "unicastIdsPerClient"
+  | "cpuProfileDir"
 >;
 
 /** Unicast steps every ladder runs, whatever saturates first: targets 2 (5,000/s) and 3–4 (10,000/s) are judged there. */
@@ -167,6 +170,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--generator-cores <list>", "taskset cores for the orchestrator and load workers (trailing - runs to the last core)", "1-")
     .option("--no-pin", "run server and generator unpinned")
     .option("--out <dir>", "where reports go", resolve(REPO_ROOT, "bench/results"))
+    .option("--cpu-profile <dir>", "write a CPU profile of the server's main thread for each unicast and fan-out step into <dir>")
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: "user" });
   const flags = program.opts<{
@@ -188,6 +192,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     generatorCores: string;
     pin: boolean;
     out: string;
+    cpuProfile?: string;
   }>();
 
   const targets = list(flags.targets);
@@ -217,5 +222,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     workers: flags.workers,
     serviceWorkers: flags.serviceWorkers,
     outDir: resolve(flags.out),
+    ...(flags.cpuProfile === undefined ? {} : { cpuProfileDir: resolve(flags.cpuProfile) }),
   };
 }

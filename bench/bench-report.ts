@@ -1,4 +1,5 @@
 /** The run's results, and their JSON and Markdown forms. */
+import type { StepProfile } from "./cpu-profile.js";
 import type { ConnectResult } from "./scenarios/connect.js";
 import type { FanOutResult } from "./scenarios/fan-out.js";
 import type { IngestResult } from "./scenarios/ingest.js";
@@ -229,6 +230,20 @@ function stepTable(steps: readonly RateStep[]): string {
   return lines.join("\n");
 }
 
+/** With --cpu-profile, each step's main-thread profile: its busy time, the functions with the most self time, and its file. */
+function profileLines(steps: ReadonlyArray<{ label: string; profiles: readonly StepProfile[] | undefined }>): string[] {
+  const lines: string[] = [];
+  for (const { label, profiles } of steps) {
+    for (const p of profiles ?? []) {
+      const top = p.top.slice(0, 8).map((item) => `${item.name}${item.where === "" ? "" : ` (${item.where})`} ${fmt(item.percentOfBusy, 1)} %`);
+      lines.push(`- ${label}, main thread ${fmt(p.busyMs)} ms busy: ${top.join("; ")}. \`${p.file}\``);
+    }
+  }
+  return lines.length === 0 ? [] : ["Main-thread CPU profiles (self time, share of busy time):", "", ...lines, ""];
+}
+
+const rateStepProfiles = (steps: readonly RateStep[]) => profileLines(steps.map((s) => ({ label: `${fmt(s.paymentRate)}/s`, profiles: s.cpuProfiles })));
+
 function stormText(r: ReconnectStormResult): string {
   const caught =
     r.caughtUpMs === undefined
@@ -278,7 +293,7 @@ export function renderMarkdown(report: BenchReport): string {
           `| ${fmt(c.clients)} | ${fmt(c.subscribed)} | ${fmt(c.failed)} | ${fmt(c.connectsPerSec)} | ${fmt(c.serverCpuPercent)} | ${fmt(c.serverCpuUsPerConnect)} | ${fmt(c.generatorCpuUsPerConnect)} | ${fmt(c.rssPerConnKb, 1)} | ${fmt(c.rssPerConnNoGcKb, 1)} | ${fmt(c.heapPerConnKb, 1)} | ${c.skipped ? `skipped: ${c.skipped}` : c.cappedBy ? `${fmt(c.requested)} asked; ${c.cappedBy}` : (c.firstError ?? "")} |`,
         );
       }
-      out.push("");
+      out.push("", ...profileLines(t.connect.map((c) => ({ label: `${fmt(c.clients)} clients`, profiles: c.cpuProfiles }))));
     }
     if (t.unicast) {
       const shape = t.unicast.publishIntervalMs === undefined ? "" : `, what is due published every ${t.unicast.publishIntervalMs} ms as one request`;
@@ -286,9 +301,11 @@ export function renderMarkdown(report: BenchReport): string {
         t.unicast.trackingIds === t.unicast.subscribers
           ? "one per tracking ID"
           : `${fmt(t.unicast.trackingIds)} tracking IDs, one subscriber each`;
-      out.push(`### unicast (${fmt(t.unicast.subscribers)} subscribers, ${ids}${shape})`, "", stepTable(t.unicast.steps), "");
+      out.push(`### unicast (${fmt(t.unicast.subscribers)} subscribers, ${ids}${shape})`, "", stepTable(t.unicast.steps), "", ...rateStepProfiles(t.unicast.steps));
     }
-    for (const f of t.fanOut) out.push(`### fan-out (${f.hotIds} hot IDs × ${fmt(f.subscribersPerId)} subscribers)`, "", stepTable(f.steps), "");
+    for (const f of t.fanOut) {
+      out.push(`### fan-out (${f.hotIds} hot IDs × ${fmt(f.subscribersPerId)} subscribers)`, "", stepTable(f.steps), "", ...rateStepProfiles(f.steps));
+    }
     if (t.ingest.length > 0) {
       out.push("### ingest", "", "| batch | in flight | payments/s | requests/s | server CPU % | publisher CPU % | failed requests |", "|---:|---:|---:|---:|---:|---:|---:|");
       for (const i of t.ingest) {

@@ -7,6 +7,7 @@
  * GC + read is repeated. Per-connection cost is the delta divided by N. RSS
  * without the forced GC is kept too, as the figure an operator would see.
  */
+import { profileLine, saveProfiles, startCpuProfile, type StepProfile } from "../cpu-profile.js";
 import { collectGarbage, type HeapFigures } from "../inspector-gc.js";
 import { ephemeralPortCount, openFileLimit, cpuPercent } from "../proc-stats.js";
 import { round, sleep, SOCKET_PATH, withServer, type ScenarioContext } from "../scenario-context.js";
@@ -39,6 +40,8 @@ export interface ConnectResult {
   heapPerConnKb?: number;
   gcMethod?: string;
   workerCpuPercent?: number[];
+  /** With --cpu-profile: each server process's main thread while the clients connected, its file and the top of it. */
+  cpuProfiles?: StepProfile[];
 }
 
 /** Room for the listening socket, the database, logs and inspector. */
@@ -99,6 +102,7 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
     const subscriptions = Array.from({ length: clients }, (_, i) => ({ trackingId: `${ctx.runTag}-c${i}` }));
     await ctx.pool.reset();
     const cpuFrom = server.sample();
+    const profiling = ctx.options.cpuProfileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
     const connected = await ctx.pool.connect({
       baseUrl: server.wsBaseUrl,
       path: SOCKET_PATH,
@@ -107,6 +111,8 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
       timeoutMs: Math.max(30_000, clients * 10),
     });
     const cpuTo = server.sample();
+    const profiles = profiling === undefined ? undefined : await Promise.all(profiling.map((stop) => stop()));
+    const cpuProfiles = profiles === undefined ? undefined : saveProfiles(ctx.options.cpuProfileDir!, `${ctx.target.name}-connect-${clients}`, profiles);
     const generator = await ctx.pool.stats();
     const rssNoGc = server.sample().rssKb;
     await sleep(ctx.options.settleMs);
@@ -133,12 +139,14 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
           ? "inspector HeapProfiler.collectGarbage x2 after settle"
           : `settle only (GC failed: ${before.error ?? after.error ?? "?"})`,
       workerCpuPercent: generator.workerCpuPercent.map((c) => round(c)),
+      ...(cpuProfiles === undefined ? {} : { cpuProfiles }),
     };
     if (before.heap && after.heap) result.heapPerConnKb = round((after.heap.heapUsedKb - before.heap.heapUsedKb) / n, 2);
     ctx.progress(
       `  connect ${clients}: ${result.subscribed} subscribed (${result.failed} failed) in ${result.elapsedMs} ms, ` +
         `${result.connectsPerSec}/s, RSS ${result.rssPerConnKb} KB/conn after GC, heap ${result.heapPerConnKb ?? "?"} KB/conn`,
     );
+    for (const profile of cpuProfiles ?? []) ctx.progress(`    ${profileLine(profile)}`);
     return result;
   });
 }

@@ -4,6 +4,7 @@
  * drain (latency of every delivery), then step up until the server no longer
  * keeps up.
  */
+import { profileLine, saveProfiles, startCpuProfile, type CpuProfile, type StepProfile } from "../cpu-profile.js";
 import { diskActivity, sampleDisk } from "../disk-stats.js";
 import { cpuPercent, machineBusyPercent, sampleMachine } from "../proc-stats.js";
 import type { Publisher } from "../publisher.js";
@@ -52,6 +53,8 @@ export interface RateStep {
   firstPublishFailure?: string;
   saturated: boolean;
   saturationReason?: string;
+  /** With --cpu-profile: each server process's main thread over the window, its file and the top of it. */
+  cpuProfiles?: StepProfile[];
 }
 
 export interface RateStepsResult {
@@ -107,6 +110,8 @@ export async function runRateSteps(
     let windowStats: Promise<PoolStats> | undefined;
     let serverTo = serverFrom;
     let acknowledgedInWindow = 0;
+    const profiling = ctx.options.cpuProfileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
+    let profiled: Promise<CpuProfile[]> | undefined;
     const published = await publisher.paced({
       rate,
       durationMs: ctx.options.stepMs,
@@ -119,9 +124,11 @@ export async function runRateSteps(
         machineTo = sampleMachine();
         diskTo = disk === undefined ? undefined : sampleDisk(disk);
         windowStats = ctx.pool.stats();
+        if (profiling !== undefined) profiled = Promise.all(profiling.map((stop) => stop()));
       },
     });
     const atWindowEnd = await (windowStats ?? ctx.pool.stats());
+    const cpuProfiles = profiled === undefined ? undefined : saveProfiles(ctx.options.cpuProfileDir!, `${ctx.target.name}-${options.label}-${rate}`, await profiled);
     const expected = published.accepted * options.subscribersPerId;
 
     // Bounded drain: stop when everything arrived or nothing moved for a while.
@@ -177,6 +184,7 @@ export async function runRateSteps(
       publishFailures: published.failedRequests,
       ...(published.firstFailure === undefined ? {} : { firstPublishFailure: published.firstFailure }),
       saturated: false,
+      ...(cpuProfiles === undefined ? {} : { cpuProfiles }),
     };
     const reasons: string[] = [];
     if (deliveredPerSec < KEEP_UP_SHARE * offered) reasons.push(`delivered ${round((100 * deliveredPerSec) / offered, 0)}% of offered`);
@@ -199,6 +207,7 @@ export async function runRateSteps(
         `workers ${step.workerCpuPercent.join("/")}%, publisher ${step.publisherCpuPercent}%` +
         (step.saturated ? ` [saturated: ${step.saturationReason}]` : ""),
     );
+    for (const profile of step.cpuProfiles ?? []) ctx.progress(`    ${profileLine(profile)}`);
     if (step.saturated && rate >= (options.runThroughRate ?? 0)) break;
     if (final.closedUnexpectedly > 0) {
       ctx.progress(`  ${options.label}: ${final.closedUnexpectedly} clients dropped, stopping`);

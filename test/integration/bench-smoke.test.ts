@@ -188,11 +188,12 @@ test("npm run bench -- --quick runs every scenario but the storm on both targets
   }
 });
 
-test("npm run bench -- --quick --unicast-ids-per-client 3: each client watches three tracking IDs, and each payment reaches one", async () => {
+test("npm run bench -- --quick --unicast-ids-per-client 3 --cpu-profile: each client watches three tracking IDs, each payment reaches one, and each step is profiled", async () => {
   const out = mkdtempSync(join(tmpdir(), "bench-ids-"));
   try {
     const script = fileURLToPath(new URL("../../bench/run.ts", import.meta.url));
-    const args = ["--import", "tsx", script, "--quick", "--scenarios", "unicast", "--unicast-ids-per-client", "3", "--out", out];
+    const profiles = join(out, "profiles");
+    const args = ["--import", "tsx", script, "--quick", "--scenarios", "unicast", "--unicast-ids-per-client", "3", "--cpu-profile", profiles, "--out", out];
     await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
     const json = readdirSync(out).find((name) => name.endsWith(".json"));
     assert.ok(json !== undefined, "a JSON report is written");
@@ -204,6 +205,12 @@ test("npm run bench -- --quick --unicast-ids-per-client 3: each client watches t
       assert.equal(target.unicast?.trackingIds, 900);
       for (const step of target.unicast?.steps ?? []) {
         assert.ok(step.delivered > 0 && step.delivered <= step.expected, `${target.name} at ${step.paymentRate}/s: ${step.delivered} of ${step.expected}`);
+        const [profile, ...more] = step.cpuProfiles ?? [];
+        assert.ok(profile !== undefined && more.length === 0, `${target.name} at ${step.paymentRate}/s: one profile for its one process`);
+        assert.equal(profile.file, join(profiles, `${target.name}-unicast-${step.paymentRate}.cpuprofile`));
+        const saved = JSON.parse(readFileSync(profile.file, "utf8")) as { samples?: number[] };
+        assert.ok((saved.samples?.length ?? 0) > 0, "the file is a profile with samples");
+        assert.ok(profile.busyMs > 0 && profile.top.length > 0 && profile.top.every((item) => item.selfMs > 0), "and the step gives the top of it");
       }
     }
     const markdown = readFileSync(join(out, json.replace(/\.json$/, ".md")), "utf8");

@@ -101,3 +101,20 @@ test("the main thread's share of the server's CPU is reported per unicast step, 
   assert.equal(row.split("|")[column]?.trim(), "45");
   assert.equal(row.split("|").length, header.split("|").length, "every cell under its heading");
 });
+
+test("a step's main-thread profile is listed under its step table, with its busy time, its top functions and its file", () => {
+  const profile = {
+    file: "/tmp/profiles/service-unicast-10000.cpuprofile",
+    busyMs: 4210,
+    top: [
+      { name: "writev", where: "", selfMs: 900, percentOfBusy: 21.4 },
+      { name: "keepFor", where: "dist/src/gateway/engine/recovery-adapter.js:271", selfMs: 150, percentOfBusy: 3.6 },
+    ],
+  };
+  const markdown = renderMarkdown(reportOf([target("service", { unicast: unicast([step(5000, {}), step(10_000, { cpuProfiles: [profile] })]) })]));
+  const lines = markdown.split("\n").filter((line) => line.startsWith("- 10,000/s, main thread"));
+  assert.deepEqual(lines, [
+    "- 10,000/s, main thread 4,210 ms busy: writev 21.4 %; keepFor (dist/src/gateway/engine/recovery-adapter.js:271) 3.6 %. `/tmp/profiles/service-unicast-10000.cpuprofile`",
+  ]);
+  assert.equal(markdown.split("\n").filter((line) => line.startsWith("- 5,000/s, main thread")).length, 0, "a step without a profile lists none");
+});
