@@ -50,7 +50,7 @@ export interface BenchOptions {
   serverCores: string;
   /** A trailing "-" runs to the last core. */
   generatorCores: string;
-  /** Where each rate step writes a CPU profile of the server's main thread (cpu-profile.ts); none when undefined. */
+  /** Where each connect and rate step writes a CPU profile of the server's main thread (cpu-profile.ts); none when undefined. */
   cpuProfileDir?: string;
 }
 
@@ -170,7 +170,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     .option("--generator-cores <list>", "taskset cores for the orchestrator and load workers (trailing - runs to the last core)", "1-")
     .option("--no-pin", "run server and generator unpinned")
     .option("--out <dir>", "where reports go", resolve(REPO_ROOT, "bench/results"))
-    .option("--cpu-profile <dir>", "write a CPU profile of the server's main thread for each unicast and fan-out step into <dir>")
+    .option("--cpu-profile <dir>", "write a CPU profile of the server's main thread for each connect, unicast and fan-out step into <dir>")
     .allowExcessArguments(false);
   program.parse(argv as string[], { from: "user" });
   const flags = program.opts<{

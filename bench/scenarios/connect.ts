@@ -102,7 +102,8 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
     const subscriptions = Array.from({ length: clients }, (_, i) => ({ trackingId: `${ctx.runTag}-c${i}` }));
     await ctx.pool.reset();
     const cpuFrom = server.sample();
-    const profiling = ctx.options.cpuProfileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
+    const profileDir = ctx.options.cpuProfileDir;
+    const profiling = profileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
     const connected = await ctx.pool.connect({
       baseUrl: server.wsBaseUrl,
       path: SOCKET_PATH,
@@ -111,8 +112,10 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
       timeoutMs: Math.max(30_000, clients * 10),
     });
     const cpuTo = server.sample();
-    const profiles = profiling === undefined ? undefined : await Promise.all(profiling.map((stop) => stop()));
-    const cpuProfiles = profiles === undefined ? undefined : saveProfiles(ctx.options.cpuProfileDir!, `${ctx.target.name}-connect-${clients}`, profiles);
+    const cpuProfiles =
+      profileDir === undefined || profiling === undefined
+        ? undefined
+        : saveProfiles(profileDir, `${ctx.target.name}-connect-${clients}`, await Promise.all(profiling.map((stop) => stop())));
     const generator = await ctx.pool.stats();
     const rssNoGc = server.sample().rssKb;
     await sleep(ctx.options.settleMs);

@@ -110,7 +110,8 @@ export async function runRateSteps(
     let windowStats: Promise<PoolStats> | undefined;
     let serverTo = serverFrom;
     let acknowledgedInWindow = 0;
-    const profiling = ctx.options.cpuProfileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
+    const profileDir = ctx.options.cpuProfileDir;
+    const profiling = profileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
     let profiled: Promise<CpuProfile[]> | undefined;
     const published = await publisher.paced({
       rate,
@@ -128,7 +129,10 @@ export async function runRateSteps(
       },
     });
     const atWindowEnd = await (windowStats ?? ctx.pool.stats());
-    const cpuProfiles = profiled === undefined ? undefined : saveProfiles(ctx.options.cpuProfileDir!, `${ctx.target.name}-${options.label}-${rate}`, await profiled);
+    // Stopped at the window's end; here at the latest, so that no profiler outlives its step.
+    if (profiling !== undefined) profiled ??= Promise.all(profiling.map((stop) => stop()));
+    const cpuProfiles =
+      profileDir === undefined || profiled === undefined ? undefined : saveProfiles(profileDir, `${ctx.target.name}-${options.label}-${rate}`, await profiled);
     const expected = published.accepted * options.subscribersPerId;
 
     // Bounded drain: stop when everything arrived or nothing moved for a while.
