@@ -117,20 +117,23 @@ const MIGRATIONS: readonly string[] = [
 ];
 
 /**
- * A tracking ID's latest offset; bind the tracking ID twice. Appends do not
- * write a head row (that was a random page per payment): the newest row is the
- * head, found at the end of the index file's `payment_log`. Only retention
- * writes `tracking_heads`, before it deletes rows, and files from before this
- * rule have theirs there. Runs on a connection that sees both files.
+ * The latest offset of the tracking ID `id` names. Appends do not write a
+ * head row (that was a random page per payment): the newest row is the head,
+ * found at the end of the index file's `payment_log`. Only retention writes
+ * `tracking_heads`, before it deletes rows, and files from before this rule
+ * have theirs there. Runs on a connection that sees both files.
  */
-export const PAYMENT_HEAD_SQL = `SELECT max(
-    coalesce((SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?), 0),
-    coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ?), 0)) AS last_offset`;
-
-/** Both heads of the tracking ID `id` names: the payment head as {@link PAYMENT_HEAD_SQL} reads it, and the policy head. */
-function headColumns(id: string): string {
+function paymentHead(id: string): string {
   return `max(coalesce((SELECT max(log_offset) FROM payment_log WHERE tracking_id = ${id}), 0),
-        coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ${id}), 0)) AS latest_offset,
+        coalesce((SELECT last_offset FROM tracking_heads WHERE tracking_id = ${id}), 0))`;
+}
+
+/** A tracking ID's latest offset; bind the tracking ID twice. */
+export const PAYMENT_HEAD_SQL = `SELECT ${paymentHead("?")} AS last_offset`;
+
+/** Both heads of the tracking ID `id` names: the payment head and the policy head. */
+function headColumns(id: string): string {
+  return `${paymentHead(id)} AS latest_offset,
     coalesce((SELECT last_offset FROM policy_heads WHERE tracking_id = ${id}), 0) AS latest_policy_offset`;
 }
 
