@@ -49,8 +49,13 @@ export interface StepProfile extends ProfileSummary {
   file: string;
 }
 
-/** Starts profiling the main thread of the process whose inspector listens on `inspectPort`; call the result to stop and get the profile. */
-export async function startCpuProfile(inspectPort: number): Promise<() => Promise<CpuProfile>> {
+/** Starts profiling the main thread of each process whose inspector listens on one of `inspectPorts`; call the result to stop them all and get their profiles. */
+export async function startCpuProfiles(inspectPorts: readonly number[]): Promise<() => Promise<CpuProfile[]>> {
+  const stops = await Promise.all(inspectPorts.map(startCpuProfile));
+  return () => Promise.all(stops.map((stop) => stop()));
+}
+
+async function startCpuProfile(inspectPort: number): Promise<() => Promise<CpuProfile>> {
   const session = await InspectorSession.open(inspectPort);
   try {
     await session.call("Profiler.enable");

@@ -7,7 +7,7 @@
  * GC + read is repeated. Per-connection cost is the delta divided by N. RSS
  * without the forced GC is kept too, as the figure an operator would see.
  */
-import { profileLine, saveProfiles, startCpuProfile, type StepProfile } from "../cpu-profile.js";
+import { profileLine, saveProfiles, startCpuProfiles, type StepProfile } from "../cpu-profile.js";
 import { collectGarbage, type HeapFigures } from "../inspector-gc.js";
 import { ephemeralPortCount, openFileLimit, cpuPercent } from "../proc-stats.js";
 import { round, sleep, SOCKET_PATH, withServer, type ScenarioContext } from "../scenario-context.js";
@@ -103,7 +103,7 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
     await ctx.pool.reset();
     const cpuFrom = server.sample();
     const profileDir = ctx.options.cpuProfileDir;
-    const profiling = profileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
+    const stopProfiles = profileDir === undefined ? undefined : await startCpuProfiles(server.heapInspectPorts);
     const connected = await ctx.pool.connect({
       baseUrl: server.wsBaseUrl,
       path: SOCKET_PATH,
@@ -113,9 +113,7 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
     });
     const cpuTo = server.sample();
     const cpuProfiles =
-      profileDir === undefined || profiling === undefined
-        ? undefined
-        : saveProfiles(profileDir, `${ctx.target.name}-connect-${clients}`, await Promise.all(profiling.map((stop) => stop())));
+      profileDir === undefined || stopProfiles === undefined ? undefined : saveProfiles(profileDir, `${ctx.target.name}-connect-${clients}`, await stopProfiles());
     const generator = await ctx.pool.stats();
     const rssNoGc = server.sample().rssKb;
     await sleep(ctx.options.settleMs);

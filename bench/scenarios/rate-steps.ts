@@ -4,7 +4,7 @@
  * drain (latency of every delivery), then step up until the server no longer
  * keeps up.
  */
-import { profileLine, saveProfiles, startCpuProfile, type CpuProfile, type StepProfile } from "../cpu-profile.js";
+import { profileLine, saveProfiles, startCpuProfiles, type CpuProfile, type StepProfile } from "../cpu-profile.js";
 import { diskActivity, sampleDisk } from "../disk-stats.js";
 import { cpuPercent, machineBusyPercent, sampleMachine } from "../proc-stats.js";
 import type { Publisher } from "../publisher.js";
@@ -111,7 +111,7 @@ export async function runRateSteps(
     let serverTo = serverFrom;
     let acknowledgedInWindow = 0;
     const profileDir = ctx.options.cpuProfileDir;
-    const profiling = profileDir === undefined ? undefined : await Promise.all(server.heapInspectPorts.map(startCpuProfile));
+    const stopProfiles = profileDir === undefined ? undefined : await startCpuProfiles(server.heapInspectPorts);
     let profiled: Promise<CpuProfile[]> | undefined;
     const published = await publisher.paced({
       rate,
@@ -125,12 +125,12 @@ export async function runRateSteps(
         machineTo = sampleMachine();
         diskTo = disk === undefined ? undefined : sampleDisk(disk);
         windowStats = ctx.pool.stats();
-        if (profiling !== undefined) profiled = Promise.all(profiling.map((stop) => stop()));
+        profiled = stopProfiles?.();
       },
     });
     const atWindowEnd = await (windowStats ?? ctx.pool.stats());
     // Stopped at the window's end; here at the latest, so that no profiler outlives its step.
-    if (profiling !== undefined) profiled ??= Promise.all(profiling.map((stop) => stop()));
+    profiled ??= stopProfiles?.();
     const cpuProfiles =
       profileDir === undefined || profiled === undefined ? undefined : saveProfiles(profileDir, `${ctx.target.name}-${options.label}-${rate}`, await profiled);
     const expected = published.accepted * options.subscribersPerId;
