@@ -12,7 +12,11 @@
  *   yet in a run readable by other connections is not modelled, nor the durable record each group still commits.
  *
  * Prints CPU µs and bytes written per payment, and what a head read and a page of one tracking ID's entries cost
- * afterwards. Both variants must agree on every offset and every read; the bench fails if they do not.
+ * afterwards. Then it reads the same heads as a subscribe does: from another connection (not mapped), one statement,
+ * steady and each right after a commit of the writer's connection (SQLite then drops the reader's page cache). The
+ * runs' filters are stored beside them and loaded by the reader; a run listed after it loaded them (a merge's new run)
+ * is read without its filter, so a stale copy costs seeks but never hides an entry (`--reader` picks where the filter
+ * is checked). Both variants must agree on every offset and every read; the bench fails if they do not.
  *
  *   npx tsx bench/sorted-runs-index.ts --preload 1000000 --payments 200000 --tracking-ids 1000000
  */
@@ -37,6 +41,12 @@ const options = new Command()
   .option("--reads <n>", "head reads and page reads timed after the writes", "20000")
   .option("--variants <list>", "btree,runs", "btree,runs")
   .option("--seed <n>", "seed of the tracking IDs drawn", "1")
+  .option(
+    "--reader <how>",
+    "runs, read from another connection: bound (filters checked in JavaScript, one statement per candidate run), " +
+      "function (a SQL function checks each listed run's filter) or table-function (a table-valued function lists the candidates)",
+    "bound",
+  )
   .option("--out <file>", "JSON report")
   .parse()
   .opts<{
@@ -49,6 +59,7 @@ const options = new Command()
     reads: string;
     variants: string;
     seed: string;
+    reader: string;
     out?: string;
   }>();
 const total = Number(options.payments);
@@ -81,6 +92,12 @@ interface OffsetIndex {
   endGroup(): void;
   page(trackingId: string, after: number): Array<[number, number]>;
   runs(): number;
+  /** Writes out whatever only this connection holds, so that another connection reads every entry. */
+  flush(): void;
+  /** Commits a change that touches no entry: another connection's next read then starts with an empty page cache. */
+  touch(): void;
+  /** A head read on another connection to the file, one statement, as the event loop's subscribes read. */
+  headReaderOn(reader: Database.Database): (trackingId: string) => number;
   close(): void;
 }
 
@@ -101,10 +118,13 @@ function btreeIndex(dir: string): OffsetIndex {
   db.exec(`CREATE TABLE payment_log (tracking_id TEXT NOT NULL, log_offset INTEGER NOT NULL, seq INTEGER NOT NULL,
       PRIMARY KEY (tracking_id, log_offset)) WITHOUT ROWID;
     CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_seq INTEGER NOT NULL);
-    INSERT INTO index_state VALUES (1, 0);`);
+    INSERT INTO index_state VALUES (1, 0);
+    CREATE TABLE scratch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO scratch VALUES (1, 0);`);
   const head = db.prepare<[string], number | null>("SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?").pluck();
   const insert = db.prepare("INSERT INTO payment_log VALUES (?, ?, ?)");
   const mark = db.prepare("UPDATE index_state SET indexed_seq = ? WHERE id = 1");
+  const touch = db.prepare("UPDATE scratch SET n = n + 1 WHERE id = 1");
   const page = db
     .prepare<[string, number], [number, number]>(
       `SELECT log_offset, seq FROM payment_log WHERE tracking_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ${PAGE}`,
@@ -129,6 +149,12 @@ function btreeIndex(dir: string): OffsetIndex {
     },
     page: (trackingId, after) => page.all(trackingId, after),
     runs: () => 1,
+    flush: () => db.pragma("wal_checkpoint(TRUNCATE)"),
+    touch: () => touch.run(),
+    headReaderOn(reader) {
+      const read = reader.prepare<[string], number | null>("SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?").pluck();
+      return (trackingId) => read.get(trackingId) ?? 0;
+    },
     close: () => db.close(),
   };
 }
@@ -147,12 +173,19 @@ function hashPair(text: string): [number, number] {
 
 /** A Bloom filter of about 10 bits and 7 probes per tracking ID: about 1 % false positives. */
 class BloomFilter {
-  private readonly bits: Uint32Array;
   private readonly mask: number;
-  constructor(keys: number) {
-    const size = 2 ** Math.ceil(Math.log2(Math.max(64, keys * 10)));
-    this.bits = new Uint32Array(size / 32);
-    this.mask = size - 1;
+  private constructor(private readonly bits: Uint32Array) {
+    this.mask = bits.length * 32 - 1;
+  }
+  static forKeys(keys: number): BloomFilter {
+    return new BloomFilter(new Uint32Array(2 ** Math.ceil(Math.log2(Math.max(64, keys * 10))) / 32));
+  }
+  /** A filter from its {@link toBytes}. */
+  static fromBytes(bytes: Uint8Array): BloomFilter {
+    const bits = new Uint32Array(bytes.byteLength / 4);
+    // Copied: a blob's bytes need not sit where a Uint32Array may start.
+    new Uint8Array(bits.buffer).set(bytes);
+    return new BloomFilter(bits);
   }
   add([h1, h2]: [number, number]): void {
     for (let i = 0; i < 7; i++) {
@@ -167,6 +200,10 @@ class BloomFilter {
     }
     return true;
   }
+  /** The filter as stored beside its run. */
+  toBytes(): Buffer {
+    return Buffer.from(this.bits.buffer, this.bits.byteOffset, this.bits.byteLength);
+  }
 }
 
 interface Run {
@@ -179,7 +216,19 @@ interface Run {
 function runsIndex(dir: string): OffsetIndex {
   const db = openFile(dir);
   db.exec(`CREATE TABLE log_run (run INTEGER NOT NULL, tracking_id TEXT NOT NULL, log_offset INTEGER NOT NULL,
-      seq INTEGER NOT NULL, PRIMARY KEY (run, tracking_id, log_offset)) WITHOUT ROWID`);
+      seq INTEGER NOT NULL, PRIMARY KEY (run, tracking_id, log_offset)) WITHOUT ROWID;
+    CREATE TABLE run_list (run INTEGER PRIMARY KEY);
+    CREATE TABLE run_filter (run INTEGER PRIMARY KEY, filter BLOB NOT NULL);
+    CREATE TABLE scratch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO scratch VALUES (1, 0);`);
+  // The list apart from the filters: a reader scans the list on every read, and a filter's blob fills pages.
+  const addToList = db.prepare("INSERT INTO run_list (run) VALUES (?)");
+  const addFilter = db.prepare("INSERT INTO run_filter (run, filter) VALUES (?, ?)");
+  const listRun = (run: number, filter: BloomFilter) => {
+    addToList.run(run);
+    addFilter.run(run, filter.toBytes());
+  };
+  const touch = db.prepare("UPDATE scratch SET n = n + 1 WHERE id = 1");
   const head = db.prepare<[number, string], number | null>("SELECT max(log_offset) FROM log_run WHERE run = ? AND tracking_id = ?").pluck();
   const insert = db.prepare("INSERT INTO log_run VALUES (?, ?, ?, ?)");
   const page = db
@@ -196,11 +245,12 @@ function runsIndex(dir: string): OffsetIndex {
 
   const write = db.transaction(() => {
     const id = nextRun++;
-    const filter = new BloomFilter(memory.size);
+    const filter = BloomFilter.forKeys(memory.size);
     for (const trackingId of [...memory.keys()].sort()) {
       filter.add(hashPair(trackingId));
       for (const [offset, seq] of memory.get(trackingId)!) insert.run(id, trackingId, offset, seq);
     }
+    listRun(id, filter);
     runs.push({ id, level: 0, filter });
   });
   const merge = db.transaction((sources: Run[], level: number): Run => {
@@ -210,9 +260,12 @@ function runsIndex(dir: string): OffsetIndex {
       `INSERT INTO log_run SELECT ${id}, tracking_id, log_offset, seq FROM log_run WHERE run IN (${list}) ORDER BY tracking_id, log_offset`,
     ).run();
     db.prepare(`DELETE FROM log_run WHERE run IN (${list})`).run();
+    db.prepare(`DELETE FROM run_list WHERE run IN (${list})`).run();
+    db.prepare(`DELETE FROM run_filter WHERE run IN (${list})`).run();
     const trackingIds = trackingIdsOf.all(id);
-    const filter = new BloomFilter(trackingIds.length);
+    const filter = BloomFilter.forKeys(trackingIds.length);
     for (const trackingId of trackingIds) filter.add(hashPair(trackingId));
+    listRun(id, filter);
     return { id, level, filter };
   });
   const compact = () => {
@@ -265,6 +318,75 @@ function runsIndex(dir: string): OffsetIndex {
       return found.slice(0, PAGE);
     },
     runs: () => runs.length,
+    flush() {
+      if (inMemory > 0) flush();
+      // A merge is one transaction here, thousands of frames, where the store would merge in bounded steps;
+      // a reader's page lookups slow down with the log's length, so it starts over before the reads.
+      db.pragma("wal_checkpoint(TRUNCATE)");
+    },
+    touch: () => touch.run(),
+    headReaderOn(reader) {
+      // The reader's own copy of the filters, loaded once. Runs listed after it was loaded (a merge's
+      // new run, a newer run) are read without their filter, so a stale copy costs seeks, never entries.
+      const filters = new Map<number, BloomFilter>();
+      let known = 0;
+      for (const [run, bytes] of reader.prepare<[], [number, Uint8Array]>("SELECT run, filter FROM run_filter").raw().iterate()) {
+        filters.set(run, BloomFilter.fromBytes(bytes));
+        known = Math.max(known, run);
+      }
+      if (options.reader === "table-function") {
+        reader.table("runs_that_may_hold", {
+          columns: ["run"],
+          parameters: ["tracking_id"],
+          *rows(trackingId: unknown) {
+            const hashes = hashPair(String(trackingId));
+            for (const [run, filter] of filters) if (filter.mayHave(hashes)) yield [run];
+          },
+        });
+        const read = reader
+          .prepare<[{ trackingId: string; known: number }], number | null>(
+            `SELECT max(log_offset) FROM log_run WHERE tracking_id = @trackingId
+               AND run IN (SELECT run FROM runs_that_may_hold(@trackingId) UNION ALL SELECT run FROM run_list WHERE run > @known)`,
+          )
+          .pluck();
+        return (trackingId) => read.get({ trackingId, known }) ?? 0;
+      }
+      if (options.reader === "function") {
+        let hashes: [number, number] = [0, 0];
+        let current = "";
+        reader.function("run_may_hold", (run: unknown, trackingId: unknown) => {
+          if (trackingId !== current) {
+            current = String(trackingId);
+            hashes = hashPair(current);
+          }
+          const filter = filters.get(Number(run));
+          return filter === undefined || filter.mayHave(hashes) ? 1 : 0;
+        });
+        const read = reader
+          .prepare<[{ trackingId: string }], number | null>(
+            `SELECT max(log_offset) FROM log_run WHERE tracking_id = @trackingId
+               AND run IN (SELECT run FROM run_list WHERE run_may_hold(run, @trackingId))`,
+          )
+          .pluck();
+        return (trackingId) => read.get({ trackingId }) ?? 0;
+      }
+      const read = reader
+        .prepare<[{ trackingId: string; run: number; known: number }], number | null>(
+          "SELECT max(log_offset) FROM log_run WHERE tracking_id = @trackingId AND (run = @run OR run > @known)",
+        )
+        .pluck();
+      const newestFirst = [...filters].sort((x, y) => y[0] - x[0]);
+      return (trackingId) => {
+        const hashes = hashPair(trackingId);
+        // The newest run that holds the tracking ID holds its head; a false positive costs one more statement.
+        for (const [run, filter] of newestFirst) {
+          if (!filter.mayHave(hashes)) continue;
+          const offset = read.get({ trackingId, run, known });
+          if (offset !== null && offset !== undefined) return offset;
+        }
+        return read.get({ trackingId, run: -1, known }) ?? 0;
+      };
+    },
     close: () => db.close(),
   };
 }
@@ -280,7 +402,7 @@ class Digest {
   }
 }
 
-function measure(variant: OffsetIndex) {
+function measure(variant: OffsetIndex, dir: string) {
   const random = generator(Number(options.seed));
   const heads = new Map<string, number>();
   const offsets = new Digest();
@@ -319,6 +441,30 @@ function measure(variant: OffsetIndex) {
   startedAt = performance.now();
   for (const trackingId of readTrackingIds) for (const [offset, entrySeq] of variant.page(trackingId, 0)) readDigest.add(offset * 31 + entrySeq);
   const pageMicros = ((performance.now() - startedAt) * 1000) / readTrackingIds.length;
+
+  // The same heads read as the event loop reads them: another connection, one statement, not mapped.
+  variant.flush();
+  const reader = new Database(join(dir, "index.sqlite"));
+  let otherHeadMicros: number;
+  let otherHeadAfterCommitMicros: number;
+  const otherDigest = new Digest();
+  try {
+    const readHead = variant.headReaderOn(reader);
+    startedAt = performance.now();
+    for (const trackingId of readTrackingIds) otherDigest.add(readHead(trackingId));
+    otherHeadMicros = ((performance.now() - startedAt) * 1000) / readTrackingIds.length;
+    // Each read right after the writer's commit, as while payments flow: SQLite drops the reader's page cache.
+    let reading = 0;
+    for (const trackingId of readTrackingIds) {
+      variant.touch();
+      const readStarted = performance.now();
+      otherDigest.add(readHead(trackingId));
+      reading += performance.now() - readStarted;
+    }
+    otherHeadAfterCommitMicros = (reading * 1000) / readTrackingIds.length;
+  } finally {
+    reader.close();
+  }
   return {
     variant: variant.name,
     cpuMicrosPerPayment: (cpu.user + cpu.system) / total,
@@ -326,25 +472,30 @@ function measure(variant: OffsetIndex) {
     runsAtEnd: variant.runs(),
     headReadMicros: headMicros,
     pageReadMicros: pageMicros,
+    otherConnectionHeadReadMicros: otherHeadMicros,
+    otherConnectionHeadReadAfterCommitMicros: otherHeadAfterCommitMicros,
     reads: readTrackingIds.length,
     offsetsDigest: offsets.hex,
     readsDigest: readDigest.hex,
+    otherConnectionDigest: otherDigest.hex,
   };
 }
 
-const results = [];
+const results: Array<ReturnType<typeof measure> & { variant: string }> = [];
 for (const name of options.variants.split(",")) {
   const dir = mkdtempSync(join(tmpdir(), "sorted-runs-index-"));
   const variant = name === "btree" ? btreeIndex(dir) : name === "runs" ? runsIndex(dir) : undefined;
   if (variant === undefined) throw new Error(`unknown variant ${name}`);
   try {
-    const result = measure(variant);
+    const result = measure(variant, dir);
     results.push(result);
     console.log(
       `${name.padEnd(6)} ${result.cpuMicrosPerPayment.toFixed(1).padStart(6)} µs CPU and ${Math.round(result.bytesWrittenPerPayment)
         .toString()
         .padStart(5)} B written per payment, ${result.runsAtEnd} run(s); then a head read ${result.headReadMicros.toFixed(1)} µs, ` +
-        `a page of a tracking ID's entries ${result.pageReadMicros.toFixed(1)} µs (${result.reads} each; digests ${result.offsetsDigest} ${result.readsDigest})`,
+        `a page of a tracking ID's entries ${result.pageReadMicros.toFixed(1)} µs; on another connection a head read ` +
+        `${result.otherConnectionHeadReadMicros.toFixed(1)} µs, right after a commit ${result.otherConnectionHeadReadAfterCommitMicros.toFixed(1)} µs ` +
+        `(${result.reads} each; digests ${result.offsetsDigest} ${result.readsDigest} ${result.otherConnectionDigest})`,
     );
   } finally {
     variant.close();
@@ -354,7 +505,10 @@ for (const name of options.variants.split(",")) {
 const report = { preload, payments: total, trackingIds: trackingIdCount, group, runEntries, fanout, results };
 if (options.out !== undefined) writeFileSync(options.out, JSON.stringify(report, null, 2));
 const first = results[0];
-if (first !== undefined && results.some((r) => r.offsetsDigest !== first.offsetsDigest || r.readsDigest !== first.readsDigest)) {
+const disagree = (r: (typeof results)[number]) =>
+  first !== undefined &&
+  (r.offsetsDigest !== first.offsetsDigest || r.readsDigest !== first.readsDigest || r.otherConnectionDigest !== first.otherConnectionDigest);
+if (results.some(disagree)) {
   console.error("the variants disagree on the offsets or the reads");
   process.exitCode = 1;
 }

@@ -140,6 +140,31 @@ test("bench:recovery measures both recovery adapters, and both restore the same 
   }
 });
 
+test("bench/sorted-runs-index.ts: runs read from another connection give every head the B-tree gives, wherever the filters are checked", async () => {
+  const out = mkdtempSync(join(tmpdir(), "sorted-runs-bench-"));
+  try {
+    const script = fileURLToPath(new URL("../../bench/sorted-runs-index.ts", import.meta.url));
+    for (const reader of ["bound", "function", "table-function"]) {
+      const report = join(out, `${reader}.json`);
+      const args = ["--import", "tsx", script, "--preload", "20000", "--payments", "20000", "--tracking-ids", "5000"];
+      args.push("--run-entries", "512", "--fanout", "4", "--reads", "500", "--reader", reader, "--out", report);
+      // The script exits non-zero when the variants disagree on an offset or a read.
+      await promisify(execFile)(process.execPath, args);
+      const { results } = JSON.parse(readFileSync(report, "utf8")) as {
+        results: Array<{ variant: string; runsAtEnd: number; otherConnectionDigest: string; otherConnectionHeadReadMicros: number }>;
+      };
+      const [btree, runs] = results;
+      assert.equal(btree?.variant, "btree");
+      assert.equal(runs?.variant, "runs");
+      assert.ok(runs.runsAtEnd > 1, `${reader}: the heads are spread over ${runs.runsAtEnd} runs`);
+      assert.equal(runs.otherConnectionDigest, btree.otherConnectionDigest, reader);
+      assert.ok(runs.otherConnectionHeadReadMicros > 0);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test("npm run bench -- --quick runs every scenario but the storm on both targets and writes its report", async () => {
   const out = mkdtempSync(join(tmpdir(), "bench-quick-"));
   try {
