@@ -195,7 +195,7 @@ export function openSqliteConnection(options: SqliteConnectionOptions): Database
   // fresh file to WAL and migrate it; on a loaded machine a turn can outlast
   // the busy timeout meant for appends, and a start that waits beats one that fails.
   const db = new Database(options.path, { timeout: Math.max(options.busyTimeoutMs, OPENING_BUSY_TIMEOUT_MS) });
-  db.pragma("journal_mode = WAL");
+  switchToWal(db);
   // FULL syncs the WAL on every commit: a payment acknowledged to its source
   // survives a power cut, not only a process crash.
   db.pragma("synchronous = FULL");
@@ -206,6 +206,31 @@ export function openSqliteConnection(options: SqliteConnectionOptions): Database
   if (options.migrate) migrate(db);
   db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   return db;
+}
+
+/** How long a connection waits before it tries again to switch a file that another is switching to WAL. */
+const WAL_SWITCH_RETRY_MS = 5;
+
+/**
+ * Puts the connection's file in WAL mode. SQLite answers SQLITE_BUSY at once,
+ * without waiting for the busy timeout, when another connection holds the
+ * file's write lock while this one switches it (the switch turns a read into
+ * a write, where SQLite does not wait, lest two such connections wait for
+ * each other): processes opening one fresh file together hit this. So the
+ * switch is tried again until it is done or OPENING_BUSY_TIMEOUT_MS is over.
+ */
+export function switchToWal(db: Database.Database): void {
+  const deadline = Date.now() + OPENING_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      if (!(error instanceof Database.SqliteError && error.code === "SQLITE_BUSY") || Date.now() >= deadline) throw error;
+    }
+    // Opening is synchronous; the other connection is in another thread or process.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAL_SWITCH_RETRY_MS);
+  }
 }
 
 /** Brings the schema up to `target` (the newest by default; tests build older files with a lower one). */

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from "node:fs";
 import Database from "better-sqlite3";
 import { currentBoot, sameBoot } from "./boot-identity.js";
-import { besidePaymentsFile, MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations } from "./sqlite-database.js";
+import { besidePaymentsFile, MMAP_BYTES, OPENING_BUSY_TIMEOUT_MS, runMigrations, switchToWal } from "./sqlite-database.js";
 
 /**
  * The payments' random-key index, (tracking ID, offset) → row, kept in a
@@ -127,7 +127,7 @@ export function attachPaymentIndex(db: Database.Database, paymentsPath: string):
 export function openPaymentIndex(paymentsPath: string, busyTimeoutMs: number): Database.Database {
   const index = new Database(paymentIndexPath(paymentsPath), { timeout: busyTimeoutMs });
   try {
-    index.pragma("journal_mode = WAL");
+    switchToWal(index);
     // Never synced: the table is the durable record, and a torn file is rebuilt (see above).
     index.pragma("synchronous = OFF");
     // Read through a mapping, as the payments file is (sqlite-database.ts),

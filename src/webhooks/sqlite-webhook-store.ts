@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { besidePaymentsFile, runMigrations, toPayment, type PaymentRow } from "../store/sqlite-database.js";
+import { besidePaymentsFile, runMigrations, switchToWal, toPayment, type PaymentRow } from "../store/sqlite-database.js";
 import { attachPaymentIndex, paymentIndexPath } from "../store/sqlite-payment-index.js";
 import { toPolicyEvent, type PolicyEventRow } from "../store/sqlite-policy-log.js";
 import { mergeablePrefixes } from "./log-merge.js";
@@ -123,7 +123,7 @@ export function openSqliteWebhookStore(options: SqliteWebhookStoreOptions): Webh
   const db = new Database(path);
   // First, so that worker processes opening a fresh file together wait for each other.
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
-  db.pragma("journal_mode = WAL");
+  switchToWal(db);
   db.pragma("synchronous = NORMAL");
   runMigrations(db, MIGRATIONS, "webhook");
   return new SqliteWebhookStore(db, inMemory ? undefined : options.paymentsPath, options.busyTimeoutMs ?? 2000);
