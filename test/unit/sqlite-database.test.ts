@@ -39,31 +39,29 @@ async function holdWriteLock(path: string, holdMs: number): Promise<{ go: () => 
   };
 }
 
-function freshFile(t: { after: (fn: () => void) => void }): string {
+/** A fresh file whose write lock another thread holds, and a connection to it that waits 30 s for locks. */
+async function besideAHeldLock(t: { after: (fn: () => void) => void }) {
   const dir = mkdtempSync(join(tmpdir(), "tributary-wal-switch-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "fresh.sqlite");
-  const db = new Database(path);
-  db.exec("CREATE TABLE t (x)");
-  db.close();
-  return path;
-}
-
-test("SQLite refuses at once, busy timeout or not, to switch a file to WAL while another connection holds its write lock", async (t) => {
-  const path = freshFile(t);
+  const setup = new Database(path);
+  setup.exec("CREATE TABLE t (x)");
+  setup.close();
   const holder = await holdWriteLock(path, 200);
   const db = new Database(path, { timeout: 30_000 });
   t.after(() => db.close());
+  return { db, holder };
+}
+
+test("SQLite refuses at once, busy timeout or not, to switch a file to WAL while another connection holds its write lock", async (t) => {
+  const { db, holder } = await besideAHeldLock(t);
   holder.go();
   assert.throws(() => db.pragma("journal_mode = WAL"), { code: "SQLITE_BUSY" });
   await holder.released;
 });
 
 test("switchToWal waits for that lock and switches the file", async (t) => {
-  const path = freshFile(t);
-  const holder = await holdWriteLock(path, 200);
-  const db = new Database(path, { timeout: 30_000 });
-  t.after(() => db.close());
+  const { db, holder } = await besideAHeldLock(t);
   holder.go();
   switchToWal(db);
   await holder.released;
