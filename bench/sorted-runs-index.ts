@@ -93,7 +93,7 @@ interface OffsetIndex {
   page(trackingId: string, after: number): Array<[number, number]>;
   runs(): number;
   /** Writes out whatever only this connection holds, so that another connection reads every entry. */
-  flush(): void;
+  writeOut(): void;
   /** Commits a change that touches no entry: another connection's next read then starts with an empty page cache. */
   touch(): void;
   /** A head read on another connection to the file, one statement, as the event loop's subscribes read. */
@@ -109,7 +109,17 @@ function openFile(dir: string): Database.Database {
   // As the writer's index connection reads it (sqlite-payment-index.ts).
   db.pragma(`mmap_size = ${MMAP_BYTES}`);
   db.pragma(`cache_size = -${INDEX_CACHE_KIB}`);
+  db.exec(`CREATE TABLE scratch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO scratch VALUES (1, 0);`);
   return db;
+}
+
+/** Commits a change to `scratch` on `db`: {@link OffsetIndex.touch}. */
+function toucher(db: Database.Database): () => void {
+  const touch = db.prepare("UPDATE scratch SET n = n + 1 WHERE id = 1");
+  return () => {
+    touch.run();
+  };
 }
 
 /** Today's shape: one B-tree keyed by (tracking_id, log_offset), a transaction per group. */
@@ -118,13 +128,11 @@ function btreeIndex(dir: string): OffsetIndex {
   db.exec(`CREATE TABLE payment_log (tracking_id TEXT NOT NULL, log_offset INTEGER NOT NULL, seq INTEGER NOT NULL,
       PRIMARY KEY (tracking_id, log_offset)) WITHOUT ROWID;
     CREATE TABLE index_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_seq INTEGER NOT NULL);
-    INSERT INTO index_state VALUES (1, 0);
-    CREATE TABLE scratch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
-    INSERT INTO scratch VALUES (1, 0);`);
-  const head = db.prepare<[string], number | null>("SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?").pluck();
+    INSERT INTO index_state VALUES (1, 0);`);
+  const headSql = "SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?";
+  const head = db.prepare<[string], number | null>(headSql).pluck();
   const insert = db.prepare("INSERT INTO payment_log VALUES (?, ?, ?)");
   const mark = db.prepare("UPDATE index_state SET indexed_seq = ? WHERE id = 1");
-  const touch = db.prepare("UPDATE scratch SET n = n + 1 WHERE id = 1");
   const page = db
     .prepare<[string, number], [number, number]>(
       `SELECT log_offset, seq FROM payment_log WHERE tracking_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ${PAGE}`,
@@ -149,10 +157,10 @@ function btreeIndex(dir: string): OffsetIndex {
     },
     page: (trackingId, after) => page.all(trackingId, after),
     runs: () => 1,
-    flush: () => db.pragma("wal_checkpoint(TRUNCATE)"),
-    touch: () => touch.run(),
+    writeOut: () => db.pragma("wal_checkpoint(TRUNCATE)"),
+    touch: toucher(db),
     headReaderOn(reader) {
-      const read = reader.prepare<[string], number | null>("SELECT max(log_offset) FROM payment_log WHERE tracking_id = ?").pluck();
+      const read = reader.prepare<[string], number | null>(headSql).pluck();
       return (trackingId) => read.get(trackingId) ?? 0;
     },
     close: () => db.close(),
@@ -218,9 +226,7 @@ function runsIndex(dir: string): OffsetIndex {
   db.exec(`CREATE TABLE log_run (run INTEGER NOT NULL, tracking_id TEXT NOT NULL, log_offset INTEGER NOT NULL,
       seq INTEGER NOT NULL, PRIMARY KEY (run, tracking_id, log_offset)) WITHOUT ROWID;
     CREATE TABLE run_list (run INTEGER PRIMARY KEY);
-    CREATE TABLE run_filter (run INTEGER PRIMARY KEY, filter BLOB NOT NULL);
-    CREATE TABLE scratch (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
-    INSERT INTO scratch VALUES (1, 0);`);
+    CREATE TABLE run_filter (run INTEGER PRIMARY KEY, filter BLOB NOT NULL);`);
   // The list apart from the filters: a reader scans the list on every read, and a filter's blob fills pages.
   const addToList = db.prepare("INSERT INTO run_list (run) VALUES (?)");
   const addFilter = db.prepare("INSERT INTO run_filter (run, filter) VALUES (?, ?)");
@@ -228,7 +234,6 @@ function runsIndex(dir: string): OffsetIndex {
     addToList.run(run);
     addFilter.run(run, filter.toBytes());
   };
-  const touch = db.prepare("UPDATE scratch SET n = n + 1 WHERE id = 1");
   const head = db.prepare<[number, string], number | null>("SELECT max(log_offset) FROM log_run WHERE run = ? AND tracking_id = ?").pluck();
   const insert = db.prepare("INSERT INTO log_run VALUES (?, ?, ?, ?)");
   const page = db
@@ -318,13 +323,13 @@ function runsIndex(dir: string): OffsetIndex {
       return found.slice(0, PAGE);
     },
     runs: () => runs.length,
-    flush() {
+    writeOut() {
       if (inMemory > 0) flush();
       // A merge is one transaction here, thousands of frames, where the store would merge in bounded steps;
       // a reader's page lookups slow down with the log's length, so it starts over before the reads.
       db.pragma("wal_checkpoint(TRUNCATE)");
     },
-    touch: () => touch.run(),
+    touch: toucher(db),
     headReaderOn(reader) {
       // The reader's own copy of the filters, loaded once. Runs listed after it was loaded (a merge's
       // new run, a newer run) are read without their filter, so a stale copy costs seeks, never entries.
@@ -443,7 +448,7 @@ function measure(variant: OffsetIndex, dir: string) {
   const pageMicros = ((performance.now() - startedAt) * 1000) / readTrackingIds.length;
 
   // The same heads read as the event loop reads them: another connection, one statement, not mapped.
-  variant.flush();
+  variant.writeOut();
   const reader = new Database(join(dir, "index.sqlite"));
   let otherHeadMicros: number;
   let otherHeadAfterCommitMicros: number;
