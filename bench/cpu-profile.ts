@@ -49,10 +49,18 @@ export interface StepProfile extends ProfileSummary {
   file: string;
 }
 
-/** Starts profiling the main thread of each process whose inspector listens on one of `inspectPorts`; call the result to stop them all and get their profiles. */
-export async function startCpuProfiles(inspectPorts: readonly number[]): Promise<() => Promise<CpuProfile[]>> {
+/**
+ * Starts profiling the main thread of each process whose inspector listens on one of `inspectPorts`, when `dir` is
+ * set; call the result to stop them all and save them in `dir` under the step's name (saveProfiles).
+ */
+export async function profileStep(
+  dir: string | undefined,
+  inspectPorts: readonly number[],
+  step: string,
+): Promise<(() => Promise<StepProfile[]>) | undefined> {
+  if (dir === undefined) return undefined;
   const stops = await Promise.all(inspectPorts.map(startCpuProfile));
-  return () => Promise.all(stops.map((stop) => stop()));
+  return async () => saveProfiles(dir, step, await Promise.all(stops.map((stop) => stop())));
 }
 
 async function startCpuProfile(inspectPort: number): Promise<() => Promise<CpuProfile>> {
@@ -117,7 +125,7 @@ export function summarizeProfile(profile: CpuProfile, top = 10): ProfileSummary 
 }
 
 /** Writes a step's profiles into `dir`, one per server process (workers numbered), and sums each up. */
-export function saveProfiles(dir: string, step: string, profiles: readonly CpuProfile[]): StepProfile[] {
+function saveProfiles(dir: string, step: string, profiles: readonly CpuProfile[]): StepProfile[] {
   mkdirSync(dir, { recursive: true });
   return profiles.map((profile, index) => {
     const name = `${step}${profiles.length > 1 ? `-worker${index + 1}` : ""}`.replace(/[^A-Za-z0-9.-]+/g, "-");

@@ -7,7 +7,7 @@
  * GC + read is repeated. Per-connection cost is the delta divided by N. RSS
  * without the forced GC is kept too, as the figure an operator would see.
  */
-import { profileLine, saveProfiles, startCpuProfiles, type StepProfile } from "../cpu-profile.js";
+import { profileLine, profileStep, type StepProfile } from "../cpu-profile.js";
 import { collectGarbage, type HeapFigures } from "../inspector-gc.js";
 import { ephemeralPortCount, openFileLimit, cpuPercent } from "../proc-stats.js";
 import { round, sleep, SOCKET_PATH, withServer, type ScenarioContext } from "../scenario-context.js";
@@ -102,8 +102,7 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
     const subscriptions = Array.from({ length: clients }, (_, i) => ({ trackingId: `${ctx.runTag}-c${i}` }));
     await ctx.pool.reset();
     const cpuFrom = server.sample();
-    const profileDir = ctx.options.cpuProfileDir;
-    const stopProfiles = profileDir === undefined ? undefined : await startCpuProfiles(server.heapInspectPorts);
+    const stopProfiles = await profileStep(ctx.options.cpuProfileDir, server.heapInspectPorts, `${ctx.target.name}-connect-${clients}`);
     const connected = await ctx.pool.connect({
       baseUrl: server.wsBaseUrl,
       path: SOCKET_PATH,
@@ -112,8 +111,7 @@ export async function runConnect(ctx: ScenarioContext, requested: number): Promi
       timeoutMs: Math.max(30_000, clients * 10),
     });
     const cpuTo = server.sample();
-    const cpuProfiles =
-      profileDir === undefined || stopProfiles === undefined ? undefined : saveProfiles(profileDir, `${ctx.target.name}-connect-${clients}`, await stopProfiles());
+    const cpuProfiles = await stopProfiles?.();
     const generator = await ctx.pool.stats();
     const rssNoGc = server.sample().rssKb;
     await sleep(ctx.options.settleMs);

@@ -4,7 +4,7 @@
  * drain (latency of every delivery), then step up until the server no longer
  * keeps up.
  */
-import { profileLine, saveProfiles, startCpuProfiles, type CpuProfile, type StepProfile } from "../cpu-profile.js";
+import { profileLine, profileStep, type StepProfile } from "../cpu-profile.js";
 import { diskActivity, sampleDisk } from "../disk-stats.js";
 import { cpuPercent, machineBusyPercent, sampleMachine } from "../proc-stats.js";
 import type { Publisher } from "../publisher.js";
@@ -110,9 +110,8 @@ export async function runRateSteps(
     let windowStats: Promise<PoolStats> | undefined;
     let serverTo = serverFrom;
     let acknowledgedInWindow = 0;
-    const profileDir = ctx.options.cpuProfileDir;
-    const stopProfiles = profileDir === undefined ? undefined : await startCpuProfiles(server.heapInspectPorts);
-    let profiled: Promise<CpuProfile[]> | undefined;
+    const stopProfiles = await profileStep(ctx.options.cpuProfileDir, server.heapInspectPorts, `${ctx.target.name}-${options.label}-${rate}`);
+    let profiled: Promise<StepProfile[]> | undefined;
     const published = await publisher.paced({
       rate,
       durationMs: ctx.options.stepMs,
@@ -131,8 +130,7 @@ export async function runRateSteps(
     const atWindowEnd = await (windowStats ?? ctx.pool.stats());
     // Stopped at the window's end; here at the latest, so that no profiler outlives its step.
     profiled ??= stopProfiles?.();
-    const cpuProfiles =
-      profileDir === undefined || profiled === undefined ? undefined : saveProfiles(profileDir, `${ctx.target.name}-${options.label}-${rate}`, await profiled);
+    const cpuProfiles = await profiled;
     const expected = published.accepted * options.subscribersPerId;
 
     // Bounded drain: stop when everything arrived or nothing moved for a while.
